@@ -1,0 +1,154 @@
+"""Type-directed, depth-targeted program generation (valid by construction).
+
+Generation starts from a drawn result type and a drawn target depth. For a requested type and
+depth it picks a grammar family, then an alternative whose typing rule can produce that type;
+the rule states its argument types, and one argument (the spine) is forced to the remaining
+depth so the program reaches its target exactly. Leaves reuse a parameter of the right type or
+invent a new one. The rendered text is parsed with the grammar and its depth measured from the
+parse; a mismatch is a bug and raises.
+"""
+
+from __future__ import annotations
+
+from .choices import Chooser, ReplayChooser, SeededChooser
+from .dtypes import DTYPES, ArrayType
+from .program import ArgSpec, GenOptions, Program
+from .render import Node, render
+from .rules import FAMILIES, Literal, Rule
+from .shapes import Limits, draw_shape
+from .syntax import measure_depth, parse
+
+#: Weights of result dtypes (float32 is what most real code computes in).
+DTYPE_WEIGHTS: dict[str, int] = {
+    "bool": 8,
+    "int8": 6,
+    "uint8": 5,
+    "int32": 14,
+    "float16": 8,
+    "bfloat16": 7,
+    "float32": 44,
+    "complex64": 8,
+}
+RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 5, 3, 2, 1)
+
+
+class GenerationError(RuntimeError):
+    """The generator produced text that disagrees with its own plan (a fuzzjax bug)."""
+
+
+class Generator:
+    """Builds one program from a chooser."""
+
+    def __init__(self, ch: Chooser, options: GenOptions) -> None:
+        self.ch = ch
+        self.options = options
+        self.limits = Limits(options.max_rank, options.max_elements, options.max_params)
+        self.params: list[ArrayType] = []
+
+    def program_tree(self) -> tuple[Node, int]:
+        ch = self.ch
+        depth = ch.integer(self.options.min_depth, self.options.max_depth)
+        dtype = DTYPES[ch.weighted([DTYPE_WEIGHTS[d] for d in DTYPES])]
+        rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
+        out = ArrayType(dtype, draw_shape(ch, self.limits, rank))
+        return self.expr(out, depth), depth
+
+    def expr(self, out: ArrayType, depth: int) -> Node:
+        if depth == 0:
+            return self.leaf(out)
+        rule = self.pick_rule(out)
+        plan = rule.plan(self.ch, out, self.limits)
+        slots = [i for i, a in enumerate(plan.args) if isinstance(a, ArrayType)]
+        spine = self.ch.choice(slots)
+        children: list[Node] = []
+        for index, arg in enumerate(plan.args):
+            if isinstance(arg, Literal):
+                children.append(Node("literal", None, attrs={"text": arg.text}))
+                continue
+            child_depth = depth - 1 if index == spine else self.ch.integer(0, depth - 1)
+            children.append(self.expr(arg, child_depth))
+        return Node(rule.alias, out, children, plan.attrs)
+
+    def pick_rule(self, out: ArrayType) -> Rule:
+        families = []
+        for rules in FAMILIES.values():
+            able = [r for r in rules if r.can_produce(out, self.limits)]
+            if able:
+                families.append(able)
+        return self.ch.choice(self.ch.choice(families))
+
+    def leaf(self, out: ArrayType) -> Node:
+        matching = [i for i, t in enumerate(self.params) if t == out]
+        at_cap = len(self.params) >= self.limits.max_params
+        if matching and (at_cap or self.ch.chance(40)):
+            index = self.ch.choice(matching)
+        else:
+            index = len(self.params)
+            self.params.append(out)
+        return Node("param", out, attrs={"name": f"x{index}"})
+
+
+def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
+    """Generate one program from a chooser, render it, and check it against the grammar."""
+    gen = Generator(ch, options)
+    tree, target = gen.program_tree()
+    names = ", ".join(f"x{i}" for i in range(len(gen.params)))
+    source = f"def f({names}):\n    return {render(tree)}\n"
+    measured = measure_depth(parse(source))
+    if measured != target:
+        raise GenerationError(f"target depth {target} but measured {measured}:\n{source}")
+    assert tree.type is not None
+    return Program(
+        source=source,
+        args=tuple(ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)),
+        depth=measured,
+        result_dtype=tree.type.dtype,
+        result_shape=tree.type.shape,
+        seed=seed,
+        options=options,
+        choices=tuple(ch.record),
+        aliases=tuple(sorted(_aliases(tree))),
+        top_alias=tree.alias,
+    )
+
+
+def _aliases(node: Node) -> set[str]:
+    found = {node.alias} if node.alias not in ("param", "literal", "local") else set()
+    for child in node.children:
+        found |= _aliases(child)
+    return found
+
+
+def generate(seed: int, options: GenOptions | None = None, **kwargs: int) -> Program:
+    """The program of ``seed``: identical in every process with the same fuzzjax version.
+
+    Keyword arguments override fields of ``options`` (e.g. ``max_depth=3``).
+    """
+    opts = options or GenOptions()
+    if kwargs:
+        opts = GenOptions(**{**opts.__dict__, **kwargs})
+    validate_options(opts)
+    return build(SeededChooser(seed), opts, seed=seed)
+
+
+def replay_choices(choices: list[int] | tuple[int, ...], options: GenOptions) -> Program:
+    """Rebuild a program from a recorded (possibly edited) choice sequence."""
+    return build(ReplayChooser(choices), options)
+
+
+def validate_options(opts: GenOptions) -> None:
+    """Raise ``ValueError`` naming the argument and value for out-of-range options."""
+    checks = [
+        ("max_depth", opts.max_depth, 1, 64),
+        ("min_depth", opts.min_depth, 1, opts.max_depth),
+        ("max_rank", opts.max_rank, 0, 8),
+        ("max_elements", opts.max_elements, 1, 1 << 24),
+        ("max_params", opts.max_params, 1, 256),
+    ]
+    for name, value, lo, hi in checks:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name}={value!r} must be an integer")
+        if value < lo:
+            raise ValueError(f"{name}={value} must be >= {lo}")
+        if value > hi:
+            raise ValueError(f"{name}={value} must be <= {hi}")

@@ -1,0 +1,60 @@
+"""The ``Program`` record: generated source text plus everything needed to rebuild it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One function parameter: name, shape and dtype name."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ArgSpec:
+        return cls(str(obj["name"]), tuple(int(d) for d in obj["shape"]), str(obj["dtype"]))
+
+
+@dataclass(frozen=True)
+class GenOptions:
+    """Generation options; recorded with every stored pair so a seed can be replayed."""
+
+    max_depth: int = 5
+    min_depth: int = 1
+    max_rank: int = 4
+    max_elements: int = 4096
+    max_params: int = 8
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenOptions:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class Program:
+    """A generated program: source text, parameter specs, measured depth and provenance."""
+
+    source: str
+    args: tuple[ArgSpec, ...]
+    depth: int
+    result_dtype: str
+    result_shape: tuple[int, ...]
+    seed: int | None = None
+    options: GenOptions = field(default_factory=GenOptions)
+    choices: tuple[int, ...] = ()
+    aliases: tuple[str, ...] = ()
+    top_alias: str = ""
+
+    def input_info(self) -> list[dict[str, Any]]:
+        return [a.to_json() for a in self.args]
