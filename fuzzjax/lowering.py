@@ -1,7 +1,7 @@
 """exec -> jit -> lower -> canonical StableHLO: for generated programs and user functions.
 
 Generated text is only ever exec'd after it parses under the fuzzjax grammar, in a namespace
-that holds ``jax``, ``jnp`` and ``lax`` and no builtins.
+that holds ``jax``, ``jnp`` and ``lax`` and no builtins but ``__import__``.
 """
 
 from __future__ import annotations
@@ -78,7 +78,10 @@ def tensor_type(dtype: str, shape: Sequence[int]) -> str:
 def load_function(source: str) -> Callable[..., Any]:
     """Parse-check program text, then exec it and return its function ``f``."""
     parse(source)  # raises ProgramSyntaxError before anything is executed
-    namespace: dict[str, Any] = {"__builtins__": {}, "jax": jax, "jnp": jnp, "lax": lax}
+    # No builtins but __import__, which C extensions (numpy, ml_dtypes) call through the
+    # calling frame's globals. The grammar admits no names besides parameters and locals.
+    builtins = {"__import__": __import__}
+    namespace: dict[str, Any] = {"__builtins__": builtins, "jax": jax, "jnp": jnp, "lax": lax}
     exec(compile(source, "<fuzzjax-program>", "exec"), namespace)
     return namespace["f"]
 

@@ -465,3 +465,24 @@ TABLE: dict[str, Rule] = {r.alias: r for r in _elementwise() + _reductions() + _
 FAMILIES: dict[str, list[Rule]] = {}
 for _rule in TABLE.values():
     FAMILIES.setdefault(_rule.family, []).append(_rule)
+
+#: Dataset category of each rule family.
+CATEGORY_OF_FAMILY: dict[str, str] = {
+    "arith_op": "arithmetic",
+    "bitwise_op": "arithmetic",
+    "compare_op": "arithmetic",
+    "unary_math": "math",
+    "binary_math": "math",
+    "logical": "math",
+    "reduction": "array",
+    "shape": "array",
+    "select": "array",
+    "cast": "array",
+    "linalg": "array",
+}
+
+
+def category_of(aliases: list[str] | tuple[str, ...]) -> str:
+    """``arithmetic``, ``math``, ``array`` when one category is used, else ``combined``."""
+    found = {CATEGORY_OF_FAMILY[TABLE[a].family] for a in aliases if a in TABLE}
+    return found.pop() if len(found) == 1 else "combined"

@@ -1,0 +1,3 @@
+from fuzzjax.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Command line: ``python -m fuzzjax [generate options] | <command> ...``.
+
+Commands: (none) or ``generate`` builds a corpus; ``replay`` prints the program of a seed;
+``stats`` summarises a corpus. Bad input gives one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+DEFAULT_DB = "corpus/fuzzjax.sqlite"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad user input: reported as one line on stderr with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive(name: str, minimum: int = 1) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name}={value} must be >= {minimum}")
+        return value
+
+    return parse
+
+
+def _add_gen_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    d = (lambda v: v) if defaults else (lambda v: None)
+    p.add_argument("--max-depth", type=_positive("--max-depth"), default=d(5),
+                   help="maximum expression depth (default 5)")
+    p.add_argument("--min-depth", type=_positive("--min-depth"), default=d(1),
+                   help="minimum expression depth (default 1)")
+    p.add_argument("--max-rank", type=_positive("--max-rank", 0), default=d(4),
+                   help="maximum array rank (default 4)")
+
+
+def _generate_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="fuzzjax", description="Build a corpus of distinct (jax.numpy source, "
+                "StableHLO) pairs. Other commands: replay, stats.")
+    p.add_argument("--count", type=_positive("--count"), default=1000,
+                   help="stop when the corpus holds this many distinct pairs (default 1000)")
+    _add_gen_options(p)
+    p.add_argument("--seed", type=_positive("--seed", 0), default=0,
+                   help="first seed; seeds seed, seed+1, ... are used (default 0)")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
+    p.add_argument("--workers", type=_positive("--workers", 0), default=None,
+                   help="worker processes (default: number of cores; 0 = in-process)")
+    p.add_argument("--hlo", action="store_true", help="also store XLA HLO text (slower)")
+    p.add_argument("--no-fast-lower", action="store_true",
+                   help="use stock jax lowering instead of the reused-MLIR-context fast path")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def cmd_generate(argv: Sequence[str]) -> int:
+    args = _generate_parser().parse_args(argv)
+    from .corpus import CorpusError
+    from .pipeline import build_corpus
+    from .program import GenOptions
+    from .workers import default_workers
+
+    options = _options(args)
+    workers = default_workers() if args.workers is None else args.workers
+    try:
+        summary = build_corpus(
+            args.db, count=args.count, options=options, base_seed=args.seed, workers=workers,
+            hlo=args.hlo, fast=not args.no_fast_lower,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from None
+    print(summary.line())
+    if summary.failures:
+        print(f"failures are recorded in the 'failures' table of {args.db}; "
+              f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir")
+    assert isinstance(options, GenOptions)
+    return 0
+
+
+def _options(args: argparse.Namespace) -> object:
+    from .generate import validate_options
+    from .program import GenOptions
+
+    fields = {"max_depth": args.max_depth, "min_depth": args.min_depth, "max_rank": args.max_rank}
+    options = GenOptions(**{k: v for k, v in fields.items() if v is not None})
+    try:
+        validate_options(options)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("_", "-", 1).join(["--", ""])) from None
+    return options
+
+
+def cmd_replay(argv: Sequence[str]) -> int:
+    p = _Parser(prog="fuzzjax replay", description="Print the program a seed generates "
+                "(byte-identical to the stored one with the same versions).")
+    p.add_argument("seed", type=_positive("SEED", 0))
+    _add_gen_options(p, defaults=False)
+    p.add_argument("--db", default=DEFAULT_DB,
+                   help="corpus whose recorded options for SEED are used when present")
+    p.add_argument("--ir", action="store_true", help="also print its canonical StableHLO")
+    args = p.parse_args(argv)
+    from .generate import generate
+    from .program import GenOptions
+
+    options = _options(args)
+    explicit = any(v is not None for v in (args.max_depth, args.min_depth, args.max_rank))
+    stored = None
+    if not explicit and Path(args.db).exists():
+        stored_options, stored = _stored_seed(args.db, args.seed)
+        if stored_options:
+            options = GenOptions.from_json(stored_options)
+    assert isinstance(options, GenOptions)
+    program = generate(args.seed, options)
+    sys.stdout.write(program.source)
+    if stored is not None and stored["source"] != program.source:
+        print(f"warning: seed {args.seed} was stored with different source "
+              f"(versions then: jax {stored['jax_version']})", file=sys.stderr)
+    if args.ir:
+        from .lowering import LoweringError, lower_program
+
+        try:
+            pair = lower_program(program)
+        except LoweringError as exc:
+            print(f"lowering failed: {exc}", file=sys.stderr)
+            return 1
+        sys.stdout.write("\n" + pair.ir_code)
+        if stored is not None and stored["ir_hash"] != pair.ir_hash:
+            print("warning: IR hash differs from the stored one", file=sys.stderr)
+    return 0
+
+
+def _stored_seed(db: str, seed: int) -> tuple[str | None, dict[str, object] | None]:
+    from .corpus import Corpus, CorpusError
+
+    try:
+        with Corpus(db, create=False) as corpus:
+            options = corpus.seed_options(seed)
+            if not options:
+                return None, None
+            return options[-1], corpus.pair_for_seed(seed, options[-1])
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_stats(argv: Sequence[str]) -> int:
+    p = _Parser(prog="fuzzjax stats", description="Summarise a corpus.")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = p.parse_args(argv)
+    from .corpus import Corpus, CorpusError
+    from .stats import corpus_stats, format_stats
+
+    try:
+        with Corpus(args.db, create=False) as corpus:
+            stats = corpus_stats(corpus)
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "generate": cmd_generate,
+    "replay": cmd_replay,
+    "stats": cmd_stats,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in COMMANDS:
+            return COMMANDS[args[0]](args[1:])
+        if args and not args[0].startswith("-"):
+            raise UsageError(
+                f"unknown command {args[0]!r} (commands: {', '.join(COMMANDS)})"
+            )
+        return cmd_generate(args)
+    except UsageError as exc:
+        print(f"fuzzjax: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fuzzjax: interrupted; committed pairs are kept", file=sys.stderr)
+        return 130

@@ -1,0 +1,185 @@
+"""Corpus building: seeds -> generate -> lower -> canonical hash -> SQLite, resumable.
+
+Seeds are processed in order ``base_seed, base_seed + 1, ...`` (skipping seeds already
+processed with the same options) and results are written in seed order, so a corpus depends
+only on (base seed, count, options, versions), not on the number of workers or on timing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .corpus import Corpus
+from .program import GenOptions
+from .workers import Outcome, Pool
+
+#: Commit after this many processed seeds or this many seconds, whichever comes first.
+BATCH_SEEDS = 64
+BATCH_SECONDS = 1.0
+#: Clear JAX's trace/lowering caches this often in each worker, to keep memory flat.
+CLEAR_CACHES_EVERY = 500
+
+
+@dataclass
+class Summary:
+    stored: int = 0
+    duplicates: int = 0
+    failures: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    restarts: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.stored / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"stored {self.stored} new pairs ({self.total} in corpus), "
+            f"skipped {self.duplicates} duplicates, {self.failures} failures, "
+            f"{self.seconds:.1f} s, {self.rate:.0f} pairs/s"
+        )
+
+
+def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    """Worker-side task: seed -> row dict (or failure dict). Imports JAX once per worker."""
+    import jax
+
+    from .generate import GenerationError, generate
+    from .lowering import LoweringError, lower_program
+    from .rules import category_of
+    from .syntax import grammar_sha
+
+    options = GenOptions.from_json(config["options"])
+    hlo, fast = bool(config.get("hlo")), bool(config.get("fast", True))
+    calls = itertools.count(1)
+
+    def task(seed: int) -> dict[str, Any]:
+        if next(calls) % CLEAR_CACHES_EVERY == 0:
+            jax.clear_caches()
+        try:
+            program = generate(seed, options)
+        except GenerationError as exc:
+            return {"failure": "generate", "error": str(exc).splitlines()[0], "source": None}
+        try:
+            pair = lower_program(program, fast=fast, hlo=hlo)
+        except LoweringError as exc:
+            return {"failure": exc.stage, "error": exc.message, "source": program.source}
+        row = {
+            "seed": seed,
+            "options": config["options"],
+            "category": category_of(program.aliases),
+            "operation": program.top_alias,
+            "depth": program.depth,
+            "source": program.source,
+            "stablehlo": pair.ir_code,
+            "hlo": pair.hlo,
+            "ir_hash": pair.ir_hash,
+            "signature": pair.signature,
+            "input_info": pair.input_info,
+            "op_counts": pair.op_counts,
+            "jax_version": pair.jax_version,
+            "jaxlib_version": pair.jaxlib_version,
+            "grammar_sha": grammar_sha(),
+            "fuzzjax_version": __version__,
+            "lower_ms": round(pair.lower_ms, 3),
+        }
+        return {"row": row}
+
+    return task
+
+
+def _in_process(config: dict[str, Any], seeds: Iterator[int]) -> Iterator[Outcome]:
+    task = make_generation_task(config)
+    for seed in seeds:
+        yield Outcome(seed, "ok", task(seed))
+
+
+def build_corpus(
+    db: str | Path,
+    *,
+    count: int,
+    options: GenOptions,
+    base_seed: int = 0,
+    workers: int = 1,
+    hlo: bool = False,
+    fast: bool = True,
+    progress: bool = False,
+) -> Summary:
+    """Grow the corpus at ``db`` until it holds ``count`` distinct pairs (resumable)."""
+    corpus = Corpus(db)
+    summary = Summary(total=corpus.count())
+    if summary.total >= count:
+        corpus.close()
+        return summary
+    opts = options.to_json()
+    done = corpus.processed_seeds(opts, base_seed)
+    seeds = (s for s in itertools.count(base_seed) if s not in done)
+    config = {"options": opts, "hlo": hlo, "fast": fast}
+    bar = _progress_bar(count, summary.total, progress)
+    start = time.perf_counter()
+    pool = Pool("fuzzjax.pipeline:make_generation_task", config, workers=workers) if workers else None
+    outcomes = pool.imap(seeds) if pool else _in_process(config, seeds)
+    try:
+        batch: list[Outcome] = []
+        last_commit = time.monotonic()
+        for outcome in outcomes:
+            batch.append(outcome)
+            room = count - summary.total
+            if len(batch) >= min(BATCH_SEEDS, room) or time.monotonic() - last_commit > 1.0:
+                _commit(corpus, batch, opts, summary, bar)
+                batch, last_commit = [], time.monotonic()
+                if summary.total >= count:
+                    break
+        if batch:
+            _commit(corpus, batch, opts, summary, bar)
+    finally:
+        summary.seconds = time.perf_counter() - start
+        if pool:
+            summary.restarts = pool.restarts
+            pool.close()
+        if bar is not None:
+            bar.close()
+        corpus.close()
+    return summary
+
+
+def _commit(
+    corpus: Corpus, batch: list[Outcome], opts: str, summary: Summary, bar: Any
+) -> None:
+    with corpus.transaction():
+        for outcome in batch:
+            payload = outcome.payload
+            row = payload.get("row")
+            if outcome.kind != "ok" or row is None:
+                stage = payload.get("failure", outcome.kind)
+                corpus.record_failure(
+                    outcome.seed, opts, stage, payload.get("error", ""), payload.get("source")
+                )
+                corpus.record_seed(outcome.seed, opts, "failed", None)
+                summary.failures += 1
+            elif corpus.add_pair(row):
+                corpus.record_seed(outcome.seed, opts, "stored", row["ir_hash"], row["depth"])
+                summary.stored += 1
+                summary.total += 1
+                if bar is not None:
+                    bar.update(1)
+            else:
+                corpus.record_seed(outcome.seed, opts, "duplicate", row["ir_hash"], row["depth"])
+                summary.duplicates += 1
+    if bar is not None:
+        bar.set_postfix(dup=summary.duplicates, fail=summary.failures, refresh=False)
+
+
+def _progress_bar(total: int, initial: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="pair", dynamic_ncols=True, smoothing=0.1)

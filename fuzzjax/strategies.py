@@ -1,0 +1,34 @@
+"""Public Hypothesis strategies over the fuzzjax grammar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from .choices import HypothesisChooser
+from .generate import build, validate_options
+from .program import GenOptions, Program
+
+
+def programs(
+    *,
+    max_depth: int = 5,
+    min_depth: int = 1,
+    max_rank: int = 4,
+    max_elements: int = 4096,
+    max_params: int = 8,
+) -> st.SearchStrategy[Program]:
+    """A strategy for type-correct jax.numpy programs of depth ``min_depth..max_depth``.
+
+    Every choice the generator makes is a Hypothesis draw, so failing examples shrink through
+    the same typed generator and stay valid programs.
+    """
+    options = GenOptions(max_depth, min_depth, max_rank, max_elements, max_params)
+    validate_options(options)
+
+    @st.composite
+    def _programs(draw: Any) -> Program:
+        return build(HypothesisChooser(draw), options)
+
+    return _programs()

@@ -1,0 +1,219 @@
+"""A crash-isolating process pool that returns results in task order.
+
+Workers are started with ``spawn`` (``fork`` after XLA has started threads can deadlock). Each
+worker has its own task queue, so the supervisor always knows which seeds a worker holds: if a
+worker dies (segfault, abort, out of memory) or exceeds the per-task time limit, the seed it was
+running is reported as ``crash`` or ``timeout``, its other seeds are handed to a fresh worker,
+and the run goes on.
+
+Tasks are plain integers (seeds). The work itself is ``make_task(config)(seed) -> dict``, where
+``make_task`` is a module-level callable named by ``"module:function"`` so spawn workers can
+import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import os
+import queue
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+CHUNK = 8
+#: Outstanding chunks per worker: enough to keep it busy while results travel back.
+PREFETCH = 2
+
+
+@dataclass
+class Outcome:
+    """Result of one task: ``kind`` is ``ok``, ``crash`` or ``timeout``."""
+
+    seed: int
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve(path: str) -> Callable[[Any], Callable[[int], dict[str, Any]]]:
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _worker_main(
+    wid: int, factory: str, config: Any, tasks: Any, results: Any, memory_mb: int | None
+) -> None:
+    if memory_mb:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    task = _resolve(factory)(config)
+    results.put(("ready", wid, None, None))
+    while True:
+        chunk = tasks.get()
+        if chunk is None:
+            return
+        for seed in chunk:
+            results.put(("start", wid, seed, time.monotonic()))
+            payload = task(seed)
+            results.put(("done", wid, seed, payload))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, wid: int, pool: Pool) -> None:
+        self.wid = wid
+        self.tasks = ctx.Queue()
+        self.process = ctx.Process(
+            target=_worker_main,
+            args=(wid, pool.factory, pool.config, self.tasks, pool.results, pool.memory_mb),
+            daemon=True,
+        )
+        self.process.start()
+        self.assigned: deque[int] = deque()  # seeds sent and not yet done, in order
+        self.current: int | None = None
+        self.started_at = 0.0
+        self.ready = False
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+class Pool:
+    """Run ``make_task(config)`` over seeds in ``workers`` spawn processes."""
+
+    def __init__(
+        self,
+        factory: str,
+        config: Any,
+        *,
+        workers: int = 1,
+        timeout: float | None = None,
+        memory_mb: int | None = None,
+    ) -> None:
+        self.factory, self.config = factory, config
+        self.timeout, self.memory_mb = timeout, memory_mb
+        self.ctx = mp.get_context("spawn")
+        self.results = self.ctx.Queue()
+        self._next_wid = 0
+        self.workers: list[_Worker] = [self._spawn() for _ in range(max(1, workers))]
+        self.restarts = 0
+        self.failed_starts = 0
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self.ctx, self._next_wid, self)
+        self._next_wid += 1
+        return worker
+
+    def close(self) -> None:
+        for worker in self.workers:
+            if worker.process.is_alive():
+                try:
+                    worker.tasks.put(None)
+                except (OSError, ValueError):
+                    pass
+        deadline = time.monotonic() + 2
+        for worker in self.workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            worker.kill()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def imap(self, seeds: Iterator[int]) -> Iterator[Outcome]:
+        """Outcomes in the order of ``seeds``; ``seeds`` is consumed lazily."""
+        pending: deque[int] = deque()  # seeds handed out, in order, awaiting delivery
+        finished: dict[int, Outcome] = {}
+        retry: deque[int] = deque()
+        exhausted = False
+
+        def next_seeds(n: int) -> list[int]:
+            nonlocal exhausted
+            out: list[int] = []
+            while retry and len(out) < n:
+                out.append(retry.popleft())
+            while not exhausted and len(out) < n:
+                try:
+                    seed = next(seeds)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.append(seed)
+                out.append(seed)
+            return out
+
+        while True:
+            for worker in self.workers:
+                while len(worker.assigned) < CHUNK * PREFETCH:
+                    chunk = next_seeds(CHUNK)
+                    if not chunk:
+                        break
+                    worker.assigned.extend(chunk)
+                    worker.tasks.put(chunk)
+            while pending and pending[0] in finished:
+                yield finished.pop(pending.popleft())
+            if not pending:
+                return
+            self._collect(finished, retry)
+
+    def _collect(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
+        try:
+            kind, wid, seed, data = self.results.get(timeout=0.2)
+        except queue.Empty:
+            self._check_health(finished, retry)
+            return
+        worker = next((w for w in self.workers if w.wid == wid), None)
+        if worker is None:  # a message from a worker that was already replaced
+            return
+        if kind == "ready":
+            worker.ready = True
+            self.failed_starts = 0
+        elif kind == "start":
+            worker.current, worker.started_at = seed, time.monotonic()
+        elif kind == "done":
+            worker.current = None
+            if seed in worker.assigned:
+                worker.assigned.remove(seed)
+                finished[seed] = Outcome(seed, "ok", data)
+        self._check_health(finished, retry)
+
+    def _check_health(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
+        now = time.monotonic()
+        for index, worker in enumerate(self.workers):
+            dead = not worker.process.is_alive()
+            late = (
+                self.timeout is not None
+                and worker.current is not None
+                and now - worker.started_at > self.timeout
+            )
+            if not dead and not late:
+                continue
+            worker.kill()
+            if not worker.ready:
+                self.failed_starts += 1
+                if self.failed_starts > 3:
+                    raise RuntimeError(f"worker processes fail to start ({self.factory})")
+            culprit = worker.current
+            if culprit is None and dead and worker.assigned:
+                culprit = worker.assigned[0]  # died before reporting its start
+            code = worker.process.exitcode
+            for seed in worker.assigned:
+                if seed == culprit:
+                    kind = "timeout" if late else "crash"
+                    detail = f"worker {'timed out' if late else 'died'} (exit code {code})"
+                    finished[seed] = Outcome(seed, kind, {"error": detail, "exitcode": code})
+                else:
+                    retry.append(seed)
+            self.workers[index] = self._spawn()
+            self.restarts += 1
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
