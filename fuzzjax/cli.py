@@ -1,7 +1,8 @@
 """Command line: ``python -m fuzzjax [generate options] | <command> ...``.
 
 Commands: (none) or ``generate`` builds a corpus; ``replay`` prints the program of a seed;
-``stats`` summarises a corpus. Bad input gives one line on stderr and exit code 2.
+``stats`` summarises a corpus; further commands live in their own modules (``MODULE_COMMANDS``).
+Bad input gives one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ class UsageError(Exception):
     """Bad user input: reported as one line on stderr with exit code 2."""
 
 
-class _Parser(argparse.ArgumentParser):
+class ArgParser(argparse.ArgumentParser):
+    """argparse that raises ``UsageError`` (one line, exit 2) instead of printing usage."""
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
@@ -50,7 +53,7 @@ def _add_gen_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
 
 
 def _generate_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="fuzzjax", description="Build a corpus of distinct (jax.numpy source, "
+    p = ArgParser(prog="fuzzjax", description="Build a corpus of distinct (jax.numpy source, "
                 "StableHLO) pairs. Other commands: replay, stats.")
     p.add_argument("--count", type=_positive("--count"), default=1000,
                    help="stop when the corpus holds this many distinct pairs (default 1000)")
@@ -106,7 +109,7 @@ def _options(args: argparse.Namespace) -> object:
 
 
 def cmd_replay(argv: Sequence[str]) -> int:
-    p = _Parser(prog="fuzzjax replay", description="Print the program a seed generates "
+    p = ArgParser(prog="fuzzjax replay", description="Print the program a seed generates "
                 "(byte-identical to the stored one with the same versions).")
     p.add_argument("seed", type=_positive("SEED", 0))
     _add_gen_options(p, defaults=False)
@@ -158,7 +161,7 @@ def _stored_seed(db: str, seed: int) -> tuple[str | None, dict[str, object] | No
 
 
 def cmd_stats(argv: Sequence[str]) -> int:
-    p = _Parser(prog="fuzzjax stats", description="Summarise a corpus.")
+    p = ArgParser(prog="fuzzjax stats", description="Summarise a corpus.")
     p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = p.parse_args(argv)
@@ -180,17 +183,38 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "stats": cmd_stats,
 }
 
+#: Commands implemented in their own modules as ``cmd_<name>(argv) -> int``, imported on use.
+MODULE_COMMANDS: dict[str, str] = {
+    "coverage": "fuzzjax.coverage",
+    "export": "fuzzjax.export",
+    "add": "fuzzjax.add",
+    "fuzz": "fuzzjax.fuzz",
+    "shrink": "fuzzjax.shrink",
+    "bench": "fuzzjax.bench",
+    "merge": "fuzzjax.merge",
+}
+
+
+def _available_commands() -> dict[str, Callable[[Sequence[str]], int]]:
+    import importlib
+    import importlib.util
+
+    commands = dict(COMMANDS)
+    for name, module in MODULE_COMMANDS.items():
+        if importlib.util.find_spec(module) is not None:
+            commands[name] = getattr(importlib.import_module(module), f"cmd_{name}")
+    return commands
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args and args[0] in COMMANDS:
-            return COMMANDS[args[0]](args[1:])
+        commands = _available_commands() if args and not args[0].startswith("-") else COMMANDS
+        if args and args[0] in commands:
+            return commands[args[0]](args[1:])
         if args and not args[0].startswith("-"):
-            raise UsageError(
-                f"unknown command {args[0]!r} (commands: {', '.join(COMMANDS)})"
-            )
+            raise UsageError(f"unknown command {args[0]!r} (commands: {', '.join(commands)})")
         return cmd_generate(args)
     except UsageError as exc:
         print(f"fuzzjax: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .canonical import canonicalize, ir_hash, op_counts
+from .fastlower import lower_stablehlo
 from .program import ArgSpec, Program
 from .syntax import measure_depth, parse
 
@@ -92,10 +93,6 @@ def specs_of(args: Sequence[ArgSpec]) -> list[jax.ShapeDtypeStruct]:
 
 def lower_text(fn: Callable[..., Any], specs: Sequence[Any], *, fast: bool = True) -> str:
     """Raw StableHLO text of ``jax.jit(fn).lower(*specs)`` (fast path when available)."""
-    try:
-        from .fastlower import lower_stablehlo
-    except ImportError:  # pragma: no cover - fast path module missing
-        return jax.jit(fn).lower(*specs).as_text()
     return lower_stablehlo(fn, specs, fast=fast)
 
 
