@@ -44,28 +44,58 @@ def _positive(name: str, minimum: int = 1) -> Callable[[str], int]:
 
 def _add_gen_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     d = (lambda v: v) if defaults else (lambda v: None)
-    p.add_argument("--max-depth", type=_positive("--max-depth"), default=d(5),
-                   help="maximum expression depth (default 5)")
-    p.add_argument("--min-depth", type=_positive("--min-depth"), default=d(1),
-                   help="minimum expression depth (default 1)")
-    p.add_argument("--max-rank", type=_positive("--max-rank", 0), default=d(4),
-                   help="maximum array rank (default 4)")
+    p.add_argument(
+        "--max-depth",
+        type=_positive("--max-depth"),
+        default=d(5),
+        help="maximum expression depth (default 5)",
+    )
+    p.add_argument(
+        "--min-depth",
+        type=_positive("--min-depth"),
+        default=d(1),
+        help="minimum expression depth (default 1)",
+    )
+    p.add_argument(
+        "--max-rank",
+        type=_positive("--max-rank", 0),
+        default=d(4),
+        help="maximum array rank (default 4)",
+    )
 
 
 def _generate_parser() -> argparse.ArgumentParser:
-    p = ArgParser(prog="fuzzjax", description="Build a corpus of distinct (jax.numpy source, "
-                "StableHLO) pairs. Other commands: replay, stats.")
-    p.add_argument("--count", type=_positive("--count"), default=1000,
-                   help="stop when the corpus holds this many distinct pairs (default 1000)")
+    p = ArgParser(
+        prog="fuzzjax",
+        description="Build a corpus of distinct (jax.numpy source, "
+        "StableHLO) pairs. Other commands: replay, stats.",
+    )
+    p.add_argument(
+        "--count",
+        type=_positive("--count"),
+        default=1000,
+        help="stop when the corpus holds this many distinct pairs (default 1000)",
+    )
     _add_gen_options(p)
-    p.add_argument("--seed", type=_positive("--seed", 0), default=0,
-                   help="first seed; seeds seed, seed+1, ... are used (default 0)")
+    p.add_argument(
+        "--seed",
+        type=_positive("--seed", 0),
+        default=0,
+        help="first seed; seeds seed, seed+1, ... are used (default 0)",
+    )
     p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
-    p.add_argument("--workers", type=_positive("--workers", 0), default=None,
-                   help="worker processes (default: number of cores; 0 = in-process)")
+    p.add_argument(
+        "--workers",
+        type=_positive("--workers", 0),
+        default=None,
+        help="worker processes (default: number of cores; 0 = in-process)",
+    )
     p.add_argument("--hlo", action="store_true", help="also store XLA HLO text (slower)")
-    p.add_argument("--no-fast-lower", action="store_true",
-                   help="use stock jax lowering instead of the reused-MLIR-context fast path")
+    p.add_argument(
+        "--no-fast-lower",
+        action="store_true",
+        help="use stock jax lowering instead of the reused-MLIR-context fast path",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -81,16 +111,23 @@ def cmd_generate(argv: Sequence[str]) -> int:
     workers = default_workers() if args.workers is None else args.workers
     try:
         summary = build_corpus(
-            args.db, count=args.count, options=options, base_seed=args.seed, workers=workers,
-            hlo=args.hlo, fast=not args.no_fast_lower,
+            args.db,
+            count=args.count,
+            options=options,
+            base_seed=args.seed,
+            workers=workers,
+            hlo=args.hlo,
+            fast=not args.no_fast_lower,
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except CorpusError as exc:
         raise UsageError(str(exc)) from None
     print(summary.line())
     if summary.failures:
-        print(f"failures are recorded in the 'failures' table of {args.db}; "
-              f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir")
+        print(
+            f"failures are recorded in the 'failures' table of {args.db}; "
+            f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir"
+        )
     assert isinstance(options, GenOptions)
     return 0
 
@@ -109,12 +146,18 @@ def _options(args: argparse.Namespace) -> object:
 
 
 def cmd_replay(argv: Sequence[str]) -> int:
-    p = ArgParser(prog="fuzzjax replay", description="Print the program a seed generates "
-                "(byte-identical to the stored one with the same versions).")
+    p = ArgParser(
+        prog="fuzzjax replay",
+        description="Print the program a seed generates "
+        "(byte-identical to the stored one with the same versions).",
+    )
     p.add_argument("seed", type=_positive("SEED", 0))
     _add_gen_options(p, defaults=False)
-    p.add_argument("--db", default=DEFAULT_DB,
-                   help="corpus whose recorded options for SEED are used when present")
+    p.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help="corpus whose recorded options for SEED are used when present",
+    )
     p.add_argument("--ir", action="store_true", help="also print its canonical StableHLO")
     args = p.parse_args(argv)
     from .generate import generate
@@ -131,8 +174,11 @@ def cmd_replay(argv: Sequence[str]) -> int:
     program = generate(args.seed, options)
     sys.stdout.write(program.source)
     if stored is not None and stored["source"] != program.source:
-        print(f"warning: seed {args.seed} was stored with different source "
-              f"(versions then: jax {stored['jax_version']})", file=sys.stderr)
+        print(
+            f"warning: seed {args.seed} was stored with different source "
+            f"(versions then: jax {stored['jax_version']})",
+            file=sys.stderr,
+        )
     if args.ir:
         from .lowering import LoweringError, lower_program
 

@@ -66,10 +66,25 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 
-PAIR_COLUMNS = (
-    "seed options category operation depth source stablehlo hlo ir_hash signature input_info "
-    "op_counts jax_version jaxlib_version grammar_sha fuzzjax_version lower_ms"
-).split()
+PAIR_COLUMNS = [
+    "seed",
+    "options",
+    "category",
+    "operation",
+    "depth",
+    "source",
+    "stablehlo",
+    "hlo",
+    "ir_hash",
+    "signature",
+    "input_info",
+    "op_counts",
+    "jax_version",
+    "jaxlib_version",
+    "grammar_sha",
+    "fuzzjax_version",
+    "lower_ms",
+]
 
 
 class CorpusError(RuntimeError):
@@ -101,7 +116,9 @@ class Corpus:
             raise CorpusError(f"{self.path} is not a readable fuzzjax corpus ({exc})") from None
 
     def _check_or_create_schema(self, create: bool) -> None:
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         if "pairs" in tables:
             version = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if not version or version[0] != SCHEMA_VERSION:
@@ -115,9 +132,7 @@ class Corpus:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-            self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
-            )
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         self.db.close()
@@ -159,7 +174,12 @@ class Corpus:
         )
 
     def record_failure(
-        self, seed: int | None, options: str | None, stage: str, error: str, source: str | None,
+        self,
+        seed: int | None,
+        options: str | None,
+        stage: str,
+        error: str,
+        source: str | None,
         jax_version: str | None = None,
     ) -> None:
         self.db.execute(
@@ -196,11 +216,11 @@ class Corpus:
         cursor = self.db.execute(f"SELECT {cols} FROM pairs ORDER BY id")
         names = [d[0] for d in cursor.description]
         for row in cursor:
-            yield dict(zip(names, row))
+            yield dict(zip(names, row, strict=False))
 
     def _row(self, row: tuple[Any, ...]) -> dict[str, Any]:
         names = [d[1] for d in self.db.execute("PRAGMA table_info(pairs)")]
-        return dict(zip(names, row))
+        return dict(zip(names, row, strict=False))
 
     def outcome_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT outcome, COUNT(*) FROM seeds GROUP BY outcome")

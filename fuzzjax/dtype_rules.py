@@ -125,7 +125,7 @@ def to_bool(*ds: str) -> str | None:
 
 @cache
 def signatures(fn: DtypeFn, arity: int) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """For each result dtype in ``DTYPES``, the input-dtype tuples that give it (same-dtype first)."""
+    """For each result dtype, the input-dtype tuples that give it (same-dtype tuple first)."""
     table: dict[str, list[tuple[str, ...]]] = {}
     for inputs in itertools.product(DTYPES, repeat=arity):
         out = fn(*inputs)

@@ -146,9 +146,7 @@ def extract_ir_pair(
     text = canonicalize(lowered.as_text())
     elapsed = (time.perf_counter() - start) * 1000
     source = _source_of(fn)
-    info = [
-        ArgSpec(f"arg{i}", tuple(s.shape), str(s.dtype)).to_json() for i, s in enumerate(specs)
-    ]
+    info = [ArgSpec(f"arg{i}", tuple(s.shape), str(s.dtype)).to_json() for i, s in enumerate(specs)]
     out = jax.tree_util.tree_leaves(lowered.out_info)
     sig_in = ", ".join(f"{a['dtype']}{list(a['shape'])}" for a in info)
     sig_out = ", ".join(f"{o.dtype}{list(o.shape)}" for o in out)

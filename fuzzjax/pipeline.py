@@ -124,7 +124,9 @@ def build_corpus(
     config = {"options": opts, "hlo": hlo, "fast": fast}
     bar = _progress_bar(count, summary.total, progress)
     start = time.perf_counter()
-    pool = Pool("fuzzjax.pipeline:make_generation_task", config, workers=workers) if workers else None
+    pool = (
+        Pool("fuzzjax.pipeline:make_generation_task", config, workers=workers) if workers else None
+    )
     outcomes = pool.imap(seeds) if pool else _in_process(config, seeds)
     try:
         batch: list[Outcome] = []
@@ -150,9 +152,7 @@ def build_corpus(
     return summary
 
 
-def _commit(
-    corpus: Corpus, batch: list[Outcome], opts: str, summary: Summary, bar: Any
-) -> None:
+def _commit(corpus: Corpus, batch: list[Outcome], opts: str, summary: Summary, bar: Any) -> None:
     with corpus.transaction():
         for outcome in batch:
             payload = outcome.payload

@@ -95,7 +95,7 @@ class Elementwise(Rule):
                 return self._plan_with_literal(ch, out, ch.choice(same)[0])
         dtypes = _draw_signature(ch, rows)
         shapes = broadcast_operands(ch, out.shape, self.arity)
-        return Plan([ArrayType(d, s) for d, s in zip(dtypes, shapes)])
+        return Plan([ArrayType(d, s) for d, s in zip(dtypes, shapes, strict=False)])
 
     def _plan_with_literal(self, ch: Chooser, out: ArrayType, operand: str) -> Plan:
         options = LITERALS[KIND[operand]]
@@ -310,7 +310,7 @@ class Concatenate(SameDtype):
         total = out.shape[axis]
         parts = ch.integer(2, min(3, total))
         cuts = sorted(_distinct_cuts(ch, total, parts - 1))
-        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, total])]
+        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=False)]
         args: list[Arg] = [
             ArrayType(out.dtype, out.shape[:axis] + (n,) + out.shape[axis + 1 :]) for n in sizes
         ]
@@ -415,9 +415,22 @@ def _elementwise() -> list[Rule]:
         rules.append(E(f"op_{name}", "compare_op", 2, dr.compare_ordered, literals=True))
     for name in ("eq", "ne"):
         rules.append(E(f"op_{name}", "compare_op", 2, dr.compare_any, literals=True))
-    for name in (
-        "sin cos tan arcsin arccos arctan sinh cosh tanh exp expm1 log log1p sqrt".split()
-    ):
+    for name in [
+        "sin",
+        "cos",
+        "tan",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "exp",
+        "expm1",
+        "log",
+        "log1p",
+        "sqrt",
+    ]:
         rules.append(E(name, "unary_math", 1, dr.to_inexact))
     return rules
 

@@ -13,6 +13,7 @@ import it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing as mp
 import os
@@ -43,7 +44,13 @@ def _resolve(path: str) -> Callable[[Any], Callable[[int], dict[str, Any]]]:
 
 
 def _worker_main(
-    wid: int, factory: str, config: Any, tasks: Any, results: Any, memory_mb: int | None
+    wid: int,
+    factory: str,
+    config: Any,
+    tasks: Any,
+    results: Any,
+    memory_mb: int | None,
+    state: Any,
 ) -> None:
     if memory_mb:
         import resource
@@ -51,31 +58,60 @@ def _worker_main(
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     task = _resolve(factory)(config)
-    results.put(("ready", wid, None, None))
+    parent = os.getppid()
+    state.ready.value = 1
     while True:
-        chunk = tasks.get()
+        try:
+            chunk = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the supervisor died (e.g. kill -9): stop too
+                return
+            continue
         if chunk is None:
             return
         for seed in chunk:
-            results.put(("start", wid, seed, time.monotonic()))
+            # Shared memory, not the queue: it survives a crash of this process.
+            state.started.value = time.monotonic()
+            state.current.value = seed
             payload = task(seed)
-            results.put(("done", wid, seed, payload))
+            state.current.value = -1
+            results.put((wid, seed, payload))
+
+
+class _SharedState:
+    """Per-worker values in shared memory: readable even after the worker crashed."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ready = ctx.Value("b", 0, lock=False)
+        self.current = ctx.Value("q", -1, lock=False)
+        self.started = ctx.Value("d", 0.0, lock=False)
 
 
 class _Worker:
     def __init__(self, ctx: Any, wid: int, pool: Pool) -> None:
         self.wid = wid
         self.tasks = ctx.Queue()
+        self.state = _SharedState(ctx)
         self.process = ctx.Process(
             target=_worker_main,
-            args=(wid, pool.factory, pool.config, self.tasks, pool.results, pool.memory_mb),
+            args=(
+                wid,
+                pool.factory,
+                pool.config,
+                self.tasks,
+                pool.results,
+                pool.memory_mb,
+                self.state,
+            ),
             daemon=True,
         )
         self.process.start()
         self.assigned: deque[int] = deque()  # seeds sent and not yet done, in order
-        self.current: int | None = None
-        self.started_at = 0.0
-        self.ready = False
+
+    @property
+    def current(self) -> int | None:
+        value = int(self.state.current.value)
+        return None if value < 0 else value
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -112,10 +148,8 @@ class Pool:
     def close(self) -> None:
         for worker in self.workers:
             if worker.process.is_alive():
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     worker.tasks.put(None)
-                except (OSError, ValueError):
-                    pass
         deadline = time.monotonic() + 2
         for worker in self.workers:
             worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -164,45 +198,44 @@ class Pool:
             self._collect(finished, retry)
 
     def _collect(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
-        try:
-            kind, wid, seed, data = self.results.get(timeout=0.2)
-        except queue.Empty:
-            self._check_health(finished, retry)
-            return
-        worker = next((w for w in self.workers if w.wid == wid), None)
-        if worker is None:  # a message from a worker that was already replaced
-            return
-        if kind == "ready":
-            worker.ready = True
-            self.failed_starts = 0
-        elif kind == "start":
-            worker.current, worker.started_at = seed, time.monotonic()
-        elif kind == "done":
-            worker.current = None
-            if seed in worker.assigned:
-                worker.assigned.remove(seed)
-                finished[seed] = Outcome(seed, "ok", data)
+        with contextlib.suppress(queue.Empty):
+            self._take(self.results.get(timeout=0.2), finished)
         self._check_health(finished, retry)
+
+    def _take(self, message: tuple[int, int, dict[str, Any]], finished: dict[int, Outcome]) -> None:
+        wid, seed, payload = message
+        worker = next((w for w in self.workers if w.wid == wid), None)
+        if worker is not None and seed in worker.assigned:  # else: a replaced worker's result
+            worker.assigned.remove(seed)
+            finished[seed] = Outcome(seed, "ok", payload)
+
+    def _drain(self, finished: dict[int, Outcome]) -> None:
+        while True:
+            try:
+                self._take(self.results.get_nowait(), finished)
+            except queue.Empty:
+                return
 
     def _check_health(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
         now = time.monotonic()
         for index, worker in enumerate(self.workers):
+            if worker.state.ready.value:
+                self.failed_starts = 0
             dead = not worker.process.is_alive()
+            culprit = worker.current
             late = (
                 self.timeout is not None
-                and worker.current is not None
-                and now - worker.started_at > self.timeout
+                and culprit is not None
+                and now - worker.state.started.value > self.timeout
             )
             if not dead and not late:
                 continue
             worker.kill()
-            if not worker.ready:
+            self._drain(finished)  # results that reached the queue before the end
+            if not worker.state.ready.value:
                 self.failed_starts += 1
                 if self.failed_starts > 3:
                     raise RuntimeError(f"worker processes fail to start ({self.factory})")
-            culprit = worker.current
-            if culprit is None and dead and worker.assigned:
-                culprit = worker.assigned[0]  # died before reporting its start
             code = worker.process.exitcode
             for seed in worker.assigned:
                 if seed == culprit:
