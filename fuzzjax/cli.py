@@ -265,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fuzzjax: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `fuzzjax stats | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("fuzzjax: interrupted; committed pairs are kept", file=sys.stderr)
         return 130

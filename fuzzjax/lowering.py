@@ -20,7 +20,7 @@ from jax import lax
 from .canonical import canonicalize, ir_hash, op_counts
 from .fastlower import lower_stablehlo
 from .program import ArgSpec, Program
-from .syntax import measure_depth, parse
+from .syntax import ensure_valid, measure_depth, parse
 
 #: MLIR element type of each dtype, to check a lowered result against the typing table.
 MLIR_ELEMENT = {
@@ -78,7 +78,7 @@ def tensor_type(dtype: str, shape: Sequence[int]) -> str:
 
 def load_function(source: str) -> Callable[..., Any]:
     """Parse-check program text, then exec it and return its function ``f``."""
-    parse(source)  # raises ProgramSyntaxError before anything is executed
+    ensure_valid(source)  # raises ProgramSyntaxError before anything is executed
     # No builtins but __import__, which C extensions (numpy, ml_dtypes) call through the
     # calling frame's globals. The grammar admits no names besides parameters and locals.
     builtins = {"__import__": __import__}

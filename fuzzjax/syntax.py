@@ -8,6 +8,7 @@ such as ``+``), so renderers never keep a second list of operators.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -93,6 +94,12 @@ def operation_aliases() -> frozenset[str]:
     return frozenset(alternatives()) - LEAF_ALIASES - HELPER_ALIASES
 
 
+#: Recently validated sources, so a program parsed by the generator is not parsed again
+#: before it is exec'd. Strings are immutable, so membership is proof of validity.
+_VALIDATED: OrderedDict[str, None] = OrderedDict()
+_VALIDATED_MAX = 256
+
+
 def parse(source: str) -> Tree:
     """Parse program text; raise ``ProgramSyntaxError`` with a one-line reason if it is not ours."""
     try:
@@ -101,7 +108,16 @@ def parse(source: str) -> Tree:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ProgramSyntaxError(f"not in the fuzzjax grammar: {first_line}") from None
     _check_names(tree)
+    _VALIDATED[source] = None
+    if len(_VALIDATED) > _VALIDATED_MAX:
+        _VALIDATED.popitem(last=False)
     return tree
+
+
+def ensure_valid(source: str) -> None:
+    """Raise ``ProgramSyntaxError`` unless ``source`` is in the grammar (cached for recent text)."""
+    if source not in _VALIDATED:
+        parse(source)
 
 
 def _check_names(tree: Tree) -> None:

@@ -1,5 +1,6 @@
 """The command line: main(argv) -> int, one-line errors with exit code 2, replay and stats."""
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def test_generate_replay_stats_round_trip(tmp_path: Path, capsys) -> None:  # no
     assert capsys.readouterr().out == generate(seed, GenOptions(max_depth=3)).source
     assert main(["stats", "--db", str(db)]) == 0
     stats = capsys.readouterr().out
-    assert "pairs               25" in stats and "validity rate       100.00%" in stats
+    assert re.search(r"^pairs\s+25$", stats, re.MULTILINE)
+    assert re.search(r"^validity rate\s+100.00%$", stats, re.MULTILINE)
     assert "stablehlo." in stats
 
 
@@ -86,4 +88,4 @@ def test_stats_on_an_empty_corpus_says_so(tmp_path: Path, capsys) -> None:  # no
 
     Corpus(tmp_path / "e.sqlite").close()
     assert main(["stats", "--db", str(tmp_path / "e.sqlite")]) == 0
-    assert "corpus is empty" in capsys.readouterr().out
+    assert "is empty" in capsys.readouterr().out
