@@ -67,8 +67,8 @@ def _add_gen_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
 def _generate_parser() -> argparse.ArgumentParser:
     p = ArgParser(
         prog="fuzzjax",
-        description="Build a corpus of distinct (jax.numpy source, "
-        "StableHLO) pairs. Other commands: replay, stats.",
+        description="Build a corpus of distinct (jax.numpy source, StableHLO) pairs. "
+        "Other commands: replay, stats, coverage, export, add, fuzz, shrink, bench, merge.",
     )
     p.add_argument(
         "--count",
@@ -210,16 +210,31 @@ def cmd_stats(argv: Sequence[str]) -> int:
     p = ArgParser(prog="fuzzjax stats", description="Summarise a corpus.")
     p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write depth.png, ops.png and lengths.png to DIR "
+        "(needs matplotlib: pip install 'fuzzjax[dataset]')",
+    )
     args = p.parse_args(argv)
     from .corpus import Corpus, CorpusError
     from .stats import corpus_stats, format_stats
 
+    plots: list[Path] = []
     try:
         with Corpus(args.db, create=False) as corpus:
             stats = corpus_stats(corpus)
+            if args.plot:
+                from .plots import write_plots
+
+                plots = write_plots(corpus, args.plot)
     except CorpusError as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    for path in plots:
+        print(f"wrote {path}", file=sys.stderr)
+    if args.plot and not plots:
+        print("no plots written: the corpus has no pairs", file=sys.stderr)
     return 0
 
 
@@ -241,26 +256,34 @@ MODULE_COMMANDS: dict[str, str] = {
 }
 
 
-def _available_commands() -> dict[str, Callable[[Sequence[str]], int]]:
+def _module_command(name: str) -> Callable[[Sequence[str]], int] | None:
+    """``cmd_<name>`` of a module command, importing only that module; None when absent."""
     import importlib
     import importlib.util
 
-    commands = dict(COMMANDS)
-    for name, module in MODULE_COMMANDS.items():
-        if importlib.util.find_spec(module) is not None:
-            commands[name] = getattr(importlib.import_module(module), f"cmd_{name}")
-    return commands
+    module = MODULE_COMMANDS.get(name)
+    if module is None or importlib.util.find_spec(module) is None:
+        return None
+    return getattr(importlib.import_module(module), f"cmd_{name}")  # type: ignore[no-any-return]
+
+
+def _command_names() -> list[str]:
+    import importlib.util
+
+    present = [n for n, m in MODULE_COMMANDS.items() if importlib.util.find_spec(m) is not None]
+    return [*COMMANDS, *present]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        commands = _available_commands() if args and not args[0].startswith("-") else COMMANDS
-        if args and args[0] in commands:
-            return commands[args[0]](args[1:])
         if args and not args[0].startswith("-"):
-            raise UsageError(f"unknown command {args[0]!r} (commands: {', '.join(commands)})")
+            command = COMMANDS.get(args[0]) or _module_command(args[0])
+            if command is None:
+                names = ", ".join(_command_names())
+                raise UsageError(f"unknown command {args[0]!r} (commands: {names})")
+            return command(args[1:])
         return cmd_generate(args)
     except UsageError as exc:
         print(f"fuzzjax: error: {exc}", file=sys.stderr)

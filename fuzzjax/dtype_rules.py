@@ -14,8 +14,10 @@ from functools import cache
 
 from .dtypes import (
     DTYPES,
+    KIND,
     is_bool,
     is_complex,
+    is_float,
     is_inexact,
     is_integer,
     is_real_numeric,
@@ -105,6 +107,11 @@ def sum_like(d: str) -> str | None:
     return d
 
 
+def cumulative(d: str) -> str | None:
+    """cumsum/cumprod: bools accumulate in int32, other dtypes keep theirs."""
+    return "int32" if is_bool(d) else d
+
+
 def mean_like(d: str) -> str | None:
     return d if is_inexact(d) else "float32"
 
@@ -121,6 +128,58 @@ def arg_reduce(d: str) -> str | None:
 
 def to_bool(*ds: str) -> str | None:
     return "bool"
+
+
+def count(*ds: str) -> str | None:
+    return "int32"
+
+
+def integer_only(*ds: str) -> str | None:
+    """Shifts, gcd, lcm: integer dtypes only."""
+    r = promote_all(*ds)
+    return r if is_integer(r) else None
+
+
+def compare_numeric(*ds: str) -> str | None:
+    return "bool" if not is_bool(promote_all(*ds)) else None
+
+
+def real_to_bool(*ds: str) -> str | None:
+    return "bool" if is_float(promote_all(*ds)) else None
+
+
+def float_to_bool(*ds: str) -> str | None:
+    return "bool" if is_float(promote_all(*ds)) else None
+
+
+def real_part(d: str) -> str | None:
+    """real/imag: complex64 gives float32; real dtypes keep theirs."""
+    if is_bool(d):
+        return None
+    return "float32" if is_complex(d) else d
+
+
+def angle(d: str) -> str | None:
+    if is_complex(d):
+        return "float32"
+    return d if is_inexact(d) else "float32"
+
+
+def lax_abs(d: str) -> str | None:
+    if is_bool(d) or KIND[d] == "u":
+        return None
+    return "float32" if is_complex(d) else d
+
+
+@cache
+def same_dtypes(fn: DtypeFn) -> DtypeFn:
+    """Strict (jax.lax) variant of ``fn``: all inputs must already share one dtype."""
+
+    def strict(*ds: str) -> str | None:
+        return fn(*ds) if len(set(ds)) == 1 else None
+
+    strict.__name__ = f"strict_{getattr(fn, '__name__', 'fn')}"
+    return strict
 
 
 @cache

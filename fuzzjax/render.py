@@ -65,12 +65,13 @@ def _render(node: Node) -> tuple[str, int]:
     syntax = alternatives()[node.alias]
     level = level_of(node.alias)
     if level == ATOM_LEVEL:
-        if syntax.tokens[0] is None:  # method call: receiver.astype(...)
+        rule = TABLE[node.alias]
+        if syntax.tokens[0] is None:  # postfix on a primary: x.astype(..), x[..], x.at[..].set(..)
             receiver = _wrap(node.children[0], ATOM_LEVEL)
-            args = TABLE[node.alias].call_args([], node.attrs)
-            return f"{receiver}{syntax.symbol}({args})", ATOM_LEVEL
-        args = TABLE[node.alias].call_args([render(c) for c in node.children], node.attrs)
-        return f"{syntax.callee}({args})", ATOM_LEVEL
+            rest = [""] + [render(c) for c in node.children[1:]]
+            return receiver + rule.method_text(syntax, rest, node.attrs), ATOM_LEVEL
+        args = rule.call_args([render(c) for c in node.children], node.attrs)
+        return f"{syntax.callee}({args}){rule.suffix(node.attrs)}", ATOM_LEVEL
     if len(node.children) == 1:  # prefix operator
         operand = _wrap(node.children[0], _LAYER_LEVEL["factor"])
         return f"{syntax.callee}{operand}", level

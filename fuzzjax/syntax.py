@@ -19,7 +19,9 @@ from lark.exceptions import LarkError
 
 #: Aliases of leaves and helper rules, which are not operations.
 LEAF_ALIASES = frozenset({"param", "local", "literal"})
-HELPER_ALIASES = frozenset({"assign", "axis_index", "axis_none", "int_tuple"})
+HELPER_ALIASES = frozenset(
+    {"assign", "axis_index", "axis_none", "int_tuple", "pad_width", "index", "slice"}
+)
 
 
 class ProgramSyntaxError(ValueError):
