@@ -12,7 +12,11 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from .pipeline import Summary
+    from .program import GenOptions
 
 DEFAULT_DB = "corpus/fuzzjax.sqlite"
 EXIT_USAGE = 2
@@ -96,6 +100,19 @@ def _generate_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use stock jax lowering instead of the reused-MLIR-context fast path",
     )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT) instead "
+        "of local worker processes; needs pip install 'fuzzjax[distributed]'",
+    )
+    p.add_argument(
+        "--shard-size",
+        type=_positive("--shard-size"),
+        default=None,
+        help="seeds per Dask task with --scheduler (default 500)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -108,18 +125,26 @@ def cmd_generate(argv: Sequence[str]) -> int:
     from .workers import default_workers
 
     options = _options(args)
+    assert isinstance(options, GenOptions)
+    if args.scheduler is None and args.shard_size is not None:
+        raise UsageError("--shard-size needs --scheduler")
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers and --scheduler exclude each other (Dask workers do the work)")
     workers = default_workers() if args.workers is None else args.workers
     try:
-        summary = build_corpus(
-            args.db,
-            count=args.count,
-            options=options,
-            base_seed=args.seed,
-            workers=workers,
-            hlo=args.hlo,
-            fast=not args.no_fast_lower,
-            progress=not args.quiet and sys.stderr.isatty(),
-        )
+        if args.scheduler is not None:
+            summary = _run_distributed(args, options)
+        else:
+            summary = build_corpus(
+                args.db,
+                count=args.count,
+                options=options,
+                base_seed=args.seed,
+                workers=workers,
+                hlo=args.hlo,
+                fast=not args.no_fast_lower,
+                progress=not args.quiet and sys.stderr.isatty(),
+            )
     except CorpusError as exc:
         raise UsageError(str(exc)) from None
     print(summary.line())
@@ -128,8 +153,26 @@ def cmd_generate(argv: Sequence[str]) -> int:
             f"failures are recorded in the 'failures' table of {args.db}; "
             f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir"
         )
-    assert isinstance(options, GenOptions)
     return 0
+
+
+def _run_distributed(args: argparse.Namespace, options: GenOptions) -> Summary:
+    from .distributed import DEFAULT_SHARD_SIZE, DistributedError, run_distributed
+
+    try:
+        return run_distributed(
+            args.scheduler,
+            db=args.db,
+            count=args.count,
+            options=options,
+            base_seed=args.seed,
+            shard_size=args.shard_size or DEFAULT_SHARD_SIZE,
+            hlo=args.hlo,
+            fast=not args.no_fast_lower,
+            progress=not args.quiet,
+        )
+    except DistributedError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _options(args: argparse.Namespace) -> object:

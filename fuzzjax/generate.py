@@ -14,7 +14,8 @@ from .choices import Chooser, ReplayChooser, SeededChooser
 from .dtypes import DTYPES, ArrayType
 from .program import ArgSpec, GenOptions, Program
 from .render import Node, render
-from .rules import FAMILIES, Literal, Rule
+from .rules import FAMILIES, Body, Literal, Rule
+from .rules_control import NOT_DIFFERENTIABLE
 from .shapes import Limits, draw_shape
 from .syntax import measure_depth, parse
 
@@ -29,7 +30,9 @@ DTYPE_WEIGHTS: dict[str, int] = {
     "float32": 44,
     "complex64": 8,
 }
-RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 5, 3, 2, 1)
+RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 3, 2, 1, 1)
+#: Percent of programs whose result has one zero-size dimension.
+ZERO_SIZE_PERCENT = 4
 
 
 class GenerationError(RuntimeError):
@@ -44,40 +47,103 @@ class Generator:
         self.options = options
         self.limits = Limits(options.max_rank, options.max_elements, options.max_params)
         self.params: list[ArrayType] = []
+        self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order
+        self.locals: list[tuple[str, ArrayType, int]] = []
+        self.scope: list[tuple[str, ArrayType, str]] = []  # lambda parameters in scope
+        self.bound_counts: dict[str, int] = {}
+        self.differentiable = False
 
     def program_tree(self) -> tuple[Node, int]:
         ch = self.ch
         depth = ch.integer(self.options.min_depth, self.options.max_depth)
         dtype = DTYPES[ch.weighted([DTYPE_WEIGHTS[d] for d in DTYPES])]
         rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
-        out = ArrayType(dtype, draw_shape(ch, self.limits, rank))
-        return self.expr(out, depth), depth
+        shape = list(draw_shape(ch, self.limits, rank))
+        if shape and ch.chance(ZERO_SIZE_PERCENT):
+            shape[ch.integer(0, rank - 1)] = 0
+        out = ArrayType(dtype, tuple(shape))
+        return self.expr(out, depth, root=True), depth
 
-    def expr(self, out: ArrayType, depth: int) -> Node:
+    def expr(self, out: ArrayType, depth: int, root: bool = False) -> Node:
         if depth == 0:
             return self.leaf(out)
+        hoistable = not root and not self.scope and self.options.let_percent > 0
+        if hoistable:
+            reusable = [n for n, t, d in self.locals if t == out and d == depth]
+            if reusable and self.ch.chance(30):
+                return Node("local", out, attrs={"name": self.ch.choice(reusable)})
+        node = self.operation(out, depth)
+        if hoistable and self.ch.chance(self.options.let_percent):
+            name = f"v{len(self.locals)}"
+            self.statements.append((name, node))
+            self.locals.append((name, out, depth))
+            return Node("local", out, attrs={"name": name})
+        return node
+
+    def operation(self, out: ArrayType, depth: int) -> Node:
         rule = self.pick_rule(out)
         plan = rule.plan(self.ch, out, self.limits)
-        slots = [i for i, a in enumerate(plan.args) if isinstance(a, ArrayType)]
+        slots = [i for i, a in enumerate(plan.args) if not isinstance(a, Literal)]
         spine = self.ch.choice(slots)
         children: list[Node] = []
+        lambda_params: list[list[str]] = []
         for index, arg in enumerate(plan.args):
             if isinstance(arg, Literal):
                 children.append(Node("literal", None, attrs={"text": arg.text}))
                 continue
             child_depth = depth - 1 if index == spine else self.ch.integer(0, depth - 1)
-            children.append(self.expr(arg, child_depth))
-        return Node(rule.alias, out, children, plan.attrs)
+            if isinstance(arg, Body):
+                names, child = self.body(arg, child_depth)
+                lambda_params.append(names)
+                children.append(child)
+            else:
+                children.append(self.expr(arg, child_depth))
+        attrs = dict(plan.attrs)
+        if lambda_params:
+            attrs["lambda_params"] = lambda_params
+        return Node(rule.alias, out, children, attrs)
+
+    def body(self, body: Body, depth: int) -> tuple[list[str], Node]:
+        """Generate a lambda body with its parameters in scope."""
+        names, pushed = [], 0
+        for role, type_, read in body.params:
+            count = self.bound_counts.get(role, 0)
+            self.bound_counts[role] = count + 1
+            names.append(f"{role}{count}")
+            if read is not None:
+                self.scope.append((names[-1], type_, read))
+                pushed += 1
+        was_differentiable = self.differentiable
+        self.differentiable = was_differentiable or body.differentiable
+        try:
+            node = self.expr(body.type, depth)
+        finally:
+            self.differentiable = was_differentiable
+            del self.scope[len(self.scope) - pushed :]
+        return names, node
 
     def pick_rule(self, out: ArrayType) -> Rule:
         families = []
-        for rules in FAMILIES.values():
-            able = [r for r in rules if r.can_produce(out, self.limits)]
+        for family, rules in FAMILIES.items():
+            if family == "control_flow" and self.scope and len(self.scope) > 3:
+                continue  # keep lambda nesting shallow
+            able = [r for r in rules if self._allowed(r, out)]
             if able:
                 families.append(able)
         return self.ch.choice(self.ch.choice(families))
 
+    def _allowed(self, rule: Rule, out: ArrayType) -> bool:
+        if self.differentiable and rule.alias in NOT_DIFFERENTIABLE:
+            return False
+        if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
+            return False
+        return rule.can_produce(out, self.limits)
+
     def leaf(self, out: ArrayType) -> Node:
+        bound = [(n, r) for n, t, r in self.scope if t == out]
+        if bound and self.ch.chance(75):
+            name, read = self.ch.choice(bound)
+            return Node("bound", out, attrs={"name": name, "read": read})
         matching = [i for i, t in enumerate(self.params) if t == out]
         at_cap = len(self.params) >= self.limits.max_params
         if matching and (at_cap or self.ch.chance(40)):
@@ -88,16 +154,39 @@ class Generator:
         return Node("param", out, attrs={"name": f"x{index}"})
 
 
+#: Families that handle zero-size arrays without special cases.
+ZERO_SIZE_FAMILIES = frozenset(
+    {
+        "arith_op",
+        "bitwise_op",
+        "compare_op",
+        "unary_math",
+        "binary_math",
+        "logical",
+        "nn",
+        "lax",
+        "select",
+        "cast",
+    }
+)
+
+
 def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
     """Generate one program from a chooser, render it, and check it against the grammar."""
     gen = Generator(ch, options)
     tree, target = gen.program_tree()
     names = ", ".join(f"x{i}" for i in range(len(gen.params)))
-    source = f"def f({names}):\n    return {render(tree)}\n"
+    lines = [f"def f({names}):"]
+    lines += [f"    {name} = {render(node)}" for name, node in gen.statements]
+    lines.append(f"    return {render(tree)}")
+    source = "\n".join(lines) + "\n"
     measured = measure_depth(parse(source))
     if measured != target:
         raise GenerationError(f"target depth {target} but measured {measured}:\n{source}")
     assert tree.type is not None
+    aliases: set[str] = _aliases(tree)
+    for _, node in gen.statements:
+        aliases |= _aliases(node)
     return Program(
         source=source,
         args=tuple(ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)),
@@ -107,13 +196,13 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
         seed=seed,
         options=options,
         choices=tuple(ch.record),
-        aliases=tuple(sorted(_aliases(tree))),
+        aliases=tuple(sorted(aliases)),
         top_alias=tree.alias,
     )
 
 
 def _aliases(node: Node) -> set[str]:
-    found = {node.alias} if node.alias not in ("param", "literal", "local") else set()
+    found = {node.alias} if node.alias not in ("param", "literal", "local", "bound") else set()
     for child in node.children:
         found |= _aliases(child)
     return found
@@ -144,6 +233,7 @@ def validate_options(opts: GenOptions) -> None:
         ("max_rank", opts.max_rank, 0, 8),
         ("max_elements", opts.max_elements, 1, 1 << 24),
         ("max_params", opts.max_params, 1, 256),
+        ("let_percent", opts.let_percent, 0, 100),
     ]
     for name, value, lo, hi in checks:
         if not isinstance(value, int) or isinstance(value, bool):

@@ -29,16 +29,18 @@ class GenOptions:
 
     max_depth: int = 5
     min_depth: int = 1
-    max_rank: int = 4
-    max_elements: int = 4096
+    max_rank: int = 8
+    max_elements: int = 65536
     max_params: int = 8
+    let_percent: int = 10
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> GenOptions:
-        return cls(**json.loads(text))
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
 
 
 @dataclass(frozen=True)

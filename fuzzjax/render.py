@@ -59,6 +59,8 @@ def render(node: Node) -> str:
 def _render(node: Node) -> tuple[str, int]:
     if node.alias in ("param", "local"):
         return node.attrs["name"], ATOM_LEVEL
+    if node.alias == "bound":
+        return node.attrs["name"] + node.attrs["read"], ATOM_LEVEL
     if node.alias == "literal":
         text = node.attrs["text"]
         return text, (_LAYER_LEVEL["factor"] if text.startswith("-") else ATOM_LEVEL)

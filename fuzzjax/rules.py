@@ -8,7 +8,8 @@ live in one module per family (``rules_elementwise``, ``rules_reduce``, ``rules_
 
 from __future__ import annotations
 
-from .rules_base import LITERALS, Arg, Literal, Plan, Rule
+from .rules_base import LITERALS, Arg, Body, Literal, Plan, Rule
+from .rules_control import control_rules
 from .rules_elementwise import Elementwise, elementwise_rules
 from .rules_linalg import Matmul, linalg_rules
 from .rules_reduce import Reduction, reduction_rules
@@ -20,6 +21,7 @@ __all__ = [
     "LITERALS",
     "TABLE",
     "Arg",
+    "Body",
     "Elementwise",
     "Literal",
     "Matmul",
@@ -31,7 +33,12 @@ __all__ = [
 
 #: The typing table, keyed by grammar alias.
 TABLE: dict[str, Rule] = {
-    r.alias: r for r in elementwise_rules() + reduction_rules() + shape_rules() + linalg_rules()
+    r.alias: r
+    for r in elementwise_rules()
+    + reduction_rules()
+    + shape_rules()
+    + linalg_rules()
+    + control_rules()
 }
 
 #: Rules grouped by family, for family-balanced choice.

@@ -28,7 +28,21 @@ class Literal:
     text: str
 
 
-Arg = ArrayType | Literal
+@dataclass(frozen=True)
+class Body:
+    """A lambda body of type ``type`` with parameters in scope.
+
+    ``params`` are (role, type, read) triples: role ``a``/``c``/``i`` names the parameter
+    (``a0``, ``c0``, ``i0``); ``read`` is how the body reads it (``""`` or ``"[0]"`` for a
+    while-loop carry). ``differentiable`` bodies avoid operations without a JVP rule.
+    """
+
+    type: ArrayType
+    params: tuple[tuple[str, ArrayType, str], ...] = ()
+    differentiable: bool = False
+
+
+Arg = ArrayType | Literal | Body
 
 #: Literal spellings by the kind of the operand they combine with.
 LITERALS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,7 @@ from .rules_base import (
     dtype_text,
     spell_axis,
 )
-from .shapes import Limits, draw_dim
+from .shapes import Limits
 
 Table = dict[str, tuple[tuple[str, ...], ...]]
 
@@ -53,7 +53,7 @@ class Reduction(Rule):
         mode = ch.choice(modes)
         if mode == "all":
             keep = out.rank > 0
-            shape = tuple(draw_dim(ch) for _ in range(out.rank)) if keep else _any_shape(ch, limits)
+            shape = _any_shape(ch, limits, out.rank if keep else None)
             return Plan([ArrayType(in_dtype, shape)], {"axis": None, "keepdims": keep})
         if mode == "drop":
             axis = ch.integer(0, out.rank)
@@ -68,9 +68,11 @@ class Reduction(Rule):
         return f"{args[0]}, axis={attrs['axis']}, keepdims={attrs['keepdims']}"
 
 
-def _any_shape(ch: Chooser, limits: Limits) -> tuple[int, ...]:
+def _any_shape(ch: Chooser, limits: Limits, rank: int | None = None) -> tuple[int, ...]:
     shape: tuple[int, ...] = ()
-    for _ in range(ch.integer(1, max(1, limits.max_rank))):
+    if rank is None:
+        rank = ch.integer(1, max(1, min(4, limits.max_rank)))
+    for _ in range(rank):
         shape += (bounded_dim(ch, ArrayType("bool", shape), limits),)
     return shape
 

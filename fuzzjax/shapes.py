@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from .choices import Chooser
 
 #: Dimension sizes and their weights (small sizes dominate; 1 exercises broadcasting).
-DIM_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 8)
-DIM_WEIGHTS: tuple[int, ...] = (20, 25, 20, 15, 10, 10)
+DIM_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 8, 16, 64, 256)
+DIM_WEIGHTS: tuple[int, ...] = (20, 25, 20, 15, 10, 8, 3, 1, 1)
 
 
 @dataclass(frozen=True)
 class Limits:
     """Bounds that keep generated programs small enough to lower and run quickly."""
 
-    max_rank: int = 4
-    max_elements: int = 4096
+    max_rank: int = 8
+    max_elements: int = 65536
     max_params: int = 8
 
 

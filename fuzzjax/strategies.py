@@ -15,16 +15,17 @@ def programs(
     *,
     max_depth: int = 5,
     min_depth: int = 1,
-    max_rank: int = 4,
-    max_elements: int = 4096,
+    max_rank: int = 8,
+    max_elements: int = 65536,
     max_params: int = 8,
+    let_percent: int = 10,
 ) -> st.SearchStrategy[Program]:
     """A strategy for type-correct jax.numpy programs of depth ``min_depth..max_depth``.
 
     Every choice the generator makes is a Hypothesis draw, so failing examples shrink through
     the same typed generator and stay valid programs.
     """
-    options = GenOptions(max_depth, min_depth, max_rank, max_elements, max_params)
+    options = GenOptions(max_depth, min_depth, max_rank, max_elements, max_params, let_percent)
     validate_options(options)
 
     @st.composite

@@ -18,7 +18,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
 #: Aliases of leaves and helper rules, which are not operations.
-LEAF_ALIASES = frozenset({"param", "local", "literal"})
+LEAF_ALIASES = frozenset({"param", "local", "literal", "bound"})
 HELPER_ALIASES = frozenset(
     {"assign", "axis_index", "axis_none", "int_tuple", "pad_width", "index", "slice"}
 )
@@ -144,13 +144,16 @@ def _check_names(tree: Tree) -> None:
 def _check_refs(node: Tree | Token, known: set[str]) -> None:
     if isinstance(node, Token):
         return
-    if node.data in ("param", "local"):
+    if node.data in ("param", "local", "bound"):
         name = str(node.children[0])
         if name not in known:
             raise ProgramSyntaxError(f"name {name} is used before it is defined")
         return
+    # Lambda parameters (BOUND tokens directly under a call) are in scope inside that call.
+    lambda_params = {str(c) for c in node.children if isinstance(c, Token) and c.type == "BOUND"}
+    inner = known | lambda_params if lambda_params else known
     for child in node.children:
-        _check_refs(child, known)
+        _check_refs(child, inner)
 
 
 def measure_depth(tree: Tree) -> int:
@@ -169,6 +172,8 @@ def measure_depth(tree: Tree) -> int:
             return 0
         if node.data == "local":
             return local_depths[str(node.children[0])]
+        if node.data == "getitem" and _is_bound(node.children[0]):
+            return 0  # unpacking a loop carry (c0[0]) is not an operation
         if node.data in ops:
             inner = [depth(c) for c in node.children if isinstance(c, Tree)]
             return 1 + max(inner, default=0)
@@ -185,7 +190,15 @@ def measure_depth(tree: Tree) -> int:
     return result
 
 
+def _is_bound(node: Tree | Token) -> bool:
+    return isinstance(node, Tree) and node.data == "bound"
+
+
 def aliases_used(tree: Tree) -> set[str]:
     """Operation aliases that occur in a parsed program."""
     ops = operation_aliases()
-    return {t.data for t in tree.iter_subtrees() if t.data in ops}
+    return {
+        t.data
+        for t in tree.iter_subtrees()
+        if t.data in ops and not (t.data == "getitem" and _is_bound(t.children[0]))
+    }

@@ -1,0 +1,89 @@
+"""Breadth: control flow runs, every dtype lowers, let-bound locals are shared, lambdas scope."""
+
+import re
+from collections import defaultdict
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fuzzjax.generate import generate
+from fuzzjax.lowering import load_function, lower_program
+from fuzzjax.rules import TABLE
+from fuzzjax.syntax import ProgramSyntaxError, parse
+
+CONTROL = sorted(a for a, r in TABLE.items() if r.family == "control_flow")
+
+
+@pytest.fixture(scope="module")
+def programs():  # noqa: ANN201
+    return [generate(seed, max_depth=4) for seed in range(1500)]
+
+
+def test_control_flow_programs_lower_and_run(programs) -> None:  # noqa: ANN001
+    seen: dict[str, int] = {}
+    for program in programs:
+        for alias in CONTROL:
+            if alias in program.aliases and seen.get(alias, 0) < 3:
+                seen[alias] = seen.get(alias, 0) + 1
+                fn = jax.jit(load_function(program.source))
+                args = [jnp.ones(a.shape, a.dtype) for a in program.args]
+                out = fn(*args)
+                assert out.shape == program.result_shape, program.source
+                assert str(out.dtype) == program.result_dtype, program.source
+    assert set(seen) == set(CONTROL), f"not generated: {set(CONTROL) - set(seen)}"
+
+
+def test_every_dtype_is_generated_and_lowers(programs) -> None:  # noqa: ANN001
+    by_dtype = defaultdict(list)
+    for program in programs[:600]:
+        by_dtype[program.result_dtype].append(program)
+    assert set(by_dtype) == {
+        "bool",
+        "int8",
+        "uint8",
+        "int32",
+        "float16",
+        "bfloat16",
+        "float32",
+        "complex64",
+    }
+    for group in by_dtype.values():
+        for program in group[:5]:
+            lower_program(program)
+
+
+def test_let_bound_locals_are_reused(programs) -> None:  # noqa: ANN001
+    with_locals = [p for p in programs if "\n    v0 = " in p.source]
+    assert len(with_locals) > 100
+    shared = [
+        p
+        for p in with_locals
+        if any(len(re.findall(rf"\bv{i}\b", p.source)) >= 3 for i in range(4))
+    ]
+    assert shared, "no let-bound intermediate was used twice"
+
+
+def test_lambda_parameters_are_only_in_scope_inside_their_lambda() -> None:
+    ok = "def f(x0):\n    return jax.vmap(lambda a0: jnp.sin(a0))(x0)\n"
+    parse(ok)
+    with pytest.raises(ProgramSyntaxError, match="a0 is used before"):
+        parse("def f(x0):\n    return jax.vmap(lambda a0: a0)(x0) + a0\n")
+
+
+def test_zero_size_and_high_rank_shapes_occur_and_lower() -> None:
+    zero, high = [], []
+    for seed in range(3000):
+        program = generate(seed, max_depth=3, max_rank=8)
+        shapes = [a.shape for a in program.args] + [program.result_shape]
+        if any(0 in s for s in shapes) and len(zero) < 10:
+            zero.append(program)
+        if any(len(s) >= 6 for s in shapes) and len(high) < 10:
+            high.append(program)
+    assert len(zero) == 10 and len(high) == 10
+    for program in zero + high:
+        lower_program(program)
+        fn = jax.jit(load_function(program.source))
+        out = fn(*[np.zeros(a.shape, a.dtype) for a in program.args])
+        assert out.shape == program.result_shape
