@@ -113,6 +113,13 @@ def _generate_parser() -> argparse.ArgumentParser:
         default=None,
         help="seeds per Dask task with --scheduler (default 500)",
     )
+    p.add_argument(
+        "--depth-dist",
+        metavar="DIST",
+        default=None,
+        help="distribution of program depths: uniform (default), linear, geometric, "
+        "or one weight per depth, e.g. 1,1,2,4,8",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -175,16 +182,40 @@ def _run_distributed(args: argparse.Namespace, options: GenOptions) -> Summary:
         raise UsageError(str(exc)) from None
 
 
+def _depth_weights(spec: str | None, lo: int, hi: int) -> tuple[int, ...]:
+    """``--depth-dist``: uniform (default), linear, geometric, or comma-separated weights."""
+    if spec in (None, "uniform"):
+        return ()
+    depths = range(lo, hi + 1)
+    if spec == "linear":
+        return tuple(d for d in depths)
+    if spec == "geometric":
+        return tuple(2 ** (d - lo) for d in depths)
+    try:
+        return tuple(int(w) for w in spec.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--depth-dist={spec!r} must be uniform, linear, geometric or weights like 1,2,4"
+        ) from None
+
+
 def _options(args: argparse.Namespace) -> object:
     from .generate import validate_options
     from .program import GenOptions
 
     fields = {"max_depth": args.max_depth, "min_depth": args.min_depth, "max_rank": args.max_rank}
     options = GenOptions(**{k: v for k, v in fields.items() if v is not None})
+    spec = getattr(args, "depth_dist", None)
+    if spec is not None:
+        weights = _depth_weights(spec, options.min_depth, options.max_depth)
+        options = GenOptions(**{**options.__dict__, "depth_weights": weights})
     try:
         validate_options(options)
     except ValueError as exc:
-        raise UsageError(str(exc).replace("_", "-", 1).join(["--", ""])) from None
+        message = str(exc)
+        if message.startswith("depth_weights"):
+            raise UsageError(f"--depth-dist: {message}") from None
+        raise UsageError("--" + message.replace("_", "-", 1)) from None
     return options
 
 

@@ -10,6 +10,8 @@ parse; a mismatch is a bug and raises.
 
 from __future__ import annotations
 
+import dataclasses
+
 from .choices import Chooser, ReplayChooser, SeededChooser
 from .dtypes import DTYPES, ArrayType
 from .program import ArgSpec, GenOptions, Program
@@ -55,7 +57,10 @@ class Generator:
 
     def program_tree(self) -> tuple[Node, int]:
         ch = self.ch
-        depth = ch.integer(self.options.min_depth, self.options.max_depth)
+        if self.options.depth_weights:
+            depth = self.options.min_depth + ch.weighted(self.options.depth_weights)
+        else:
+            depth = ch.integer(self.options.min_depth, self.options.max_depth)
         dtype = DTYPES[ch.weighted([DTYPE_WEIGHTS[d] for d in DTYPES])]
         rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
         shape = list(draw_shape(ch, self.limits, rank))
@@ -215,7 +220,7 @@ def generate(seed: int, options: GenOptions | None = None, **kwargs: int) -> Pro
     """
     opts = options or GenOptions()
     if kwargs:
-        opts = GenOptions(**{**opts.__dict__, **kwargs})
+        opts = dataclasses.replace(opts, **kwargs)
     validate_options(opts)
     return build(SeededChooser(seed), opts, seed=seed)
 
@@ -235,6 +240,14 @@ def validate_options(opts: GenOptions) -> None:
         ("max_params", opts.max_params, 1, 256),
         ("let_percent", opts.let_percent, 0, 100),
     ]
+    weights = opts.depth_weights
+    if weights:
+        span = opts.max_depth - opts.min_depth + 1
+        if len(weights) != span or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(
+                f"depth_weights={list(weights)} must give {span} non-negative weights "
+                f"(depths {opts.min_depth}..{opts.max_depth}) with a positive sum"
+            )
     for name, value, lo, hi in checks:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{name}={value!r} must be an integer")

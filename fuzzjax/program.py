@@ -33,14 +33,19 @@ class GenOptions:
     max_elements: int = 65536
     max_params: int = 8
     let_percent: int = 10
+    #: Relative weights of depths min_depth..max_depth; empty means uniform.
+    depth_weights: tuple[int, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> GenOptions:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
+        known = set(cls.__dataclass_fields__)
+        fields = {k: v for k, v in json.loads(text).items() if k in known}
+        if "depth_weights" in fields:
+            fields["depth_weights"] = tuple(fields["depth_weights"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

@@ -178,4 +178,5 @@ def format_stats(s: dict[str, Any]) -> str:
         others = ", ".join(f"{op} {n}" for op, n in s["other_ops"].items())
         lines.append(f"  other: {others}")
     lines.append(f"  ({s['distinct_op_kinds']} op kinds in all)")
+    lines += ["", f"grammar coverage and all op kinds: python -m fuzzjax coverage --db {db}"]
     return "\n".join(lines)

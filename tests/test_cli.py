@@ -89,3 +89,33 @@ def test_stats_on_an_empty_corpus_says_so(tmp_path: Path, capsys) -> None:  # no
     Corpus(tmp_path / "e.sqlite").close()
     assert main(["stats", "--db", str(tmp_path / "e.sqlite")]) == 0
     assert "is empty" in capsys.readouterr().out
+
+
+def test_coverage_and_depth_distribution(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    db = tmp_path / "c.sqlite"
+    argv = [
+        "--count",
+        "60",
+        "--max-depth",
+        "3",
+        "--depth-dist",
+        "0,0,1",
+        "--db",
+        str(db),
+        "--workers",
+        "0",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    capsys.readouterr()
+    con = sqlite3.connect(db)
+    assert {d for (d,) in con.execute("SELECT DISTINCT depth FROM pairs")} == {3}
+    con.close()
+    assert main(["coverage", "--db", str(db), "--json"]) == 0
+    import json
+
+    cov = json.loads(capsys.readouterr().out)
+    assert cov["programs_parsed"] == 60
+    assert len(cov["reached"]) + len(cov["not_reached"]) == cov["alternatives"]
+    assert cov["stablehlo_op_kinds"] > 10
+    assert main(["--depth-dist", "1,2", "--db", str(db)]) == 2
