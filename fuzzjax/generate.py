@@ -11,6 +11,7 @@ parse; a mismatch is a bug and raises.
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 
 from .choices import Chooser, ReplayChooser, SeededChooser
 from .dtypes import DTYPES, ArrayType
@@ -128,21 +129,8 @@ class Generator:
         return names, node
 
     def pick_rule(self, out: ArrayType) -> Rule:
-        families = []
-        for family, rules in FAMILIES.items():
-            if family == "control_flow" and self.scope and len(self.scope) > 3:
-                continue  # keep lambda nesting shallow
-            able = [r for r in rules if self._allowed(r, out)]
-            if able:
-                families.append(able)
+        families = candidate_families(out, self.limits, self.differentiable, len(self.scope) > 3)
         return self.ch.choice(self.ch.choice(families))
-
-    def _allowed(self, rule: Rule, out: ArrayType) -> bool:
-        if self.differentiable and rule.alias in NOT_DIFFERENTIABLE:
-            return False
-        if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
-            return False
-        return rule.can_produce(out, self.limits)
 
     def leaf(self, out: ArrayType) -> Node:
         bound = [(n, r) for n, t, r in self.scope if t == out]
@@ -157,6 +145,29 @@ class Generator:
             index = len(self.params)
             self.params.append(out)
         return Node("param", out, attrs={"name": f"x{index}"})
+
+
+@lru_cache(maxsize=8192)
+def candidate_families(
+    out: ArrayType, limits: Limits, differentiable: bool, deep: bool
+) -> tuple[tuple[Rule, ...], ...]:
+    """Rules able to produce ``out``, grouped by family (pure, so cached)."""
+    families = []
+    for family, rules in FAMILIES.items():
+        if family == "control_flow" and deep:
+            continue  # keep lambda nesting shallow
+        able = tuple(r for r in rules if _allowed(r, out, limits, differentiable))
+        if able:
+            families.append(able)
+    return tuple(families)
+
+
+def _allowed(rule: Rule, out: ArrayType, limits: Limits, differentiable: bool) -> bool:
+    if differentiable and rule.alias in NOT_DIFFERENTIABLE:
+        return False
+    if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
+        return False
+    return rule.can_produce(out, limits)
 
 
 #: Families that handle zero-size arrays without special cases.
