@@ -120,6 +120,18 @@ def _generate_parser() -> argparse.ArgumentParser:
         help="distribution of program depths: uniform (default), linear, geometric, "
         "or one weight per depth, e.g. 1,1,2,4,8",
     )
+    p.add_argument(
+        "--balanced",
+        choices=["category"],
+        default=None,
+        help="fill the categories (arithmetic, math, array, control_flow, combined) evenly",
+    )
+    p.add_argument(
+        "--category",
+        choices=["arithmetic", "math", "array", "control_flow", "combined"],
+        default=None,
+        help="generate only programs of this category",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -205,6 +217,12 @@ def _options(args: argparse.Namespace) -> object:
 
     fields = {"max_depth": args.max_depth, "min_depth": args.min_depth, "max_rank": args.max_rank}
     options = GenOptions(**{k: v for k, v in fields.items() if v is not None})
+    if getattr(args, "balanced", None) and getattr(args, "category", None):
+        raise UsageError("--balanced and --category exclude each other")
+    if getattr(args, "balanced", None):
+        options = GenOptions(**{**options.__dict__, "balanced": True})
+    if getattr(args, "category", None):
+        options = GenOptions(**{**options.__dict__, "category": args.category})
     spec = getattr(args, "depth_dist", None)
     if spec is not None:
         weights = _depth_weights(spec, options.min_depth, options.max_depth)

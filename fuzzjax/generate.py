@@ -17,7 +17,7 @@ from .choices import Chooser, ReplayChooser, SeededChooser
 from .dtypes import DTYPES, ArrayType
 from .program import ArgSpec, GenOptions, Program
 from .render import Node, render
-from .rules import FAMILIES, Body, Literal, Rule
+from .rules import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
 from .rules_control import NOT_DIFFERENTIABLE
 from .shapes import Limits, draw_shape
 from .syntax import measure_depth, parse
@@ -45,8 +45,9 @@ class GenerationError(RuntimeError):
 class Generator:
     """Builds one program from a chooser."""
 
-    def __init__(self, ch: Chooser, options: GenOptions) -> None:
+    def __init__(self, ch: Chooser, options: GenOptions, seed: int | None = None) -> None:
         self.ch = ch
+        self.seed = seed
         self.options = options
         self.limits = Limits(options.max_rank, options.max_elements, options.max_params)
         self.params: list[ArrayType] = []
@@ -55,13 +56,24 @@ class Generator:
         self.scope: list[tuple[str, ArrayType, str]] = []  # lambda parameters in scope
         self.bound_counts: dict[str, int] = {}
         self.differentiable = False
+        self.category = options.category
+        self.exclude_category = ""  # "combined": the spine child must use another category
+        self.no_control = False
 
     def program_tree(self) -> tuple[Node, int]:
         ch = self.ch
+        if self.options.balanced:
+            usable = [c for c in CATEGORIES if c != "combined" or self.options.max_depth >= 2]
+            # Seeds cycle through the categories, so any run of seeds is balanced.
+            index = self.seed % len(usable) if self.seed is not None else None
+            self.category = usable[index] if index is not None else ch.choice(usable)
         if self.options.depth_weights:
             depth = self.options.min_depth + ch.weighted(self.options.depth_weights)
         else:
             depth = ch.integer(self.options.min_depth, self.options.max_depth)
+        self.no_control = self.category == "combined"
+        if self.category == "combined" and depth < 2:
+            depth = 2  # a mix of categories needs two nested operations
         dtype = DTYPES[ch.weighted([DTYPE_WEIGHTS[d] for d in DTYPES])]
         rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
         shape = list(draw_shape(ch, self.limits, rank))
@@ -88,6 +100,13 @@ class Generator:
 
     def operation(self, out: ArrayType, depth: int) -> Node:
         rule = self.pick_rule(out)
+        if self.category in ("control_flow", "combined"):
+            # control_flow: the root is a control-flow rule, then anything goes;
+            # combined: the root's category differs from the spine child's.
+            self.exclude_category = CATEGORY_OF_FAMILY[rule.family]
+            self.category = "" if self.category == "control_flow" else "combined_child"
+        elif self.category == "combined_child":
+            self.category = ""
         plan = rule.plan(self.ch, out, self.limits)
         slots = [i for i, a in enumerate(plan.args) if not isinstance(a, Literal)]
         spine = self.ch.choice(slots)
@@ -129,7 +148,13 @@ class Generator:
         return names, node
 
     def pick_rule(self, out: ArrayType) -> Rule:
-        families = candidate_families(out, self.limits, self.differentiable, len(self.scope) > 3)
+        category, exclude = self.category, ""
+        if category == "combined_child":
+            category, exclude = "", self.exclude_category
+        deep = len(self.scope) > 3 or self.no_control
+        families = candidate_families(
+            out, self.limits, self.differentiable, deep, category, exclude
+        ) or candidate_families(out, self.limits, self.differentiable, deep)
         return self.ch.choice(self.ch.choice(families))
 
     def leaf(self, out: ArrayType) -> Node:
@@ -149,13 +174,31 @@ class Generator:
 
 @lru_cache(maxsize=8192)
 def candidate_families(
-    out: ArrayType, limits: Limits, differentiable: bool, deep: bool
+    out: ArrayType,
+    limits: Limits,
+    differentiable: bool,
+    deep: bool,
+    category: str = "",
+    exclude: str = "",
 ) -> tuple[tuple[Rule, ...], ...]:
-    """Rules able to produce ``out``, grouped by family (pure, so cached)."""
+    """Rules able to produce ``out``, grouped by family (pure, so cached).
+
+    ``category`` keeps only families of that category (``combined`` and ``control_flow``
+    constrain the root only: see ``Generator.operation``); ``exclude`` drops one category.
+    """
     families = []
     for family, rules in FAMILIES.items():
+        family_category = CATEGORY_OF_FAMILY[family]
         if family == "control_flow" and deep:
             continue  # keep lambda nesting shallow
+        if category == "control_flow" and family_category != "control_flow":
+            continue
+        if category in ("arithmetic", "math", "array") and family_category != category:
+            continue
+        if category == "combined" and family_category == "control_flow":
+            continue
+        if exclude and family_category in (exclude, "control_flow"):
+            continue
         able = tuple(r for r in rules if _allowed(r, out, limits, differentiable))
         if able:
             families.append(able)
@@ -183,13 +226,14 @@ ZERO_SIZE_FAMILIES = frozenset(
         "lax",
         "select",
         "cast",
+        "control_flow",
     }
 )
 
 
 def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
     """Generate one program from a chooser, render it, and check it against the grammar."""
-    gen = Generator(ch, options)
+    gen = Generator(ch, options, seed)
     tree, target = gen.program_tree()
     names = ", ".join(f"x{i}" for i in range(len(gen.params)))
     lines = [f"def f({names}):"]
@@ -251,6 +295,10 @@ def validate_options(opts: GenOptions) -> None:
         ("max_params", opts.max_params, 1, 256),
         ("let_percent", opts.let_percent, 0, 100),
     ]
+    if opts.category and opts.category not in CATEGORIES:
+        raise ValueError(f"category={opts.category!r} must be one of {', '.join(CATEGORIES)}")
+    if opts.category == "combined" and opts.max_depth < 2:
+        raise ValueError("category='combined' needs max_depth >= 2")
     weights = opts.depth_weights
     if weights:
         span = opts.max_depth - opts.min_depth + 1

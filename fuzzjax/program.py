@@ -35,6 +35,10 @@ class GenOptions:
     let_percent: int = 10
     #: Relative weights of depths min_depth..max_depth; empty means uniform.
     depth_weights: tuple[int, ...] = ()
+    #: Generate only this category ("" = any); see fuzzjax.rules.category_of.
+    category: str = ""
+    #: Draw the category of each program uniformly (``--balanced category``).
+    balanced: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -76,6 +76,8 @@ def _render(node: Node) -> tuple[str, int]:
         return f"{syntax.callee}({args}){rule.suffix(node.attrs)}", ATOM_LEVEL
     if len(node.children) == 1:  # prefix operator
         operand = _wrap(node.children[0], _LAYER_LEVEL["factor"])
+        if operand[0].isdigit() or operand[0] == ".":
+            operand = f"({operand})"  # "-3.0 ** x" would lex as the literal -3.0
         return f"{syntax.callee}{operand}", level
     left_need, right_need = _operand_levels(level)
     left = _wrap(node.children[0], left_need)

@@ -28,6 +28,7 @@ __all__ = [
     "Plan",
     "Reduction",
     "Rule",
+    "CATEGORIES",
     "category_of",
 ]
 
@@ -67,7 +68,18 @@ CATEGORY_OF_FAMILY: dict[str, str] = {
 }
 
 
+#: Dataset categories, in the order ``--balanced category`` cycles through them.
+CATEGORIES: tuple[str, ...] = ("arithmetic", "math", "array", "control_flow", "combined")
+
+
 def category_of(aliases: list[str] | tuple[str, ...]) -> str:
-    """``arithmetic``, ``math``, ``array``, ``control_flow`` when one is used, else ``combined``."""
+    """The dataset category of a program, derived from the grammar families it uses.
+
+    ``control_flow`` if it uses any control-flow/transform alternative; otherwise the one
+    category (``arithmetic``, ``math``, ``array``) all its operations belong to, or
+    ``combined`` when they span several.
+    """
     found = {CATEGORY_OF_FAMILY[TABLE[a].family] for a in aliases if a in TABLE}
+    if "control_flow" in found:
+        return "control_flow"
     return found.pop() if len(found) == 1 else "combined"

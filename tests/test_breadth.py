@@ -87,3 +87,22 @@ def test_zero_size_and_high_rank_shapes_occur_and_lower() -> None:
         fn = jax.jit(load_function(program.source))
         out = fn(*[np.zeros(a.shape, a.dtype) for a in program.args])
         assert out.shape == program.result_shape
+
+
+def test_balanced_categories_and_single_category_generation(tmp_path) -> None:  # noqa: ANN001
+    from collections import Counter
+
+    from fuzzjax.pipeline import build_corpus
+    from fuzzjax.program import GenOptions
+    from fuzzjax.rules import CATEGORIES, category_of
+
+    db = tmp_path / "b.sqlite"
+    build_corpus(db, count=100, options=GenOptions(max_depth=3, balanced=True), workers=0)
+    import sqlite3
+
+    counts = Counter(c for (c,) in sqlite3.connect(db).execute("SELECT category FROM pairs"))
+    assert set(counts) == set(CATEGORIES)
+    assert all(abs(n - 20) <= 2 for n in counts.values()), counts
+    for category in CATEGORIES:
+        options = GenOptions(max_depth=4, category=category)
+        assert {category_of(generate(s, options).aliases) for s in range(40)} == {category}
