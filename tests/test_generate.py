@@ -111,7 +111,7 @@ def test_shrinking_keeps_programs_valid() -> None:
     found = find(
         fuzzjax.programs(max_depth=5),
         lambda p: "sum" in p.aliases,
-        settings=settings(max_examples=500, database=None),
+        settings=settings(max_examples=500, database=None, derandomize=True),
     )
     assert found.depth <= 2
     assert measure_depth(parse(found.source)) == found.depth
