@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from functools import lru_cache
 
+from . import kernels
 from .choices import Chooser, ReplayChooser, SeededChooser
 from .dtypes import DTYPES, ArrayType
 from .program import ArgSpec, GenOptions, Program
@@ -92,13 +93,14 @@ class Generator:
                 return Node("local", out, attrs={"name": self.ch.choice(reusable)})
         node = self.operation(out, depth)
         if hoistable and self.ch.chance(self.options.let_percent):
-            name = f"v{len(self.locals)}"
-            self.statements.append((name, node))
-            self.locals.append((name, out, depth))
-            return Node("local", out, attrs={"name": name})
+            return self.bind(node, out, depth)
         return node
 
     def operation(self, out: ArrayType, depth: int) -> Node:
+        if not self.scope and not self.category and self.options.kernel_percent:
+            names = kernels.applicable(out, depth)
+            if names and self.ch.chance(self.options.kernel_percent):
+                return kernels.build_kernel(self, self.ch.choice(names), out, depth)
         rule = self.pick_rule(out)
         if self.category in ("control_flow", "combined"):
             # control_flow: the root is a control-flow rule, then anything goes;
@@ -127,6 +129,13 @@ class Generator:
         if lambda_params:
             attrs["lambda_params"] = lambda_params
         return Node(rule.alias, out, children, attrs)
+
+    def bind(self, node: Node, out: ArrayType, depth: int) -> Node:
+        """Bind ``node`` (of the given depth) to a new let-bound local; return a reference."""
+        name = f"v{len(self.locals)}"
+        self.statements.append((name, node))
+        self.locals.append((name, out, depth))
+        return Node("local", out, attrs={"name": name})
 
     def body(self, body: Body, depth: int) -> tuple[list[str], Node]:
         """Generate a lambda body with its parameters in scope."""
@@ -294,6 +303,7 @@ def validate_options(opts: GenOptions) -> None:
         ("max_elements", opts.max_elements, 1, 1 << 24),
         ("max_params", opts.max_params, 1, 256),
         ("let_percent", opts.let_percent, 0, 100),
+        ("kernel_percent", opts.kernel_percent, 0, 100),
     ]
     if opts.category and opts.category not in CATEGORIES:
         raise ValueError(f"category={opts.category!r} must be one of {', '.join(CATEGORIES)}")

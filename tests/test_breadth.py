@@ -106,3 +106,27 @@ def test_balanced_categories_and_single_category_generation(tmp_path) -> None:  
     for category in CATEGORIES:
         options = GenOptions(max_depth=4, category=category)
         assert {category_of(generate(s, options).aliases) for s in range(40)} == {category}
+
+
+def test_scientific_kernels_are_generated_lower_and_run() -> None:
+    from fuzzjax.program import GenOptions
+
+    options = GenOptions(max_depth=8, kernel_percent=40)
+    markers = {
+        "heat": "jnp.roll(",
+        "jacobi": "[1:-1, 2:]",
+        "gd": "0.1 * jax.grad(",
+        "momentum": "0.9 * ",
+        "adam": "0.999 * ",
+    }
+    found: dict[str, str] = {}
+    for seed in range(600):
+        program = generate(seed, options)
+        for name, marker in markers.items():
+            if marker in program.source and name not in found:
+                found[name] = program.source
+                lower_program(program)
+                fn = jax.jit(load_function(program.source))
+                out = fn(*[np.ones(a.shape, a.dtype) for a in program.args])
+                assert out.shape == program.result_shape
+    assert set(found) == set(markers), f"kernels not generated: {set(markers) - set(found)}"
