@@ -74,7 +74,7 @@ def make_template_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]
         template = rng.choice(TEMPLATES)
         m, n = rng.choice((1, 2, 3, 4, 5, 8)), rng.choice((1, 2, 3, 4, 5, 8))
         dtype = rng.choice((jnp.float32, jnp.float16, jnp.bfloat16))
-        namespace = {"jax": jax, "jnp": jnp}
+        namespace: dict[str, Any] = {"jax": jax, "jnp": jnp}
         exec(f"def f(x, y):\n    return {template}\n", namespace)  # fixed templates only
         spec = jax.ShapeDtypeStruct((m, n), dtype)
         text = jax.jit(namespace["f"]).lower(spec, spec).as_text()
@@ -87,7 +87,7 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
     """Draw programs from ``from_lark(grammar)`` for a time budget; keep the valid ones."""
     import jax
     import jax.numpy as jnp
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.extra.lark import from_lark
 
     from .canonical import canonicalize, ir_hash
@@ -102,8 +102,13 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
         deadline = time.monotonic() + budget
         rng = random.Random(seed)
 
-        @settings(max_examples=10**7, deadline=None, database=None, phases=["generate"],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=10**7,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(from_lark(parser(), start="start"))
         def draw(text: str) -> None:
             if time.monotonic() > deadline:
@@ -239,13 +244,22 @@ def cmd_bench(argv: Sequence[str]) -> int:
     from .cli import ArgParser, _positive
 
     p = ArgParser(prog="fuzzjax bench", description=__doc__.splitlines()[0] if __doc__ else "")
-    p.add_argument("--count", type=_positive("--count"), default=3000,
-                   help="programs per measurement (default 3000)")
+    p.add_argument(
+        "--count",
+        type=_positive("--count"),
+        default=3000,
+        help="programs per measurement (default 3000)",
+    )
     p.add_argument("--workers", type=_positive("--workers"), default=default_workers())
-    p.add_argument("--lark-seconds", type=float, default=30.0,
-                   help="time budget of the from_lark baseline (default 30)")
-    p.add_argument("--out", default="notes/benchmarks.md",
-                   help="write the report here ('-' for stdout only)")
+    p.add_argument(
+        "--lark-seconds",
+        type=float,
+        default=30.0,
+        help="time budget of the from_lark baseline (default 30)",
+    )
+    p.add_argument(
+        "--out", default="notes/benchmarks.md", help="write the report here ('-' for stdout only)"
+    )
     args = p.parse_args(argv)
     out = None if args.out == "-" else Path(args.out)
     print(run_bench(args.count, args.workers, args.lark_seconds, out), end="")

@@ -54,8 +54,8 @@ def format_coverage(cov: dict[str, Any], top: int = 0) -> str:
     by_family: dict[str, list[str]] = {}
     for alias in sorted(reached, key=lambda a: (TABLE[a].family, a)):
         by_family.setdefault(TABLE[alias].family, []).append(f"{alias}={reached[alias]}")
-    for family, items in by_family.items():
-        lines.append(f"  {family:<13} " + ", ".join(items))
+    for family, entries in by_family.items():
+        lines.append(f"  {family:<13} " + ", ".join(entries))
     missing = cov["not_reached"]
     lines.append(f"not reached ({len(missing)}): {', '.join(missing) if missing else '-'}")
     lines.append("")
@@ -63,8 +63,8 @@ def format_coverage(cov: dict[str, Any], top: int = 0) -> str:
         f"StableHLO op kinds: {cov['stablehlo_op_kinds']} "
         f"({cov['op_kinds']} operation kinds incl. func/chlo)"
     )
-    items = list(cov["ops"].items())
-    for op, count in items[: top or len(items)]:
+    ops: list[tuple[str, int]] = list(cov["ops"].items())
+    for op, count in ops[: top or len(ops)]:
         lines.append(f"  {op:<40} {count:>9}")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
+from typing import Any
 
 from . import kernels
 from .choices import Chooser, ReplayChooser, SeededChooser
@@ -277,7 +278,7 @@ def _aliases(node: Node) -> set[str]:
     return found
 
 
-def generate(seed: int, options: GenOptions | None = None, **kwargs: int) -> Program:
+def generate(seed: int, options: GenOptions | None = None, **kwargs: Any) -> Program:
     """The program of ``seed``: identical in every process with the same fuzzjax version.
 
     Keyword arguments override fields of ``options`` (e.g. ``max_depth=3``).

@@ -151,7 +151,7 @@ def extract_ir_pair(
     sig_in = ", ".join(f"{a['dtype']}{list(a['shape'])}" for a in info)
     sig_out = ", ".join(f"{o.dtype}{list(o.shape)}" for o in out)
     return IRPair(
-        function_name=name or getattr(fn, "__name__", "fn"),
+        function_name=name or str(getattr(fn, "__name__", "fn")),
         python_source=source,
         ir_code=text,
         dialect=dialect,

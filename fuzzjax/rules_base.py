@@ -38,7 +38,7 @@ class Body:
     """
 
     type: ArrayType
-    params: tuple[tuple[str, ArrayType, str], ...] = ()
+    params: tuple[tuple[str, ArrayType, str | None], ...] = ()
     differentiable: bool = False
 
 

@@ -89,7 +89,7 @@ def elementwise_rules() -> list[Rule]:
         rules.append(E(f"op_{name}", "compare_op", 2, dr.compare_ordered, literals=True))
     for name in ("eq", "ne"):
         rules.append(E(f"op_{name}", "compare_op", 2, dr.compare_any, literals=True))
-    binary = {
+    binary: dict[str, dr.DtypeFn] = {
         "add": dr.any_promoted,
         "multiply": dr.any_promoted,
         "subtract": dr.subtract,
@@ -125,7 +125,7 @@ def elementwise_rules() -> list[Rule]:
     rules.append(E("isclose", "compare_op", 2, dr.compare_numeric, literals=True))
     for name in ("logical_and", "logical_or", "logical_xor"):
         rules.append(E(name, "logical", 2, dr.to_bool, literals=True))
-    unary = {
+    unary: dict[str, dr.DtypeFn] = {
         "logical_not": dr.to_bool,
         "isnan": dr.to_bool,
         "isfinite": dr.to_bool,
@@ -167,7 +167,7 @@ def elementwise_rules() -> list[Rule]:
     activations = "relu relu6 sigmoid softplus silu gelu elu leaky_relu log_sigmoid hard_tanh"
     for name in (activations + " soft_sign selu celu").split():
         rules.append(E(name, "nn", 1, dr.float_only))
-    lax_unary = {
+    lax_unary: dict[str, dr.DtypeFn] = {
         "exp": dr.inexact_only, "log": dr.inexact_only, "sin": dr.inexact_only,
         "cos": dr.inexact_only, "tanh": dr.inexact_only, "sqrt": dr.inexact_only,
         "rsqrt": dr.inexact_only, "logistic": dr.inexact_only, "erf": dr.float_only,
@@ -178,7 +178,7 @@ def elementwise_rules() -> list[Rule]:
     }  # fmt: skip
     for name, fn in lax_unary.items():
         rules.append(E(f"lax_{name}", "lax", 1, fn, strict=True))
-    lax_binary = {
+    lax_binary: dict[str, dr.DtypeFn] = {
         "add": dr.non_bool, "sub": dr.non_bool, "mul": dr.non_bool,
         "div": dr.non_bool, "max": dr.ordered, "min": dr.ordered, "pow": dr.inexact_only,
         "atan2": dr.float_only, "rem": dr.real_non_bool, "nextafter": dr.float_only,

@@ -198,7 +198,7 @@ class TopK(Rule):
 
 
 def reduction_rules() -> list[Rule]:
-    fns = {
+    fns: dict[str, dr.DtypeFn] = {
         "sum": dr.sum_like, "prod": dr.sum_like, "mean": dr.mean_like, "max": dr.ordered,
         "min": dr.ordered, "any": dr.to_bool, "all": dr.to_bool, "var": dr.var_like,
         "std": dr.var_like, "argmax": dr.arg_reduce, "argmin": dr.arg_reduce,
@@ -213,7 +213,7 @@ def reduction_rules() -> list[Rule]:
     rules.append(Reduction("norm", dr.var_like, allow_all=False))
     rules += [ReductionWithDtype("sum_dtype"), ReductionWithDtype("prod_dtype")]
     rules.append(ReductionWithDtype("mean_dtype", mean=True))
-    scans = {
+    scans: dict[str, dr.DtypeFn] = {
         "cumsum": dr.cumulative,
         "cumprod": dr.cumulative,
         "nancumsum": dr.cumulative,
