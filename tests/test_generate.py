@@ -74,7 +74,7 @@ def test_rendered_text_parses_to_the_generated_tree_structure() -> None:
         return own + [a for c in node.children for a in preorder(c)]
 
     for seed in range(300):
-        gen = Generator(SeededChooser(seed), GenOptions(max_depth=5, let_percent=0))
+        gen = Generator(SeededChooser(seed), GenOptions(max_depth=5, let_percent=0, kernel_percent=0))
         tree, _ = gen.program_tree()
         names = ", ".join(f"x{i}" for i in range(len(gen.params)))
         source = f"def f({names}):\n    return {render(tree)}\n"
