@@ -240,6 +240,45 @@ def run_bench(n: int, workers: int, lark_seconds: float, out: Path | None) -> st
     return report
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_profile(n: int, every: int, out: Path | None) -> str:
+    """RSS of one worker's task loop (generate + lower + periodic cache clearing) over n seeds."""
+    from .pipeline import make_generation_task
+    from .program import GenOptions
+
+    task = make_generation_task({"options": GenOptions().to_json()})
+    rows = ["| programs | RSS MB | seconds |", "|---|---|---|"]
+    start = time.perf_counter()
+    for seed in range(n):
+        task(seed)
+        if (seed + 1) % every == 0 or seed == 0:
+            rows.append(f"| {seed + 1} | {_rss_mb():.0f} | {time.perf_counter() - start:.0f} |")
+            print(rows[-1], flush=True)
+    report = "\n".join(
+        [
+            "# Memory over a long run",
+            "",
+            f"Command: `python -m fuzzjax bench --memory {n} --every {every}` "
+            f"({time.strftime('%Y-%m-%d')}); one process running the worker task "
+            "(generate, lower, canonicalise, hash; jax.clear_caches() every "
+            "500 programs; MLIR context rebuilt every 500 lowerings).",
+            "",
+            *rows,
+        ]
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report + "\n")
+    return report
+
+
 def cmd_bench(argv: Sequence[str]) -> int:
     from .cli import ArgParser, _positive
 
@@ -260,7 +299,24 @@ def cmd_bench(argv: Sequence[str]) -> int:
     p.add_argument(
         "--out", default="notes/benchmarks.md", help="write the report here ('-' for stdout only)"
     )
+    p.add_argument(
+        "--memory",
+        type=_positive("--memory"),
+        default=None,
+        metavar="N",
+        help="instead: measure RSS over N programs (writes notes/memory.md)",
+    )
+    p.add_argument(
+        "--every",
+        type=_positive("--every"),
+        default=5000,
+        help="RSS sample interval for --memory (default 5000)",
+    )
     args = p.parse_args(argv)
+    if args.memory:
+        out = None if args.out == "-" else Path(args.out).with_name("memory.md")
+        memory_profile(args.memory, args.every, out)
+        return 0
     out = None if args.out == "-" else Path(args.out)
     print(run_bench(args.count, args.workers, args.lark_seconds, out), end="")
     return 0
