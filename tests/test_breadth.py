@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from fuzzjax.dtypes import DTYPES
 from fuzzjax.generate import generate
 from fuzzjax.lowering import load_function, lower_program
 from fuzzjax.rules import TABLE
@@ -39,16 +40,7 @@ def test_every_dtype_is_generated_and_lowers(programs) -> None:  # noqa: ANN001
     by_dtype = defaultdict(list)
     for program in programs[:600]:
         by_dtype[program.result_dtype].append(program)
-    assert set(by_dtype) == {
-        "bool",
-        "int8",
-        "uint8",
-        "int32",
-        "float16",
-        "bfloat16",
-        "float32",
-        "complex64",
-    }
+    assert set(by_dtype) == set(DTYPES)
     for group in by_dtype.values():
         for program in group[:5]:
             lower_program(program)
