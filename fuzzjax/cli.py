@@ -63,8 +63,8 @@ def _add_gen_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     p.add_argument(
         "--max-rank",
         type=_positive("--max-rank", 0),
-        default=d(4),
-        help="maximum array rank (default 4)",
+        default=d(8),
+        help="maximum array rank (default 8)",
     )
 
 
@@ -94,7 +94,25 @@ def _generate_parser() -> argparse.ArgumentParser:
         default=None,
         help="worker processes (default: number of cores; 0 = in-process)",
     )
-    p.add_argument("--hlo", action="store_true", help="also store XLA HLO text (slower)")
+    p.add_argument(
+        "--hlo",
+        action="store_true",
+        help="also store XLA HLO text for CPU (opt-in: a second lowering, about half to all "
+        "of the StableHLO lowering's cost)",
+    )
+    p.add_argument(
+        "--platforms",
+        metavar="LIST",
+        default=None,
+        help="also lower each new pair with jax.export for these platforms (comma-separated: "
+        "cpu,cuda,rocm,tpu; no devices needed) into the platform_ir table (default: none)",
+    )
+    p.add_argument(
+        "--export-artifacts",
+        action="store_true",
+        help="also store serialized jax.export artifacts per platform (cpu when --platforms "
+        "is not given); needs pip install 'fuzzjax[export]'",
+    )
     p.add_argument(
         "--no-fast-lower",
         action="store_true",
@@ -150,6 +168,7 @@ def cmd_generate(argv: Sequence[str]) -> int:
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers and --scheduler exclude each other (Dask workers do the work)")
     workers = default_workers() if args.workers is None else args.workers
+    platforms = _platforms(args)
     try:
         if args.scheduler is not None:
             summary = _run_distributed(args, options)
@@ -163,6 +182,8 @@ def cmd_generate(argv: Sequence[str]) -> int:
                 hlo=args.hlo,
                 fast=not args.no_fast_lower,
                 progress=not args.quiet and sys.stderr.isatty(),
+                platforms=platforms,
+                artifacts=args.export_artifacts,
             )
     except CorpusError as exc:
         raise UsageError(str(exc)) from None
@@ -173,6 +194,26 @@ def cmd_generate(argv: Sequence[str]) -> int:
             f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir"
         )
     return 0
+
+
+def _platforms(args: argparse.Namespace) -> tuple[str, ...]:
+    """Checked ``--platforms`` / ``--export-artifacts`` (UsageError on bad input)."""
+    from .platforms import parse_platforms
+
+    wanted = args.platforms is not None or args.export_artifacts
+    if wanted and args.scheduler is not None:
+        raise UsageError("--platforms/--export-artifacts do not work with --scheduler yet")
+    if args.export_artifacts:
+        try:
+            import flatbuffers  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--export-artifacts needs flatbuffers: pip install 'fuzzjax[export]'"
+            ) from None
+    try:
+        return parse_platforms(args.platforms) if args.platforms is not None else ()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _run_distributed(args: argparse.Namespace, options: GenOptions) -> Summary:

@@ -6,7 +6,13 @@ Tables:
 * ``seeds``: every processed (seed, options) and its outcome, so a resumed run never redoes a
   seed and duplicates are counted, not lost;
 * ``failures``: programs that failed to lower (should never happen), with stage and error;
+* ``platform_ir`` (schema 2): per (``ir_hash``, platform) the ``jax.export`` StableHLO of a pair
+  for that platform, only when built with ``--platforms``/``--export-artifacts``
+  (``fuzzjax.platforms``); the view ``platform_summary`` derives ``platform_differs`` per pair;
 * ``meta``: schema version.
+
+Schema 1 corpora (without ``platform_ir``) are upgraded in place when opened: the table and
+view are created (``CREATE ... IF NOT EXISTS``) and the version becomes 2.
 
 Writes happen in explicit transactions; a ``kill -9`` loses at most the open transaction.
 """
@@ -21,7 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Versions this code opens; older ones are upgraded to ``SCHEMA_VERSION`` (additive only).
+READABLE_SCHEMAS = ("1", "2")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,6 +73,40 @@ CREATE TABLE IF NOT EXISTS failures (
     created_at TEXT NOT NULL
 );
 """
+
+#: Schema 2: one row per (pair, platform), keyed by the pair's ``ir_hash`` (stable across
+#: merges, unlike ``pairs.id``). ``stablehlo`` is the canonical ``jax.export`` text for
+#: ``platform``, ``platform_hash`` its sha256; ``artifact`` is ``Exported.serialize()``
+#: (only with ``--export-artifacts``). A pair's platforms differ when their hashes do.
+_PLATFORM_SCHEMA = """
+CREATE TABLE IF NOT EXISTS platform_ir (
+    ir_hash TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    stablehlo TEXT NOT NULL,
+    platform_hash TEXT NOT NULL,
+    op_counts TEXT NOT NULL,
+    custom_calls TEXT NOT NULL,
+    artifact BLOB,
+    lower_ms REAL,
+    PRIMARY KEY (ir_hash, platform)
+);
+CREATE VIEW IF NOT EXISTS platform_summary AS
+    SELECT ir_hash,
+           COUNT(*) AS platforms,
+           COUNT(DISTINCT platform_hash) > 1 AS platform_differs
+    FROM platform_ir GROUP BY ir_hash;
+"""
+
+PLATFORM_COLUMNS = [
+    "ir_hash",
+    "platform",
+    "stablehlo",
+    "platform_hash",
+    "op_counts",
+    "custom_calls",
+    "artifact",
+    "lower_ms",
+]
 
 PAIR_COLUMNS = [
     "seed",
@@ -121,18 +163,27 @@ class Corpus:
         }
         if "pairs" in tables:
             version = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if not version or version[0] != SCHEMA_VERSION:
+            if not version or version[0] not in READABLE_SCHEMAS:
                 raise CorpusError(f"{self.path} has an unknown corpus schema")
+            if version[0] != SCHEMA_VERSION:
+                with self.transaction():
+                    self._execute_script(_PLATFORM_SCHEMA)
+                    self.db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,)
+                    )
             return
         if tables and not tables <= {"meta"}:
             raise CorpusError(f"{self.path} is an SQLite file but not a fuzzjax corpus")
         if not create:
             raise CorpusError(f"{self.path} is empty")
         with self.transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
+            self._execute_script(_SCHEMA + _PLATFORM_SCHEMA)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _execute_script(self, script: str) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
 
     def close(self) -> None:
         self.db.close()
@@ -164,6 +215,16 @@ class Corpus:
             [*values, _now()],
         )
         return cursor.rowcount == 1
+
+    def add_platform_irs(self, ir_hash: str, rows: list[dict[str, Any]]) -> None:
+        """Store a pair's per-platform rows (``PlatformIR.to_row()``); replaces older ones."""
+        for row in rows:
+            values = [_column_value(row.get(c)) for c in PLATFORM_COLUMNS[1:]]
+            self.db.execute(
+                f"INSERT OR REPLACE INTO platform_ir ({', '.join(PLATFORM_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(PLATFORM_COLUMNS))})",
+                [ir_hash, *values],
+            )
 
     def record_seed(
         self, seed: int, options: str, outcome: str, ir_hash: str | None, depth: int | None = None
@@ -225,6 +286,19 @@ class Corpus:
     def outcome_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT outcome, COUNT(*) FROM seeds GROUP BY outcome")
         return {r[0]: int(r[1]) for r in rows}
+
+    def platform_irs(self, ir_hash: str) -> list[dict[str, Any]]:
+        """The ``platform_ir`` rows of one pair, in platform name order."""
+        cursor = self.db.execute(
+            f"SELECT {', '.join(PLATFORM_COLUMNS)} FROM platform_ir WHERE ir_hash = ? "
+            "ORDER BY platform",
+            (ir_hash,),
+        )
+        return [dict(zip(PLATFORM_COLUMNS, row, strict=True)) for row in cursor]
+
+    def platform_count(self) -> int:
+        """Number of ``platform_ir`` rows (0 for a CPU-only corpus)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM platform_ir").fetchone()[0])
 
     def failure_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM failures").fetchone()[0])

@@ -18,10 +18,16 @@ grow with the corpus. Files are written under a temporary name and renamed when 
 
 Splits are assigned by IR hash (``split_of``): the same canonical StableHLO always lands in
 the same split, in this corpus and in any other, so no IR is in two splits.
+
+A corpus with ``platform_ir`` rows (built with ``--platforms``/``--export-artifacts``) adds the
+columns ``PLATFORM_FIELDS`` (``platforms``, ``platform_differs``, ``platform_ir``); a CPU-only
+corpus exports exactly ``COLUMNS``. Artifacts are Arrow ``binary`` in Parquet and base64 text
+in JSON Lines.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -62,9 +68,23 @@ FIELDS = {
     "jaxlib_version": ("string", "jaxlib version that lowered the function"),
     "grammar_sha": ("string", "sha256 of grammar/jnp.lark; null for user functions"),
     "fuzzjax_version": ("string", "fuzzjax version that stored the pair"),
+    "platforms": ("list<string>", "platforms lowered with jax.export (`--platforms`), in order"),
+    "platform_differs": (
+        "bool",
+        "true when the platforms' StableHLO texts are not all equal; null with < 2 platforms",
+    ),
+    "platform_ir": (
+        "list<struct<platform_ir>>",
+        "per platform: {platform, stablehlo (canonical jax.export text), platform_hash (its "
+        "sha256), op_counts (JSON), custom_calls (JSON: target -> count), artifact "
+        "(jax.export serialized bytes or null; base64 text in JSON Lines)}",
+    ),
     "split": ("string", "train, validation or test (only with --split)"),
 }
-COLUMNS = tuple(c for c in FIELDS if c != "split")
+#: Columns added when the corpus has ``platform_ir`` rows.
+PLATFORM_FIELDS = ("platforms", "platform_differs", "platform_ir")
+COLUMNS = tuple(c for c in FIELDS if c != "split" and c not in PLATFORM_FIELDS)
+_PLATFORM_KEYS = ("platform", "stablehlo", "platform_hash", "op_counts", "custom_calls", "artifact")
 _FROM_CORPUS = [c for c in COLUMNS if c != "dtypes"]
 
 _EXPORT_NAMES = {f"{stem}.{fmt}" for stem in ("data", *SPLITS) for fmt in FORMATS}
@@ -113,12 +133,30 @@ def export_row(pair: dict[str, Any]) -> dict[str, Any]:
     return {c: row[c] for c in COLUMNS}
 
 
+def platform_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``PLATFORM_FIELDS`` of one pair from its ``Corpus.platform_irs`` rows."""
+    hashes = {r["platform_hash"] for r in rows}
+    return {
+        "platforms": [r["platform"] for r in rows],
+        "platform_differs": len(hashes) > 1 if len(rows) > 1 else None,
+        "platform_ir": [{k: r[k] for k in _PLATFORM_KEYS} for r in rows],
+    }
+
+
 def iter_export_rows(
-    corpus: Corpus, fractions: Sequence[float] | None = None
+    corpus: Corpus, fractions: Sequence[float] | None = None, *, platforms: bool | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Stream exported rows in id order, with a ``split`` column when ``fractions`` is given."""
+    """Stream exported rows in id order, with a ``split`` column when ``fractions`` is given.
+
+    ``platforms=True`` adds the ``PLATFORM_FIELDS`` columns from ``platform_ir``; the default
+    adds them when the corpus has platform rows.
+    """
+    if platforms is None:
+        platforms = corpus.platform_count() > 0
     for pair in corpus.iter_pairs(_FROM_CORPUS):
         row = export_row(pair)
+        if platforms:
+            row.update(platform_columns(corpus.platform_irs(row["ir_hash"])))
         if fractions is not None:
             row["split"] = split_of(row["ir_hash"], fractions)
         yield row
@@ -137,19 +175,28 @@ class _JsonlSink:
         self.file = path.open("w", encoding="utf-8", newline="\n")
 
     def write(self, row: dict[str, Any]) -> None:
-        self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.file.write(json.dumps(row, ensure_ascii=False, default=_base64) + "\n")
 
     def close(self) -> None:
         self.file.close()
 
 
+def _base64(value: object) -> str:
+    """JSON encoding of bytes (``platform_ir[].artifact``): base64 text."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 class _ParquetSink:
     """Buffers at most ``batch_size`` rows, then writes them as one record batch (row group)."""
 
-    def __init__(self, path: Path, with_split: bool, batch_size: int) -> None:
+    def __init__(
+        self, path: Path, with_split: bool, batch_size: int, with_platforms: bool = False
+    ) -> None:
         import pyarrow.parquet as pq
 
-        self.schema = parquet_schema(with_split)
+        self.schema = parquet_schema(with_split, with_platforms)
         self.writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
         self.batch_size = batch_size
         self.rows: list[dict[str, Any]] = []
@@ -171,20 +218,34 @@ class _ParquetSink:
         self.writer.close()
 
 
-def parquet_schema(with_split: bool = False) -> Any:
+def export_columns(with_split: bool = False, with_platforms: bool = False) -> list[str]:
+    """Exported column names in file order."""
+    return [
+        *COLUMNS,
+        *(PLATFORM_FIELDS if with_platforms else ()),
+        *(["split"] if with_split else []),
+    ]
+
+
+def parquet_schema(with_split: bool = False, with_platforms: bool = False) -> Any:
     """The Arrow schema of exported rows (a ``pyarrow.Schema``), from ``FIELDS``."""
     import pyarrow as pa
 
     arg = pa.struct(
         [("name", pa.string()), ("shape", pa.list_(pa.int64())), ("dtype", pa.string())]
     )
+    platform_ir = pa.struct(
+        [(k, pa.binary() if k == "artifact" else pa.string()) for k in _PLATFORM_KEYS]
+    )
     types = {
         "int64": pa.int64(),
         "string": pa.string(),
+        "bool": pa.bool_(),
         "list<string>": pa.list_(pa.string()),
         "list<struct>": pa.list_(arg),
+        "list<struct<platform_ir>>": pa.list_(platform_ir),
     }
-    names = [*COLUMNS, "split"] if with_split else list(COLUMNS)
+    names = export_columns(with_split, with_platforms)
     return pa.schema([pa.field(n, types[FIELDS[n][0]], nullable=n != "id") for n in names])
 
 
@@ -209,6 +270,9 @@ class ExportSummary:
     rows: Counter[str] = field(default_factory=Counter)
     depths: Counter[str] = field(default_factory=Counter)
     categories: Counter[str] = field(default_factory=Counter)
+    #: rows per platform and rows whose platforms differ (``--platforms`` corpora only)
+    platforms: Counter[str] = field(default_factory=Counter)
+    platform_differs: int = 0
     versions: dict[str, Counter[str]] = field(default_factory=dict)
     generated: dict[str, list[int]] = field(default_factory=dict)
 
@@ -220,6 +284,8 @@ class ExportSummary:
         self.rows[file_key] += 1
         self.depths["n/a" if row["depth"] is None else str(row["depth"])] += 1
         self.categories[str(row["category"])] += 1
+        self.platforms.update(row.get("platforms") or ())
+        self.platform_differs += bool(row.get("platform_differs"))
         for key in ("jax_version", "jaxlib_version", "grammar_sha", "fuzzjax_version"):
             self.versions.setdefault(key, Counter())[str(row[key])] += 1
         if row["seed"] is not None and row["options"] is not None:
@@ -253,6 +319,7 @@ def export_corpus(
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be >= 1")
     out = Path(out_dir)
+    with_platforms = corpus.platform_count() > 0
     keys = list(SPLITS) if fractions is not None else ["data"]
     targets = {k: out / f"{k}.{fmt}" for k in keys}
     stale = sorted(p.name for p in _existing_export(out))
@@ -265,7 +332,7 @@ def export_corpus(
     try:
         for k, tmp in temps.items():
             sinks[k] = (
-                _ParquetSink(tmp, fractions is not None, batch_size)
+                _ParquetSink(tmp, fractions is not None, batch_size, with_platforms)
                 if fmt == "parquet"
                 else _JsonlSink(tmp)
             )
@@ -321,7 +388,7 @@ def dataset_card(
         f"  - split: {'train' if k == 'data' else k}\n    path: {p.name}"
         for k, p in s.files.items()
     ]
-    columns = [*COLUMNS, "split"] if fractions is not None else list(COLUMNS)
+    columns = export_columns(fractions is not None, bool(s.platforms))
     lines = [
         "---",
         "license: apache-2.0",
@@ -371,6 +438,8 @@ def dataset_card(
             "same StableHLO is always in the same split, in this and in any other fuzzjax export "
             "with the same fractions, and no IR is in two splits."
         )
+    if s.platforms:
+        lines += ["", *_platform_card(s)]
     lines += ["", "## Versions", ""]
     for key, counter in s.versions.items():
         values = ", ".join(f"`{v}` ({n} rows)" for v, n in counter.most_common())
@@ -401,6 +470,22 @@ def dataset_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _platform_card(s: ExportSummary) -> list[str]:
+    per = ", ".join(f"{p} {n}" for p, n in s.platforms.items())
+    return [
+        "## Platforms",
+        "",
+        f"Rows lowered per platform with `jax.export` (no devices needed): {per}. "
+        f"{s.platform_differs} rows lower to different StableHLO on different platforms "
+        "(`platform_differs`): linear algebra through different `custom_call` targets "
+        "(LAPACK on cpu, cuSOLVER on cuda, hipSOLVER on rocm, TPU kernels) and, on tpu, "
+        "mixed-dtype `dot_general` without `convert`s. `stablehlo` stays the `jax.jit` "
+        "lowering for CPU; `platform_ir[].stablehlo` is the `jax.export` text (it also carries "
+        "the module attribute `jax.uses_shape_polymorphism`). Load an artifact with "
+        "`jax.export.deserialize(bytearray(artifact))`.",
+    ]
 
 
 _FORMAT_NOTE = {

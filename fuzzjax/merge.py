@@ -5,6 +5,8 @@ lowest seed, keeps the pair); ``seeds`` rows are copied once per (seed, options)
 that a source stored but whose IR the target already holds from another seed is recorded as
 ``duplicate``, so the target's seed table tells the truth about the target's pairs. Failure
 rows are copied unless an identical (seed, options, stage, error) row is already there.
+``platform_ir`` rows (schema 2) are copied for the source's pairs whose IR the target holds,
+unless the target already has that (ir_hash, platform); schema 1 sources have none.
 
 Each source is merged in one transaction, streamed row by row (never loaded whole). Sources
 are opened read-only (SQLite ``mode=ro``), so they are never modified, even when a file that
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import DEFAULT_DB, ArgParser, UsageError
-from .corpus import PAIR_COLUMNS, SCHEMA_VERSION, Corpus, CorpusError
+from .corpus import PAIR_COLUMNS, PLATFORM_COLUMNS, READABLE_SCHEMAS, Corpus, CorpusError
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PAIR_COLUMNS = [*PAIR_COLUMNS, "created_at"]
@@ -41,6 +43,7 @@ class MergeSummary:
     added: int = 0  #: pairs new to the target
     duplicates: int = 0  #: source pairs whose IR the target already held
     failures: int = 0  #: failure rows copied
+    platform_rows: int = 0  #: platform_ir rows copied
     seeds: Counter[str] = field(default_factory=Counter)  #: new seed rows by outcome
     sources: int = 0
     total: int = 0  #: pairs in the target afterwards
@@ -49,14 +52,16 @@ class MergeSummary:
         self.added += other.added
         self.duplicates += other.duplicates
         self.failures += other.failures
+        self.platform_rows += other.platform_rows
         self.seeds.update(other.seeds)
         self.sources += other.sources
         self.total = other.total
 
     def line(self, target: str | Path) -> str:
+        platform = f", {self.platform_rows} platform rows" if self.platform_rows else ""
         return (
             f"merged {self.sources} source(s) into {target}: added {self.added} pairs, "
-            f"skipped {self.duplicates} duplicates, copied {self.failures} failures, "
+            f"skipped {self.duplicates} duplicates, copied {self.failures} failures{platform}, "
             f"recorded {sum(self.seeds.values())} seeds ({self.total} pairs in corpus)"
         )
 
@@ -80,7 +85,7 @@ def open_source(path: str | Path) -> sqlite3.Connection:
         if not {"meta", "pairs", "seeds", "failures"} <= tables:
             raise CorpusError(f"{path} is an SQLite file but not a fuzzjax corpus")
         version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if not version or version[0] != SCHEMA_VERSION:
+        if not version or version[0] not in READABLE_SCHEMAS:
             raise CorpusError(f"{path} has an unknown corpus schema")
     except (CorpusError, sqlite3.DatabaseError) as exc:
         db.close()
@@ -126,6 +131,7 @@ def merge_source(corpus: Corpus, src: sqlite3.Connection, *, limit: int | None) 
         _copy_pairs(corpus, src, where, params, summary)
         _copy_seeds(corpus, src, where, params, summary)
         _copy_failures(corpus, src, where, params, summary)
+        _copy_platform_irs(corpus, src, where, params, summary)
         summary.total = corpus.count()
     return summary
 
@@ -203,6 +209,32 @@ def _copy_failures(
     for row in _rows(src, "failures", _FAILURE_COLUMNS, where, params):
         if corpus.db.execute(insert, (*row, *row[:4])).rowcount == 1:
             summary.failures += 1
+
+
+def _copy_platform_irs(
+    corpus: Corpus,
+    src: sqlite3.Connection,
+    where: str,
+    params: tuple[int, ...],
+    summary: MergeSummary,
+) -> None:
+    tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "platform_ir" not in tables:  # a schema 1 source
+        return
+    columns = ", ".join(f"x.{c}" for c in PLATFORM_COLUMNS)
+    rows = src.execute(
+        f"SELECT {columns} FROM platform_ir x JOIN pairs ON pairs.ir_hash = x.ir_hash "
+        f"{where} ORDER BY pairs.seed, pairs.id, x.platform",
+        params,
+    )
+    insert = (
+        f"INSERT OR IGNORE INTO platform_ir ({', '.join(PLATFORM_COLUMNS)}) "
+        f"SELECT {', '.join('?' * len(PLATFORM_COLUMNS))} "
+        "WHERE EXISTS (SELECT 1 FROM pairs WHERE ir_hash = ?)"
+    )
+    for row in rows:
+        if corpus.db.execute(insert, (*row, row[0])).rowcount == 1:
+            summary.platform_rows += 1
 
 
 # ---- command ----

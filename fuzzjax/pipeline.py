@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .corpus import Corpus
+from .platforms import parse_platforms
 from .program import GenOptions
 from .workers import Outcome, Pool
 
@@ -52,12 +53,14 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
     import jax
 
     from .generate import GenerationError, generate
-    from .lowering import LoweringError, lower_program
+    from .lowering import LoweringError, load_function, lower_program, specs_of
+    from .platforms import PlatformLoweringError, lower_for_platforms
     from .rules import category_of
     from .syntax import grammar_sha
 
     options = GenOptions.from_json(config["options"])
     hlo, fast = bool(config.get("hlo")), bool(config.get("fast", True))
+    platforms, artifacts = tuple(config.get("platforms", ())), bool(config.get("artifacts"))
     calls = itertools.count(1)
 
     def task(seed: int) -> dict[str, Any]:
@@ -71,6 +74,15 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
             pair = lower_program(program, fast=fast, hlo=hlo)
         except LoweringError as exc:
             return {"failure": exc.stage, "error": exc.message, "source": program.source}
+        per_platform: list[dict[str, Any]] = []
+        if platforms:
+            fn, specs = load_function(program.source), specs_of(program.args)
+            try:
+                irs = lower_for_platforms(fn, specs, platforms, artifacts=artifacts)
+            except PlatformLoweringError as exc:
+                stage = f"export:{exc.platform}"
+                return {"failure": stage, "error": exc.message, "source": program.source}
+            per_platform = [ir.to_row() for ir in irs]
         row = {
             "seed": seed,
             "options": config["options"],
@@ -89,6 +101,7 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
             "grammar_sha": grammar_sha(),
             "fuzzjax_version": __version__,
             "lower_ms": round(pair.lower_ms, 3),
+            "platform_ir": per_platform,
         }
         return {"row": row}
 
@@ -111,8 +124,20 @@ def build_corpus(
     hlo: bool = False,
     fast: bool = True,
     progress: bool = False,
+    platforms: Sequence[str] = (),
+    artifacts: bool = False,
 ) -> Summary:
-    """Grow the corpus at ``db`` until it holds ``count`` distinct pairs (resumable)."""
+    """Grow the corpus at ``db`` until it holds ``count`` distinct pairs (resumable).
+
+    ``platforms`` (names from ``fuzzjax.platforms.PLATFORMS`` in any order, ValueError for
+    others) also stores each new pair's ``jax.export`` StableHLO per platform in
+    ``platform_ir``; ``artifacts`` adds the serialized ``Exported`` bytes (for ``cpu`` when no
+    platform is named). Neither is part of the seed options: a resumed run with other
+    platforms does not revisit stored pairs.
+    """
+    chosen = parse_platforms(",".join(platforms)) if platforms else ()
+    if artifacts and not chosen:
+        chosen = ("cpu",)
     corpus = Corpus(db)
     summary = Summary(total=corpus.count())
     if summary.total >= count:
@@ -121,7 +146,13 @@ def build_corpus(
     opts = options.to_json()
     done = corpus.processed_seeds(opts, base_seed)
     seeds = (s for s in itertools.count(base_seed) if s not in done)
-    config = {"options": opts, "hlo": hlo, "fast": fast}
+    config = {
+        "options": opts,
+        "hlo": hlo,
+        "fast": fast,
+        "platforms": list(chosen),
+        "artifacts": artifacts,
+    }
     bar = _progress_bar(count, summary.total, progress)
     start = time.perf_counter()
     pool = (
@@ -165,6 +196,7 @@ def _commit(corpus: Corpus, batch: list[Outcome], opts: str, summary: Summary, b
                 corpus.record_seed(outcome.seed, opts, "failed", None)
                 summary.failures += 1
             elif corpus.add_pair(row):
+                corpus.add_platform_irs(row["ir_hash"], row.get("platform_ir") or [])
                 corpus.record_seed(outcome.seed, opts, "stored", row["ir_hash"], row["depth"])
                 summary.stored += 1
                 summary.total += 1

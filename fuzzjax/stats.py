@@ -1,5 +1,8 @@
 """Corpus statistics: sizes, depth/dtype/category mix, top ops, lengths, duplicates, failures.
 
+With ``platform_ir`` rows (``--platforms``), ``"platforms"`` also says how many programs lower
+differently across platforms and which op kinds and ``custom_call`` targets make them differ.
+
 ``corpus_stats`` reads the corpus in one streaming pass and returns a JSON-ready dict;
 ``format_stats`` renders it as the table ``python -m fuzzjax stats`` prints. Lengths are in
 characters; percentiles are nearest-rank (the smallest value with at least p% of values <= it).
@@ -7,6 +10,7 @@ characters; percentiles are nearest-rank (the smallest value with at least p% of
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from array import array
@@ -14,6 +18,7 @@ from collections import Counter
 from typing import Any
 
 from .corpus import Corpus
+from .platforms import differing_keys, platforms_differ
 
 PERCENTILES = (50, 90, 99)
 
@@ -93,10 +98,60 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
         "other_ops": dict(sorted((k, n) for k, n in ops.items() if k not in stablehlo_ops)),
         "source_chars": percentiles(source_len),
         "ir_chars": percentiles(ir_len),
+        "platforms": platform_stats(corpus),
     }
     if lengths:
         stats["lengths"] = [list(t) for t in zip(source_len, ir_len, user, strict=True)]
     return stats
+
+
+def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
+    """Cross-platform summary of ``platform_ir``; None when the corpus has no platform rows.
+
+    ``differ`` counts programs lowered for 2+ platforms whose texts are not all equal;
+    ``differing_ops`` / ``differing_custom_calls`` count, per op kind / ``custom_call`` target,
+    the programs where its count is not the same on every platform; ``differing_pairs`` counts
+    programs per pair of platforms whose texts differ.
+    """
+    if not corpus.platform_count():
+        return None
+    rows_by_platform: Counter[str] = Counter()
+    artifacts = multi = differ = 0
+    ops: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    by_platform: dict[str, Counter[str]] = {}
+    rows = corpus.db.execute(
+        "SELECT ir_hash, platform, platform_hash, op_counts, custom_calls, artifact IS NOT NULL"
+        " FROM platform_ir ORDER BY ir_hash, platform"
+    )
+    for _, group in itertools.groupby(rows, key=lambda r: r[0]):
+        program = [(p, h, json.loads(o), json.loads(c), a) for _, p, h, o, c, a in group]
+        for platform, _, _, custom, artifact in program:
+            rows_by_platform[platform] += 1
+            artifacts += int(artifact)
+            by_platform.setdefault(platform, Counter()).update(custom.keys())
+        if len(program) < 2:
+            continue
+        multi += 1
+        if not platforms_differ(h for _, h, _, _, _ in program):
+            continue
+        differ += 1
+        ops.update(differing_keys({p: o for p, _, o, _, _ in program}))
+        calls.update(differing_keys({p: c for p, _, _, c, _ in program}))
+        pairs.update(
+            f"{a[0]}/{b[0]}" for a, b in itertools.combinations(program, 2) if a[1] != b[1]
+        )
+    return {
+        "rows_by_platform": dict(rows_by_platform),
+        "artifacts": artifacts,
+        "programs": multi,
+        "differ": differ,
+        "differing_pairs": dict(pairs.most_common()),
+        "differing_ops": dict(ops.most_common()),
+        "differing_custom_calls": dict(calls.most_common()),
+        "custom_calls_by_platform": {p: dict(c.most_common()) for p, c in by_platform.items()},
+    }
 
 
 def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
@@ -178,5 +233,22 @@ def format_stats(s: dict[str, Any]) -> str:
         others = ", ".join(f"{op} {n}" for op, n in s["other_ops"].items())
         lines.append(f"  other: {others}")
     lines.append(f"  ({s['distinct_op_kinds']} op kinds in all)")
+    if s.get("platforms"):
+        lines += ["", *_format_platforms(s["platforms"])]
     lines += ["", f"grammar coverage and all op kinds: python -m fuzzjax coverage --db {db}"]
     return "\n".join(lines)
+
+
+def _format_platforms(p: dict[str, Any]) -> list[str]:
+    rows = ", ".join(f"{k} {n}" for k, n in p["rows_by_platform"].items())
+    lines = [
+        f"platform rows       {rows} ({p['artifacts']} with artifacts)",
+        f"platforms differ    {p['differ']} of {p['programs']} programs lowered for 2+ platforms",
+    ]
+    for label, key in (("between", "differing_pairs"), ("ops", "differing_ops")):
+        if p[key]:
+            lines.append(f"  {label}: " + ", ".join(f"{k} {n}" for k, n in p[key].items()))
+    if p["differing_custom_calls"]:
+        calls = ", ".join(f"@{k} {n}" for k, n in p["differing_custom_calls"].items())
+        lines.append(f"  custom_call targets: {calls}")
+    return lines
