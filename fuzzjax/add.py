@@ -35,10 +35,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import __version__
 from .cli import DEFAULT_DB, ArgParser, UsageError
 from .corpus import Corpus, CorpusError
-from .lowering import IRPair, extract_ir_pair
+from .lowering import IRPair, extract_ir_pair, pair_row
 
 EXAMPLES_NAME = "FUZZJAX_EXAMPLES"
 USER_CATEGORY = "user"
@@ -65,25 +64,7 @@ class AddResult:
 
 def user_row(pair: IRPair, *, category: str = USER_CATEGORY) -> dict[str, Any]:
     """The corpus row of a pair made by ``extract_ir_pair`` (keys: ``corpus.PAIR_COLUMNS``)."""
-    return {
-        "seed": None,
-        "options": None,
-        "category": category,
-        "operation": pair.function_name,
-        "depth": pair.depth,
-        "source": pair.python_source,
-        "stablehlo": pair.ir_code,
-        "hlo": pair.hlo,
-        "ir_hash": pair.ir_hash,
-        "signature": pair.signature,
-        "input_info": pair.input_info,
-        "op_counts": pair.op_counts,
-        "jax_version": pair.jax_version,
-        "jaxlib_version": pair.jaxlib_version,
-        "grammar_sha": None,
-        "fuzzjax_version": __version__,
-        "lower_ms": round(pair.lower_ms, 3),
-    }
+    return pair_row(pair, category=category)
 
 
 def add_pairs(corpus: Corpus, pairs: Sequence[IRPair]) -> AddResult:

@@ -65,6 +65,34 @@ class IRPair:
     hlo: str | None = None
 
 
+def pair_row(pair: IRPair, **fields: Any) -> dict[str, Any]:
+    """The corpus row of ``pair`` (keys: ``corpus.PAIR_COLUMNS``); ``fields`` add or override
+    the provenance columns (seed, options, category, operation, grammar_sha, ...)."""
+    from . import __version__
+
+    row: dict[str, Any] = {
+        "seed": None,
+        "options": None,
+        "category": None,
+        "operation": pair.function_name,
+        "depth": pair.depth,
+        "source": pair.python_source,
+        "stablehlo": pair.ir_code,
+        "hlo": pair.hlo,
+        "ir_hash": pair.ir_hash,
+        "signature": pair.signature,
+        "input_info": pair.input_info,
+        "op_counts": pair.op_counts,
+        "jax_version": pair.jax_version,
+        "jaxlib_version": pair.jaxlib_version,
+        "grammar_sha": None,
+        "fuzzjax_version": __version__,
+        "lower_ms": round(pair.lower_ms, 3),
+    }
+    row.update(fields)
+    return row
+
+
 def _jaxlib_version() -> str:
     import jaxlib
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .corpus import Corpus
 from .platforms import parse_platforms
 from .program import GenOptions
@@ -53,7 +52,7 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
     import jax
 
     from .generate import GenerationError, generate
-    from .lowering import LoweringError, load_function, lower_program, specs_of
+    from .lowering import LoweringError, load_function, lower_program, pair_row, specs_of
     from .platforms import PlatformLoweringError, lower_for_platforms
     from .rules import category_of
     from .syntax import grammar_sha
@@ -83,26 +82,15 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
                 stage = f"export:{exc.platform}"
                 return {"failure": stage, "error": exc.message, "source": program.source}
             per_platform = [ir.to_row() for ir in irs]
-        row = {
-            "seed": seed,
-            "options": config["options"],
-            "category": category_of(program.aliases),
-            "operation": program.top_alias,
-            "depth": program.depth,
-            "source": program.source,
-            "stablehlo": pair.ir_code,
-            "hlo": pair.hlo,
-            "ir_hash": pair.ir_hash,
-            "signature": pair.signature,
-            "input_info": pair.input_info,
-            "op_counts": pair.op_counts,
-            "jax_version": pair.jax_version,
-            "jaxlib_version": pair.jaxlib_version,
-            "grammar_sha": grammar_sha(),
-            "fuzzjax_version": __version__,
-            "lower_ms": round(pair.lower_ms, 3),
-            "platform_ir": per_platform,
-        }
+        row = pair_row(
+            pair,
+            seed=seed,
+            options=config["options"],
+            category=category_of(program.aliases),
+            operation=program.top_alias,
+            grammar_sha=grammar_sha(),
+            platform_ir=per_platform,
+        )
         return {"row": row}
 
     return task
