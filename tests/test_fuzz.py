@@ -1,0 +1,82 @@
+"""End to end: a planted discrepancy is found, bucketed once, shrunk and reproduced stand-alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzzjax.buckets import diagnose, dtype_label
+from fuzzjax.cli import main
+from fuzzjax.fuzz import FuzzConfig, run_fuzz, seed_case
+from fuzzjax.numpy_ref import TEST_BREAK_ENV, evaluate
+from fuzzjax.program import GenOptions
+from fuzzjax.repro import case_from_json, read_meta
+from fuzzjax.shrink import op_count
+
+OPTIONS = GenOptions(max_depth=2, category="math")
+#: The planted discrepancy: a frequent jax.nn function, so few seeds are needed.
+PLANTED = "softplus"
+
+
+def clean_seeds(alias: str, label: str, count: int) -> list[int]:
+    """Seeds using ``alias`` on ``label`` dtypes whose program passes every oracle as it is."""
+    found = []
+    for seed in range(5000):
+        case, program = seed_case(seed, OPTIONS)
+        if alias not in program.aliases or len(program.aliases) > 3:
+            continue
+        nodes = evaluate(case.source, case.inputs).nodes
+        if any(n.alias == alias and dtype_label(n) != label for n in nodes):
+            continue
+        if diagnose(case).signature is None:
+            found.append(seed)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"no {count} clean seeds with {alias}")
+
+
+def run_repro_without_fuzzjax(path: Path) -> subprocess.CompletedProcess[str]:
+    """Run repro.py in a fresh interpreter where importing fuzzjax fails."""
+    code = (
+        "import runpy, sys\n"
+        "sys.modules['fuzzjax'] = None  # any 'import fuzzjax' now raises ImportError\n"
+        f"runpy.run_path({str(path)!r}, run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUZZJAX_")}
+    return subprocess.run([sys.executable, "-c", code], cwd=path.parent, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_planted_discrepancy_is_found_bucketed_once_and_shrunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = clean_seeds(PLANTED, "float32", 2)
+    monkeypatch.setenv(TEST_BREAK_ENV, PLANTED)  # inherited by the spawn workers
+    config = FuzzConfig(out=tmp_path, options=OPTIONS, seeds=seeds, workers=1, timeout=60,
+                        shrink_seconds=30)  # fmt: skip
+    summary = run_fuzz(config, echo=lambda line: None)
+    assert summary.programs == 2
+    keys = [k for k in summary.hits if read_meta(tmp_path / k)["signature"]["ops"] == [PLANTED]]
+    assert len(keys) == 1, summary.hits
+    folder = tmp_path / keys[0]
+    meta = read_meta(folder)
+    assert meta["hits"] == summary.hits[keys[0]] >= 1
+    assert meta["signature"]["stage"] == "vs_numpy" and meta["seed"] in seeds
+    assert {"jax", "jaxlib", "numpy"} <= set(meta["versions"]) and meta["command"]
+    shrunk = case_from_json(meta["shrunk"])
+    assert op_count(shrunk) == 1 and f"jax.nn.{PLANTED}(" in shrunk.source
+    result = run_repro_without_fuzzjax(folder / "repro.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "elements differ" in result.stdout
+
+
+def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "--count", "0"]) == 2
+    assert main(["fuzz", "--count", "3", "--time", "5"]) == 2
+    assert main(["shrink", "/nonexistent/bucket"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("fuzzjax: error:") for line in lines)

@@ -1,0 +1,28 @@
+"""Crash isolation: a worker that segfaults and one that hangs are recorded; the run goes on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fuzzjax.fuzz import TEST_CRASH_ENV, TEST_HANG_ENV, FuzzConfig, run_fuzz
+from fuzzjax.program import GenOptions
+from fuzzjax.repro import read_meta
+
+
+def test_segfault_and_hang_are_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = [11, 12, 13, 14]
+    monkeypatch.setenv(TEST_CRASH_ENV, "12")
+    monkeypatch.setenv(TEST_HANG_ENV, "13")
+    config = FuzzConfig(out=tmp_path, options=GenOptions(max_depth=1), seeds=seeds, workers=1,
+                        timeout=8, shrink=False)  # fmt: skip
+    summary = run_fuzz(config, echo=lambda line: None)
+    assert summary.programs == len(seeds)  # the run went on after both
+    metas = [read_meta(tmp_path / key) for key in summary.hits]
+    isolated = {(m["signature"]["symptom"], m["signature"]["stage"], m["seed"]) for m in metas
+                if m["signature"]["symptom"] in ("segfault", "hang")}  # fmt: skip
+    assert isolated == {("segfault", "jit", 12), ("hang", "jit", 13)}
+    assert summary.restarts >= 2
+    for key in summary.hits:
+        assert (tmp_path / key / "repro.py").exists()

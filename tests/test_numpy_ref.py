@@ -1,0 +1,76 @@
+"""The NumPy reference: covers the grammar, matches the typing table, independent of JAX."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fuzzjax import benign, numpy_ref
+from fuzzjax.generate import generate
+from fuzzjax.inputs import make_inputs
+from fuzzjax.numpy_ref import IMPL, evaluate
+from fuzzjax.syntax import operation_aliases
+
+
+def test_every_operation_alias_has_a_reference() -> None:
+    assert set(IMPL) == set(operation_aliases())
+
+
+def test_every_undefined_tag_is_in_the_benign_registry() -> None:
+    source = Path(numpy_ref.__file__).read_text()
+    tags = set(re.findall(r'mark\(\s*\w+,\s*"([a-z_0-9]+)"', source))
+    assert tags, "no tags found: the regex no longer matches numpy_ref"
+    for tag in tags:
+        assert benign.element_rule(tag).link.startswith("https://")
+
+
+def test_reference_does_not_import_jax() -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "from fuzzjax.numpy_ref import evaluate\n"
+        "evaluate('def f(x0):\\n    return jnp.sin(x0)\\n', [np.ones(3, np.float32)])\n"
+        "assert not any(m == 'jax' or m.startswith('jax.') for m in sys.modules), 'jax imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_reference_types_agree_with_the_typing_table(seed: int) -> None:
+    program = generate(seed, max_depth=3)
+    ev = evaluate(program.source, make_inputs(program.args, seed))
+    value = np.asarray(ev.result.value)
+    assert ev.result.dtype == program.result_dtype, program.source
+    assert value.shape == program.result_shape, program.source
+
+
+def _run(source: str, *inputs: np.ndarray, ftz: bool = False) -> numpy_ref.Val:
+    names = ", ".join(f"x{i}" for i in range(len(inputs)))
+    return evaluate(f"def f({names}):\n    return {source}\n", list(inputs), ftz=ftz).result
+
+
+def test_weak_literals_keep_the_array_dtype() -> None:
+    out = _run("x0 + 1e-3", np.array([1.0], np.float16))
+    assert out.dtype == "float16" and out.value.dtype == np.float16
+    assert float(out.value[0]) == float(np.float16(1.0) + np.float16(1e-3))
+
+
+def test_conventions_are_marked_undefined() -> None:
+    out = _run("x0 // x1", np.array([7, 7], np.int8), np.array([0, 2], np.int8))
+    assert out.undefined["int_div_by_zero"].tolist() == [True, False]
+    out = _run("x0 ** x1", np.array([127, 2], np.int8), np.array([-1, 3], np.int8))
+    assert out.undefined["int_pow_negative_exponent"].tolist() == [True, False]
+    assert int(out.value[1]) == 8
+    out = _run("x0.astype(jnp.int8)", np.array([np.nan, 300.0, 5.7], np.float32))
+    assert out.undefined["float_to_int_out_of_range"].tolist() == [True, True, False]
+    assert int(out.value[2]) == 5
+
+
+def test_ftz_variant_flushes_subnormals() -> None:
+    tiny = np.array([1e-45, 1.0], np.float32)
+    assert float(_run("x0 * 1.0", tiny).value[0]) != 0.0
+    assert float(_run("x0 * 1.0", tiny, ftz=True).value[0]) == 0.0

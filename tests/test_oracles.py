@@ -1,0 +1,74 @@
+"""Comparison rules and the differential oracles on small programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fuzzjax.buckets import Case, diagnose
+from fuzzjax.numpy_ref import TEST_BREAK_ENV
+from fuzzjax.oracles import Stage, Symptom, check_program, compare
+from fuzzjax.program import ArgSpec
+
+F32 = np.float32
+
+
+def test_nan_positions_must_match() -> None:
+    assert not compare(np.array([np.nan, 1], F32), np.array([np.nan, 1], F32), "float32").failed
+    diff = compare(np.array([np.nan, 1], F32), np.array([0, 1], F32), "float32")
+    assert diff.symptom is Symptom.WRONG_NAN and diff.index == [0]
+
+
+def test_inf_sign_matters_but_one_ulp_past_max_does_not() -> None:
+    diff = compare(np.array([np.inf], F32), np.array([-np.inf], F32), "float32")
+    assert diff.symptom is Symptom.WRONG_INF
+    big = np.finfo(F32).max
+    assert not compare(np.array([np.inf], F32), np.array([big], F32), "float32").failed
+
+
+def test_float_tolerance_is_in_ulps_and_integers_are_exact() -> None:
+    one = np.array([1.0], F32)
+    assert not compare(np.nextafter(one, 2, dtype=F32), one, "float32").failed
+    assert compare(one * F32(1.001), one, "float32").symptom is Symptom.WRONG_VALUE
+    assert compare(np.array([3], np.int8), np.array([4], np.int8), "int8").failed
+    assert not compare(np.array([-0.0], F32), np.array([0.0], F32), "float32").failed
+
+
+def test_undefined_elements_are_explained_not_hidden() -> None:
+    diff = compare(np.array([5, 1], np.int8), np.array([0, 1], np.int8), "int8",
+                   undefined={"int_div_by_zero": np.array([True, False])})  # fmt: skip
+    assert not diff.failed and diff.explained == {"int_div_by_zero": 1}
+
+
+def _case(source: str, *arrays: np.ndarray, dtype: str, shape: tuple[int, ...]) -> Case:
+    args = tuple(ArgSpec(f"x{i}", a.shape, str(a.dtype)) for i, a in enumerate(arrays))
+    return Case(source, args, list(arrays), dtype, shape)
+
+
+def test_a_correct_program_passes() -> None:
+    x = np.array([0.5, -1.0, 3.0], F32)
+    run = check_program("def f(x0):\n    return jnp.sin(x0) * 2.0\n", [x], "float32", (3,))
+    assert run.failure is None and run.jit is not None and run.eager is not None
+
+
+def test_planted_discrepancy_is_localised_to_sin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TEST_BREAK_ENV, "sin")
+    x = np.array([0.5, -1.0, 3.0], F32)
+    found = diagnose(_case("def f(x0):\n    return jnp.exp(jnp.sin(x0 + 1.0))\n", x,
+                           dtype="float32", shape=(3,)))  # fmt: skip
+    assert found.signature is not None
+    assert found.signature.stage is Stage.VS_NUMPY
+    assert found.signature.ops == ("sin",) and found.signature.localized
+    assert found.culprit is not None and found.culprit.source.count("jnp.") == 1
+
+
+def test_integer_division_by_zero_is_benign() -> None:
+    a, b = np.array([7, -7, 3], np.int8), np.array([0, 0, 2], np.int8)
+    found = diagnose(_case("def f(x0, x1):\n    return x0 // x1\n", a, b, dtype="int8", shape=(3,)))
+    assert found.status == "benign" and found.benign == ["int_div_by_zero"]
+
+
+def test_wrong_result_type_is_reported() -> None:
+    x = np.array([1, 2], np.int8)
+    run = check_program("def f(x0):\n    return x0 + 1\n", [x], "int32", (2,))
+    assert run.failure is not None and run.failure.symptom is Symptom.WRONG_DTYPE
