@@ -79,8 +79,7 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
             try:
                 irs = lower_for_platforms(fn, specs, platforms, artifacts=artifacts)
             except PlatformLoweringError as exc:
-                stage = f"export:{exc.platform}"
-                return {"failure": stage, "error": exc.message, "source": program.source}
+                return {"failure": exc.stage, "error": exc.message, "source": program.source}
             per_platform = [ir.to_row() for ir in irs]
         row = pair_row(
             pair,

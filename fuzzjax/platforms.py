@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .canonical import canonicalize, ir_hash, op_counts
+from .lowering import LoweringError
 
 #: Platforms ``jax.export`` lowers for, in the order rows are stored.
 PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
@@ -36,13 +37,12 @@ PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 _CUSTOM_CALL = re.compile(r'stablehlo\.custom_call @([\w.$-]+)|call_target_name = "([^"]+)"')
 
 
-class PlatformLoweringError(RuntimeError):
-    """``jax.export`` failed for one platform."""
+class PlatformLoweringError(LoweringError):
+    """``jax.export`` failed for one platform (stage ``export:<platform>``)."""
 
     def __init__(self, platform: str, message: str) -> None:
-        super().__init__(f"{platform}: {message}")
+        super().__init__(f"export:{platform}", message)
         self.platform = platform
-        self.message = message
 
 
 def parse_platforms(text: str) -> tuple[str, ...]:
