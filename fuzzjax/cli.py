@@ -284,7 +284,7 @@ def cmd_replay(argv: Sequence[str]) -> int:
         description="Print the program a seed generates "
         "(byte-identical to the stored one with the same versions).",
     )
-    p.add_argument("seed", type=_positive("SEED", 0))
+    p.add_argument("seed", help="a seed, or a failure folder written by `fuzzjax fuzz`")
     _add_gen_options(p, defaults=False)
     p.add_argument(
         "--db",
@@ -293,6 +293,14 @@ def cmd_replay(argv: Sequence[str]) -> int:
     )
     p.add_argument("--ir", action="store_true", help="also print its canonical StableHLO")
     args = p.parse_args(argv)
+    if Path(args.seed).is_dir():
+        from .repro import replay_folder
+
+        return replay_folder(Path(args.seed), ir=args.ir)
+    try:
+        args.seed = _positive("SEED", 0)(args.seed)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(str(exc)) from None
     from .generate import generate
     from .program import GenOptions
 

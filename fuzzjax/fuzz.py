@@ -30,7 +30,7 @@ from .buckets import Case, Signature, diagnose
 from .inputs import derive_input_seed, make_inputs
 from .oracles import Stage, Symptom
 from .program import GenOptions
-from .repro import BucketStore
+from .repro import BucketStore, write_run_summary
 
 DEFAULT_OUT = "corpus/failures"
 #: Test-only hooks: make the worker segfault / hang on one seed (tests/test_fuzz_isolation.py).
@@ -220,8 +220,11 @@ class BackgroundShrinker(threading.Thread):
                 if self.stop_at is not None:
                     budget = min(budget, max(1.0, self.stop_at - time.monotonic()))
                 seed_in = derive_input_seed(seed)
-                shrunk, stats = shrink(case, sig, runner, seconds=budget, culprit=culprit,
-                                       program=program, input_seed=seed_in)  # fmt: skip
+                try:
+                    shrunk, stats = shrink(case, sig, runner, seconds=budget, culprit=culprit,
+                                           program=program, input_seed=seed_in)  # fmt: skip
+                except Exception as exc:  # noqa: BLE001 - a shrinker bug must not stop the run
+                    shrunk, stats = case, {"status": f"shrinker error: {exc!r}"[:300]}
                 self.store.add(sig, {**extra, "shrink": stats}, original=case, shrunk=shrunk,
                                command=c.command(seed, 1), timeout=c.timeout)  # fmt: skip
                 self.echo(f"shrunk {sig.key()}: {stats['ops_before']} -> {stats['ops_after']} ops")
@@ -281,7 +284,13 @@ def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> Fuzz
         if shrinker is not None:  # shrink what is queued, within a bounded extra time
             shrinker.finish(grace=max(config.shrink_seconds, 0.25 * summary.seconds))
         summary.seconds = summary.seconds or time.monotonic() - start
-        _write_summary(config, summary)
+        report = {
+            "command": config.command(), "programs": summary.programs, "passed": summary.passed,
+            "failures": summary.failures, "buckets": summary.hits,
+            "new_buckets": summary.new_buckets, "benign": summary.benign,
+            "seconds": round(summary.seconds, 1), "worker_restarts": summary.restarts,
+        }  # fmt: skip
+        write_run_summary(config.out, report, summary.benign, summary.benign_examples)
     return summary
 
 
@@ -332,24 +341,6 @@ def _record(
     echo(f"new bucket {key}: {folder}/repro.py (seed {outcome.seed})")
     if shrinker is not None:
         shrinker.jobs.put((sig, case, program, outcome.seed, payload.get("culprit"), extra))
-
-
-def _write_summary(config: FuzzConfig, summary: FuzzSummary) -> None:
-    from .benign import REGISTRY
-
-    benign = {
-        rule: {"count": n, "reason": REGISTRY[rule].reason, "link": REGISTRY[rule].link,
-               "example_seeds": summary.benign_examples.get(rule, [])}
-        for rule, n in sorted(summary.benign.items())
-    }  # fmt: skip
-    (config.out / "benign.json").write_text(json.dumps(benign, indent=2) + "\n")
-    report = {
-        "command": config.command(), "programs": summary.programs, "passed": summary.passed,
-        "failures": summary.failures, "buckets": summary.hits,
-        "new_buckets": summary.new_buckets, "benign": summary.benign,
-        "seconds": round(summary.seconds, 1), "worker_restarts": summary.restarts,
-    }  # fmt: skip
-    (config.out / "summary.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def cmd_fuzz(argv: Sequence[str]) -> int:

@@ -466,7 +466,7 @@ def _reduction_hazard(alias: str, x: np.ndarray, axis: int | None, keep: bool) -
         squares = np.sum(np.abs(centered) ** 2, axis=axis, keepdims=keep)
         total, exact = np.maximum(total, squares), squares / n
     elif "mean" in alias or alias in ("average", "norm"):
-        exact = exact / n if alias != "norm" else total
+        exact = exact / n if alias != "norm" else np.sqrt(total)
     return np.asarray((total > ACC_LIMIT) & ((exact <= ACC_LIMIT) | nonfinite))
 
 

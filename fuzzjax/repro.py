@@ -119,7 +119,7 @@ def _template() -> str:
 Needs only jax and numpy. Exits 1 while the failure reproduces, 0 once it is gone.
 The fuzz run that found it: @COMMAND@
 """
-import signal
+import faulthandler
 import sys
 
 import numpy as np
@@ -185,12 +185,10 @@ def main():
     print(SOURCE.strip())
     print(f"stage={STAGE} symptom={SYMPTOM} jax={jax.__version__}")
     if SYMPTOM == "hang":
-        def timed_out(*_):
-            print(f"still running after {TIMEOUT} s: hang reproduced")
-            sys.stdout.flush()
-            raise SystemExit(1)
-        signal.signal(signal.SIGALRM, timed_out)
-        signal.alarm(int(max(1, TIMEOUT)))
+        # A watchdog thread that needs no GIL: XLA holds it while a compiled program runs.
+        print(f"a hang is reproduced if this is still running after {TIMEOUT} s (exit 1)")
+        sys.stdout.flush()
+        faulthandler.dump_traceback_later(TIMEOUT, exit=True)
     if STAGE == "reference":
         print("the NumPy reference of fuzzjax failed: a fuzzjax bug, not reproducible here")
         return 2
@@ -335,3 +333,18 @@ def replay_folder(folder: Path, *, ir: bool = False) -> int:
         print(lower_text(load_function(shrunk.source), specs_of(shrunk.args)))
     sys.stdout.flush()
     return subprocess.call([sys.executable, str(folder / "repro.py")], cwd=folder)
+
+
+def write_run_summary(
+    out: Path, report: dict[str, Any], benign: dict[str, int], examples: dict[str, list[int]]
+) -> None:
+    """``summary.json`` (the run) and ``benign.json`` (accepted differences, per rule)."""
+    from .benign import REGISTRY
+
+    rules = {
+        rule: {"count": n, "reason": REGISTRY[rule].reason, "link": REGISTRY[rule].link,
+               "example_seeds": examples.get(rule, [])}
+        for rule, n in sorted(benign.items())
+    }  # fmt: skip
+    (out / "benign.json").write_text(json.dumps(rules, indent=2) + "\n")
+    (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -282,7 +282,11 @@ def _value_passes(current: Any, attempt: Any, deadline: float) -> None:
         if x.dtype.kind == "b":
             continue
         for value in SIMPLE_VALUES:  # the whole argument at one simple value
-            if attempt(_with_input(current(), position, np.full_like(x, value))):
+            try:
+                filled = np.full_like(x, value)
+            except (OverflowError, ValueError):  # e.g. -1 for uint8
+                continue
+            if attempt(_with_input(current(), position, filled)):
                 break
         size_now = np.size(current().inputs[position])
         chunk = max(1, size_now // 2)

@@ -45,7 +45,7 @@ def grammar_sha() -> str:
 
 @cache
 def parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", start="start", maybe_placeholders=False)
+    return Lark(grammar_text(), parser="lalr", start="start", maybe_placeholders=False, cache=True)
 
 
 @dataclass(frozen=True)
