@@ -1,10 +1,14 @@
 """A crash-isolating process pool that returns results in task order.
 
 Workers are started with ``spawn`` (``fork`` after XLA has started threads can deadlock). Each
-worker has its own task queue, so the supervisor always knows which seeds a worker holds: if a
+worker has its own task pipe, so the supervisor always knows which seeds a worker holds: if a
 worker dies (segfault, abort, out of memory) or exceeds the per-task time limit, the seed it was
 running is reported as ``crash`` or ``timeout``, its other seeds are handed to a fresh worker,
 and the run goes on.
+
+Each worker also has its own result pipe, written synchronously from its main thread. A shared
+``multiprocessing.Queue`` is not safe here: its writers share one lock taken by a background
+feeder thread, and a worker killed while holding it stalls every other worker for good.
 
 Tasks are plain integers (seeds). The work itself is ``make_task(config)(seed) -> dict``, where
 ``make_task`` is a module-level callable named by ``"module:function"`` so spawn workers can
@@ -17,8 +21,8 @@ import contextlib
 import importlib
 import multiprocessing as mp
 import os
-import queue
 import time
+from multiprocessing.connection import Connection, wait
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,8 +51,8 @@ def _worker_main(
     wid: int,
     factory: str,
     config: Any,
-    tasks: Any,
-    results: Any,
+    tasks: Connection,
+    results: Connection,
     memory_mb: int | None,
     state: Any,
 ) -> None:
@@ -61,21 +65,23 @@ def _worker_main(
     parent = os.getppid()
     state.ready.value = 1
     while True:
-        try:
-            chunk = tasks.get(timeout=1.0)
-        except queue.Empty:
+        if not tasks.poll(1.0):
             if os.getppid() != parent:  # the supervisor died (e.g. kill -9): stop too
                 return
             continue
+        try:
+            chunk = tasks.recv()
+        except EOFError:  # the supervisor closed our pipe
+            return
         if chunk is None:
             return
         for seed in chunk:
-            # Shared memory, not the queue: it survives a crash of this process.
+            # Shared memory, not the pipe: it survives a crash of this process.
             state.started.value = time.monotonic()
             state.current.value = seed
             payload = task(seed)
             state.current.value = -1
-            results.put((wid, seed, payload))
+            results.send((seed, payload))
 
 
 class _SharedState:
@@ -90,7 +96,8 @@ class _SharedState:
 class _Worker:
     def __init__(self, ctx: Any, wid: int, pool: Pool) -> None:
         self.wid = wid
-        self.tasks = ctx.Queue()
+        task_reader, self.tasks = ctx.Pipe(duplex=False)
+        self.results, result_writer = ctx.Pipe(duplex=False)
         self.state = _SharedState(ctx)
         self.process = ctx.Process(
             target=_worker_main,
@@ -98,14 +105,17 @@ class _Worker:
                 wid,
                 pool.factory,
                 pool.config,
-                self.tasks,
-                pool.results,
+                task_reader,
+                result_writer,
                 pool.memory_mb,
                 self.state,
             ),
             daemon=True,
         )
         self.process.start()
+        # Only the child keeps these ends: a dead worker then reads as EOF, never as a hang.
+        task_reader.close()
+        result_writer.close()
         self.assigned: deque[int] = deque()  # seeds sent and not yet done, in order
 
     @property
@@ -113,10 +123,17 @@ class _Worker:
         value = int(self.state.current.value)
         return None if value < 0 else value
 
+    def send(self, message: list[int] | None) -> None:
+        """Hand work to the worker; a dead worker is noticed by the health check instead."""
+        with contextlib.suppress(OSError):
+            self.tasks.send(message)
+
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
+        self.tasks.close()
+        self.results.close()
 
 
 class Pool:
@@ -134,7 +151,6 @@ class Pool:
         self.factory, self.config = factory, config
         self.timeout, self.memory_mb = timeout, memory_mb
         self.ctx = mp.get_context("spawn")
-        self.results = self.ctx.Queue()
         self._next_wid = 0
         self.workers: list[_Worker] = [self._spawn() for _ in range(max(1, workers))]
         self.restarts = 0
@@ -148,8 +164,7 @@ class Pool:
     def close(self) -> None:
         for worker in self.workers:
             if worker.process.is_alive():
-                with contextlib.suppress(OSError, ValueError):
-                    worker.tasks.put(None)
+                worker.send(None)
         deadline = time.monotonic() + 2
         for worker in self.workers:
             worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -190,7 +205,7 @@ class Pool:
                     if not chunk:
                         break
                     worker.assigned.extend(chunk)
-                    worker.tasks.put(chunk)
+                    worker.send(chunk)
             while pending and pending[0] in finished:
                 yield finished.pop(pending.popleft())
             if not pending:
@@ -198,23 +213,21 @@ class Pool:
             self._collect(finished, retry)
 
     def _collect(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
-        with contextlib.suppress(queue.Empty):
-            self._take(self.results.get(timeout=0.2), finished)
+        by_pipe = {worker.results: worker for worker in self.workers}
+        for pipe in wait(list(by_pipe), timeout=0.2):
+            self._receive(by_pipe[pipe], finished)  # type: ignore[index]
         self._check_health(finished, retry)
 
-    def _take(self, message: tuple[int, int, dict[str, Any]], finished: dict[int, Outcome]) -> None:
-        wid, seed, payload = message
-        worker = next((w for w in self.workers if w.wid == wid), None)
-        if worker is not None and seed in worker.assigned:  # else: a replaced worker's result
-            worker.assigned.remove(seed)
-            finished[seed] = Outcome(seed, "ok", payload)
-
-    def _drain(self, finished: dict[int, Outcome]) -> None:
-        while True:
-            try:
-                self._take(self.results.get_nowait(), finished)
-            except queue.Empty:
-                return
+    def _receive(self, worker: _Worker, finished: dict[int, Outcome]) -> None:
+        """Take every result the worker has sent; at EOF wait briefly for it to exit."""
+        try:
+            while worker.results.poll():
+                seed, payload = worker.results.recv()
+                if seed in worker.assigned:
+                    worker.assigned.remove(seed)
+                    finished[seed] = Outcome(seed, "ok", payload)
+        except (EOFError, OSError):  # died, possibly mid-message: the health check handles it
+            worker.process.join(timeout=1.0)
 
     def _check_health(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
         now = time.monotonic()
@@ -230,8 +243,8 @@ class Pool:
             )
             if not dead and not late:
                 continue
+            self._receive(worker, finished)  # results sent before the end
             worker.kill()
-            self._drain(finished)  # results that reached the queue before the end
             if not worker.state.ready.value:
                 self.failed_starts += 1
                 if self.failed_starts > 3:

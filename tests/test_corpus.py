@@ -153,3 +153,40 @@ def test_same_seed_gives_same_source_and_hash_in_a_separate_process() -> None:
     )
     assert out == expected
 
+
+def test_kill_9_of_one_worker_is_isolated_and_the_run_completes(tmp_path: Path) -> None:
+    import multiprocessing
+    import threading
+
+    from fuzzjax.generate import generate
+
+    db = tmp_path / "c.sqlite"
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            time.sleep(0.1)
+            try:
+                with Corpus(db, create=False) as c:
+                    if c.count() < 20:
+                        continue
+            except CorpusError:
+                continue
+            children = multiprocessing.active_children()
+            if children:
+                os.kill(children[0].pid, signal.SIGKILL)
+                killed.append(children[0].pid)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    summary = build_corpus(db, count=120, options=OPTS, workers=2)
+    killer.join()
+    assert killed, "no worker was killed"
+    assert summary.total == 120 and summary.restarts >= 1
+    with Corpus(db, create=False) as c:
+        rows = list(c.iter_pairs(["seed", "source", "ir_hash"]))
+        failures = c.db.execute("SELECT stage FROM failures").fetchall()
+    assert len(rows) == len({r["ir_hash"] for r in rows}) == 120
+    assert all(r["source"] == generate(r["seed"], OPTS).source for r in rows)
+    assert failures in ([], [("crash",)])  # at most the seed the worker was running
