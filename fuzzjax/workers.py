@@ -22,10 +22,10 @@ import importlib
 import multiprocessing as mp
 import os
 import time
-from multiprocessing.connection import Connection, wait
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 CHUNK = 8

@@ -7,8 +7,8 @@ from jax import lax
 
 from fuzzjax.dtypes import ArrayType
 from fuzzjax.rules import TABLE, Elementwise, Reduction
-from fuzzjax.shapes import Limits
 from fuzzjax.rules_reduce import SameShapeAxis
+from fuzzjax.shapes import Limits
 from fuzzjax.syntax import alternatives
 
 ELEMENTWISE = [r for r in TABLE.values() if isinstance(r, Elementwise)]
