@@ -20,11 +20,11 @@ import platform
 import random
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .workers import Pool, default_workers
+from .workers import Outcome, Pool, default_workers
 
 TEMPLATES: tuple[str, ...] = (
     "x + y", "x - y", "x * y", "x / (jnp.abs(y) + 1.0)", "jnp.maximum(x, y)",
@@ -89,12 +89,15 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
     import jax.numpy as jnp
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.extra.lark import from_lark
+    from lark import Lark
 
     from .canonical import canonicalize, ir_hash
     from .lowering import load_function
-    from .syntax import parser
+    from .syntax import grammar_text
 
     budget = float(config["seconds"])
+    # A parser of its own: from_lark reads ``Lark.grammar``, which a cached parser lacks.
+    grammar = Lark(grammar_text(), parser="lalr", start="start", maybe_placeholders=False)
 
     def task(seed: int) -> dict[str, Any]:
         hashes: list[str] = []
@@ -109,7 +112,7 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
             phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(from_lark(parser(), start="start"))
+        @given(from_lark(grammar, start="start"))
         def draw(text: str) -> None:
             if time.monotonic() > deadline:
                 raise _Done
@@ -134,6 +137,17 @@ class _Done(Exception):
     pass
 
 
+def _payloads(outcomes: Iterator[Outcome], what: str) -> list[dict[str, Any]]:
+    """Payloads of a measurement; a crashed or timed-out task fails the benchmark loudly."""
+    payloads = []
+    for outcome in outcomes:
+        if outcome.kind != "ok":
+            error = outcome.payload.get("error", "")
+            raise RuntimeError(f"bench {what}: seed {outcome.seed} {outcome.kind}: {error}")
+        payloads.append(outcome.payload)
+    return payloads
+
+
 # ---------------------------------------------------------------- supervisor side
 
 
@@ -148,14 +162,14 @@ def _end_to_end(n: int, workers: int, max_depth: int, tmp: Path) -> tuple[float,
 
 def _lowering_limit(db: Path, n: int, workers: int) -> float:
     with Pool("fuzzjax.bench:make_stock_lower_task", {"db": str(db)}, workers=workers) as pool:
-        total = sum(o.payload["seconds"] for o in pool.imap(iter(range(n))) if o.kind == "ok")
+        total = sum(p["seconds"] for p in _payloads(pool.imap(iter(range(n))), "lowering"))
     return n * workers / total
 
 
 def _templates(n: int, workers: int) -> tuple[float, int]:
     start = time.perf_counter()
     with Pool("fuzzjax.bench:make_template_task", {}, workers=workers) as pool:
-        hashes = {o.payload["hash"] for o in pool.imap(iter(range(n))) if o.kind == "ok"}
+        hashes = {p["hash"] for p in _payloads(pool.imap(iter(range(n))), "templates")}
     return len(hashes) / (time.perf_counter() - start), len(hashes)
 
 
@@ -163,10 +177,10 @@ def _from_lark(seconds: float, workers: int) -> tuple[float, int, int]:
     start = time.perf_counter()
     config = {"seconds": seconds}
     with Pool("fuzzjax.bench:make_from_lark_task", config, workers=workers) as pool:
-        outcomes = [o for o in pool.imap(iter(range(workers))) if o.kind == "ok"]
-    hashes = {h for o in outcomes for h in o.payload["hashes"]}
-    valid = sum(len(o.payload["hashes"]) for o in outcomes)
-    tried = sum(o.payload["tried"] for o in outcomes)
+        payloads = _payloads(pool.imap(iter(range(workers))), "from_lark")
+    hashes = {h for p in payloads for h in p["hashes"]}
+    valid = sum(len(p["hashes"]) for p in payloads)
+    tried = sum(p["tried"] for p in payloads)
     return len(hashes) / (time.perf_counter() - start), valid, tried
 
 
