@@ -315,9 +315,12 @@ def cmd_replay(argv: Sequence[str]) -> int:
     program = generate(args.seed, options)
     sys.stdout.write(program.source)
     if stored is not None and stored["source"] != program.source:
+        from . import __version__
+
         print(
-            f"warning: seed {args.seed} was stored with different source "
-            f"(versions then: jax {stored['jax_version']})",
+            f"warning: seed {args.seed} was stored with different source (versions then: "
+            f"fuzzjax {stored.get('fuzzjax_version')}, jax {stored['jax_version']}; now: "
+            f"fuzzjax {__version__}); the stored source is in the corpus",
             file=sys.stderr,
         )
     if args.ir:

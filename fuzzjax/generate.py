@@ -16,7 +16,7 @@ from typing import Any
 
 from . import kernels
 from .choices import Chooser, ReplayChooser, SeededChooser
-from .dtypes import DTYPES, ArrayType
+from .dtypes import DTYPE_SPELLING, DTYPES, ArrayType
 from .program import ArgSpec, GenOptions, Program
 from .render import Node, render
 from .rules import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
@@ -148,14 +148,32 @@ class Generator:
             if read is not None:
                 self.scope.append((names[-1], type_, read))
                 pushed += 1
+        for position, read in body.counters:
+            for dtype in DTYPES:
+                cast = f"{read}.astype({DTYPE_SPELLING[dtype]})"
+                self.scope.append((names[position], ArrayType(dtype, ()), cast))
+                pushed += 1
         was_differentiable = self.differentiable
         self.differentiable = was_differentiable or body.differentiable
         try:
-            node = self.expr(body.type, depth)
+            if body.counters and depth >= 1 and self.ch.chance(50):
+                node = self.counter_step(body, names, depth)
+            else:
+                node = self.expr(body.type, depth)
         finally:
             self.differentiable = was_differentiable
             del self.scope[len(self.scope) - pushed :]
         return names, node
+
+    def counter_step(self, body: Body, names: list[str], depth: int) -> Node:
+        """``<expr> + counter`` or ``<expr> * counter``: a loop body that uses its counter."""
+        out = body.type
+        position, read = self.ch.choice(body.counters)
+        cast = f"{read}.astype({DTYPE_SPELLING[out.dtype]})"
+        attrs = {"name": names[position], "read": cast}
+        counter = Node("bound", ArrayType(out.dtype, ()), attrs=attrs)
+        alias = self.ch.choice(("op_add", "op_mul"))
+        return Node(alias, out, [self.expr(out, depth - 1), counter])
 
     def pick_rule(self, out: ArrayType) -> Rule:
         category, exclude = self.category, ""

@@ -34,12 +34,15 @@ class Body:
 
     ``params`` are (role, type, read) triples: role ``a``/``c``/``i`` names the parameter
     (``a0``, ``c0``, ``i0``); ``read`` is how the body reads it (``""`` or ``"[0]"`` for a
-    while-loop carry). ``differentiable`` bodies avoid operations without a JVP rule.
+    while-loop carry; ``None``: only through ``counters``). ``counters`` are (param position,
+    read) pairs of weakly typed loop counters, readable as a scalar of any dtype through
+    ``{read}.astype(DTYPE)``. ``differentiable`` bodies avoid operations without a JVP rule.
     """
 
     type: ArrayType
     params: tuple[tuple[str, ArrayType, str | None], ...] = ()
     differentiable: bool = False
+    counters: tuple[tuple[int, str], ...] = ()
 
 
 Arg = ArrayType | Literal | Body

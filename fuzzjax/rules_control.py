@@ -60,10 +60,11 @@ class Loop(Control):
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         trips = ch.integer(1, 4)
         if self.alias == "fori_loop":
-            # The index is weakly typed in JAX, so bodies read only the carry.
-            body = Body(out, (("i", ArrayType("int32", ()), None), ("c", out, "")))
+            # The index is weakly typed in JAX: bodies read it through a cast (i0.astype(...)).
+            params = (("i", ArrayType("int32", ()), None), ("c", out, ""))
+            body = Body(out, params, counters=((0, ""),))
         else:
-            body = Body(out, (("c", out, "[0]"),))
+            body = Body(out, (("c", out, "[0]"),), counters=((0, "[1]"),))
         return Plan([body, out], {"trips": trips})
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:

@@ -165,6 +165,7 @@ def measure_depth(tree: Tree) -> int:
     funcdef = tree.children[0]
     assert isinstance(funcdef, Tree)
     ops = operation_aliases()
+    carries = while_carries(tree)
     local_depths: dict[str, int] = {}
 
     def depth(node: Tree | Token) -> int:
@@ -172,8 +173,8 @@ def measure_depth(tree: Tree) -> int:
             return 0
         if node.data == "local":
             return local_depths[str(node.children[0])]
-        if node.data == "getitem" and _is_bound(node.children[0]):
-            return 0  # unpacking a loop carry (c0[0]) is not an operation
+        if is_bound_read(node, carries):
+            return 0  # unpacking a carry (c0[0]) or reading a loop counter is not an operation
         if node.data in ops:
             inner = [depth(c) for c in node.children if isinstance(c, Tree)]
             return 1 + max(inner, default=0)
@@ -194,11 +195,51 @@ def _is_bound(node: Tree | Token) -> bool:
     return isinstance(node, Tree) and node.data == "bound"
 
 
+def while_carries(tree: Tree) -> frozenset[str]:
+    """Names bound by ``lax.while_loop`` lambdas: (value, counter) pairs, read as ``c0[k]``."""
+    return frozenset(
+        str(token)
+        for node in tree.iter_subtrees()
+        if node.data == "while_loop"
+        for token in node.children
+        if isinstance(token, Token) and token.type == "BOUND"
+    )
+
+
+def is_bound_read(node: Tree, carries: frozenset[str]) -> bool:
+    """How a lambda body reads its parameters, as opposed to operating on them.
+
+    ``c0[k]`` unpacks a while-loop carry (``carries``: see :func:`while_carries`). A loop
+    counter (a fori_loop index ``i0``, a while-loop count ``c0[1]``) is weakly typed in JAX, so
+    bodies read it through a cast to a concrete dtype, ``i0.astype(jnp.float32)`` /
+    ``c0[1].astype(jnp.int8)``; that idiom is a leaf too.
+    """
+    if node.data == "getitem":
+        return _bound_name(node.children[0]) in carries
+    if node.data != "astype":
+        return False
+    operand = node.children[0]
+    if _is_bound(operand):
+        return _bound_name(operand).startswith("i")  # indices are only read through a cast
+    return (
+        isinstance(operand, Tree)
+        and operand.data == "getitem"
+        and _bound_name(operand.children[0]) in carries
+        and _subscript_text(operand.children[1]) == "1"
+    )
+
+
+def _bound_name(node: Tree | Token) -> str:
+    return str(node.children[0]) if _is_bound(node) else ""  # type: ignore[union-attr]
+
+
+def _subscript_text(node: Tree | Token) -> str:
+    if isinstance(node, Token):
+        return str(node)
+    return "".join(_subscript_text(c) for c in node.children) if node.data == "index" else "?"
+
+
 def aliases_used(tree: Tree) -> set[str]:
     """Operation aliases that occur in a parsed program."""
-    ops = operation_aliases()
-    return {
-        t.data
-        for t in tree.iter_subtrees()
-        if t.data in ops and not (t.data == "getitem" and _is_bound(t.children[0]))
-    }
+    ops, carries = operation_aliases(), while_carries(tree)
+    return {t.data for t in tree.iter_subtrees() if t.data in ops and not is_bound_read(t, carries)}

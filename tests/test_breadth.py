@@ -36,6 +36,30 @@ def test_control_flow_programs_lower_and_run(programs) -> None:  # noqa: ANN001
     assert set(seen) == set(CONTROL), f"not generated: {set(CONTROL) - set(seen)}"
 
 
+def test_loop_bodies_read_their_counters_and_match_numpy(programs) -> None:  # noqa: ANN001
+    from fuzzjax.numpy_ref import evaluate
+
+    readers = {
+        "fori_loop": re.compile(r"\bi\d+\.astype\("),
+        "while_loop": re.compile(r"\bc\d+\[1\]\.astype\("),
+    }
+    for alias, pattern in readers.items():
+        loops = [p for p in programs if alias in p.aliases]
+        reading = [p for p in loops if pattern.search(p.source)]
+        assert len(reading) >= len(loops) // 10, f"{alias}: {len(reading)} of {len(loops)}"
+        for program in reading[:4]:
+            args = [np.full(a.shape, 2, a.dtype) for a in program.args]
+            got = np.asarray(jax.jit(load_function(program.source))(*args))
+            want = evaluate(program.source, args).result.value
+            assert str(got.dtype) == program.result_dtype, program.source
+            (
+                np.testing.assert_allclose(
+                    got.astype(np.complex128), np.asarray(want).astype(np.complex128), rtol=1e-2
+                ),
+                program.source,
+            )
+
+
 def test_every_dtype_is_generated_and_lowers(programs) -> None:  # noqa: ANN001
     by_dtype = defaultdict(list)
     for program in programs[:600]:

@@ -11,15 +11,21 @@ import fuzzjax
 from fuzzjax.generate import generate, replay_choices
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.render import Node
-from fuzzjax.syntax import measure_depth, operation_aliases, parse
+from fuzzjax.syntax import (
+    is_bound_read,
+    measure_depth,
+    operation_aliases,
+    parse,
+    while_carries,
+)
 
 
 def _preorder_ops(tree: Tree) -> list[str]:
-    ops = operation_aliases()
+    ops, carries = operation_aliases(), while_carries(tree)
     return [
         t.data
         for t in tree.iter_subtrees_topdown()
-        if t.data in ops and not (t.data == "getitem" and t.children[0].data == "bound")
+        if t.data in ops and not is_bound_read(t, carries)
     ]
 
 
