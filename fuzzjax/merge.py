@@ -128,10 +128,11 @@ def merge_source(corpus: Corpus, src: sqlite3.Connection, *, limit: int | None) 
             where = "WHERE seed IS NOT NULL"
             if cutoff is not None:
                 where, params = "WHERE seed IS NOT NULL AND seed <= ?", (cutoff,)
-        _copy_pairs(corpus, src, where, params, summary)
-        _copy_seeds(corpus, src, where, params, summary)
-        _copy_failures(corpus, src, where, params, summary)
-        _copy_platform_irs(corpus, src, where, params, summary)
+        copier = _Copier(corpus, src, where, params, summary)
+        copier.pairs()
+        copier.seeds()
+        copier.failures()
+        copier.platform_irs()
         summary.total = corpus.count()
     return summary
 
@@ -149,92 +150,76 @@ def _cutoff_seed(corpus: Corpus, src: sqlite3.Connection, room: int) -> int | No
     return None
 
 
-def _rows(
-    src: sqlite3.Connection, table: str, columns: list[str], where: str, params: tuple[int, ...]
-) -> Iterator[tuple[Any, ...]]:
-    order = {"pairs": "seed, id", "seeds": "seed, options", "failures": "id"}[table]
-    yield from src.execute(
-        f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY {order}", params
-    )
+@dataclass
+class _Copier:
+    """Copies the rows of one source (restricted by ``where``) into ``corpus``, counting."""
 
+    corpus: Corpus
+    src: sqlite3.Connection
+    where: str
+    params: tuple[int, ...]
+    summary: MergeSummary
 
-def _copy_pairs(
-    corpus: Corpus,
-    src: sqlite3.Connection,
-    where: str,
-    params: tuple[int, ...],
-    summary: MergeSummary,
-) -> None:
-    insert = (
-        f"INSERT OR IGNORE INTO pairs ({', '.join(_PAIR_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(_PAIR_COLUMNS))})"
-    )
-    for row in _rows(src, "pairs", _PAIR_COLUMNS, where, params):
-        if corpus.db.execute(insert, row).rowcount == 1:
-            summary.added += 1
-        else:
-            summary.duplicates += 1
+    def rows(self, table: str, columns: list[str]) -> Iterator[tuple[Any, ...]]:
+        order = {"pairs": "seed, id", "seeds": "seed, options", "failures": "id"}[table]
+        yield from self.src.execute(
+            f"SELECT {', '.join(columns)} FROM {table} {self.where} ORDER BY {order}", self.params
+        )
 
+    def inserted(self, sql: str, row: tuple[Any, ...]) -> bool:
+        return bool(self.corpus.db.execute(sql, row).rowcount == 1)
 
-def _copy_seeds(
-    corpus: Corpus,
-    src: sqlite3.Connection,
-    where: str,
-    params: tuple[int, ...],
-    summary: MergeSummary,
-) -> None:
-    owner = "SELECT seed, options FROM pairs WHERE ir_hash = ?"
-    insert = "INSERT OR IGNORE INTO seeds VALUES (?, ?, ?, ?, ?)"
-    for seed, options, outcome, ir_hash, depth in _rows(src, "seeds", _SEED_COLUMNS, where, params):
-        if outcome == "stored":
-            kept_by = corpus.db.execute(owner, (ir_hash,)).fetchone()
-            if kept_by != (seed, options):  # another seed's pair with this IR was kept
-                outcome = "duplicate"
-        if corpus.db.execute(insert, (seed, options, outcome, ir_hash, depth)).rowcount == 1:
-            summary.seeds[outcome] += 1
+    def pairs(self) -> None:
+        insert = (
+            f"INSERT OR IGNORE INTO pairs ({', '.join(_PAIR_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_PAIR_COLUMNS))})"
+        )
+        for row in self.rows("pairs", _PAIR_COLUMNS):
+            if self.inserted(insert, row):
+                self.summary.added += 1
+            else:
+                self.summary.duplicates += 1
 
+    def seeds(self) -> None:
+        owner = "SELECT seed, options FROM pairs WHERE ir_hash = ?"
+        insert = "INSERT OR IGNORE INTO seeds VALUES (?, ?, ?, ?, ?)"
+        for seed, options, outcome, ir_hash, depth in self.rows("seeds", _SEED_COLUMNS):
+            if outcome == "stored":
+                kept_by = self.corpus.db.execute(owner, (ir_hash,)).fetchone()
+                if kept_by != (seed, options):  # another seed's pair with this IR was kept
+                    outcome = "duplicate"
+            if self.inserted(insert, (seed, options, outcome, ir_hash, depth)):
+                self.summary.seeds[outcome] += 1
 
-def _copy_failures(
-    corpus: Corpus,
-    src: sqlite3.Connection,
-    where: str,
-    params: tuple[int, ...],
-    summary: MergeSummary,
-) -> None:
-    insert = (
-        f"INSERT INTO failures ({', '.join(_FAILURE_COLUMNS)}) SELECT ?, ?, ?, ?, ?, ?, ? "
-        "WHERE NOT EXISTS (SELECT 1 FROM failures WHERE seed IS ? AND options IS ? "
-        "AND stage = ? AND error = ?)"
-    )
-    for row in _rows(src, "failures", _FAILURE_COLUMNS, where, params):
-        if corpus.db.execute(insert, (*row, *row[:4])).rowcount == 1:
-            summary.failures += 1
+    def failures(self) -> None:
+        insert = (
+            f"INSERT INTO failures ({', '.join(_FAILURE_COLUMNS)}) SELECT ?, ?, ?, ?, ?, ?, ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM failures WHERE seed IS ? AND options IS ? "
+            "AND stage = ? AND error = ?)"
+        )
+        for row in self.rows("failures", _FAILURE_COLUMNS):
+            if self.inserted(insert, (*row, *row[:4])):
+                self.summary.failures += 1
 
-
-def _copy_platform_irs(
-    corpus: Corpus,
-    src: sqlite3.Connection,
-    where: str,
-    params: tuple[int, ...],
-    summary: MergeSummary,
-) -> None:
-    tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "platform_ir" not in tables:  # a schema 1 source
-        return
-    columns = ", ".join(f"x.{c}" for c in PLATFORM_COLUMNS)
-    rows = src.execute(
-        f"SELECT {columns} FROM platform_ir x JOIN pairs ON pairs.ir_hash = x.ir_hash "
-        f"{where} ORDER BY pairs.seed, pairs.id, x.platform",
-        params,
-    )
-    insert = (
-        f"INSERT OR IGNORE INTO platform_ir ({', '.join(PLATFORM_COLUMNS)}) "
-        f"SELECT {', '.join('?' * len(PLATFORM_COLUMNS))} "
-        "WHERE EXISTS (SELECT 1 FROM pairs WHERE ir_hash = ?)"
-    )
-    for row in rows:
-        if corpus.db.execute(insert, (*row, row[0])).rowcount == 1:
-            summary.platform_rows += 1
+    def platform_irs(self) -> None:
+        listing = self.src.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        tables = {row[0] for row in listing}
+        if "platform_ir" not in tables:  # a schema 1 source
+            return
+        columns = ", ".join(f"x.{c}" for c in PLATFORM_COLUMNS)
+        rows = self.src.execute(
+            f"SELECT {columns} FROM platform_ir x JOIN pairs ON pairs.ir_hash = x.ir_hash "
+            f"{self.where} ORDER BY pairs.seed, pairs.id, x.platform",
+            self.params,
+        )
+        insert = (
+            f"INSERT OR IGNORE INTO platform_ir ({', '.join(PLATFORM_COLUMNS)}) "
+            f"SELECT {', '.join('?' * len(PLATFORM_COLUMNS))} "
+            "WHERE EXISTS (SELECT 1 FROM pairs WHERE ir_hash = ?)"
+        )
+        for row in rows:
+            if self.inserted(insert, (*row, row[0])):
+                self.summary.platform_rows += 1
 
 
 # ---- command ----
