@@ -16,7 +16,7 @@ from typing import Any
 
 from . import kernels
 from .choices import Chooser, ReplayChooser, SeededChooser
-from .dtypes import DTYPE_SPELLING, DTYPES, ArrayType
+from .dtypes import DTYPES, ArrayType
 from .program import ArgSpec, GenOptions, Program
 from .render import Node, render
 from .rules import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
@@ -55,7 +55,8 @@ class Generator:
         self.params: list[ArrayType] = []
         self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order
         self.locals: list[tuple[str, ArrayType, int]] = []
-        self.scope: list[tuple[str, ArrayType, str]] = []  # lambda parameters in scope
+        #: lambda parameters in scope: name, type, read (a suffix, or (suffix, dtype) of a counter)
+        self.scope: list[tuple[str, ArrayType, str | tuple[str, str]]] = []
         self.bound_counts: dict[str, int] = {}
         self.differentiable = False
         self.category = options.category
@@ -150,8 +151,7 @@ class Generator:
                 pushed += 1
         for position, read in body.counters:
             for dtype in DTYPES:
-                cast = f"{read}.astype({DTYPE_SPELLING[dtype]})"
-                self.scope.append((names[position], ArrayType(dtype, ()), cast))
+                self.scope.append((names[position], ArrayType(dtype, ()), (read, dtype)))
                 pushed += 1
         was_differentiable = self.differentiable
         self.differentiable = was_differentiable or body.differentiable
@@ -169,8 +169,7 @@ class Generator:
         """``<expr> + counter`` or ``<expr> * counter``: a loop body that uses its counter."""
         out = body.type
         position, read = self.ch.choice(body.counters)
-        cast = f"{read}.astype({DTYPE_SPELLING[out.dtype]})"
-        attrs = {"name": names[position], "read": cast}
+        attrs = {"name": names[position], "read": (read, out.dtype)}
         counter = Node("bound", ArrayType(out.dtype, ()), attrs=attrs)
         alias = self.ch.choice(("op_add", "op_mul"))
         return Node(alias, out, [self.expr(out, depth - 1), counter])

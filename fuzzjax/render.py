@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .dtypes import ArrayType
+from .dtypes import DTYPE_SPELLING, ArrayType
 from .rules import TABLE
 from .syntax import alternatives, parser
 
@@ -56,11 +56,24 @@ def render(node: Node) -> str:
     return _render(node)[0]
 
 
+def bound_text(name: str, read: str | tuple[str, str]) -> str:
+    """How a lambda body reads parameter ``name``: ``c0``, ``c0[0]``, or a loop counter.
+
+    A counter is ``(suffix, dtype)``: JAX passes it weakly typed under ``jit`` and as a Python
+    int under ``disable_jit()``, so it is read through ``jnp.asarray(c0[1], dtype=D)``, which
+    works for both and gives it a concrete dtype.
+    """
+    if isinstance(read, str):
+        return name + read
+    suffix, dtype = read
+    return f"jnp.asarray({name}{suffix}, dtype={DTYPE_SPELLING[dtype]})"
+
+
 def _render(node: Node) -> tuple[str, int]:
     if node.alias in ("param", "local"):
         return node.attrs["name"], ATOM_LEVEL
     if node.alias == "bound":
-        return node.attrs["name"] + node.attrs["read"], ATOM_LEVEL
+        return bound_text(node.attrs["name"], node.attrs["read"]), ATOM_LEVEL
     if node.alias == "literal":
         text = node.attrs["text"]
         return text, (_LAYER_LEVEL["factor"] if text.startswith("-") else ATOM_LEVEL)

@@ -36,7 +36,8 @@ class Body:
     (``a0``, ``c0``, ``i0``); ``read`` is how the body reads it (``""`` or ``"[0]"`` for a
     while-loop carry; ``None``: only through ``counters``). ``counters`` are (param position,
     read) pairs of weakly typed loop counters, readable as a scalar of any dtype through
-    ``{read}.astype(DTYPE)``. ``differentiable`` bodies avoid operations without a JVP rule.
+    ``jnp.asarray(<name>{read}, dtype=DTYPE)`` (``render.bound_text``). ``differentiable``
+    bodies avoid operations without a JVP rule.
     """
 
     type: ArrayType

@@ -60,7 +60,7 @@ class Loop(Control):
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         trips = ch.integer(1, 4)
         if self.alias == "fori_loop":
-            # The index is weakly typed in JAX: bodies read it through a cast (i0.astype(...)).
+            # The index is weakly typed in JAX: bodies read it through a cast (render.bound_text).
             params = (("i", ArrayType("int32", ()), None), ("c", out, ""))
             body = Body(out, params, counters=((0, ""),))
         else:

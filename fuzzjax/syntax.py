@@ -211,12 +211,12 @@ def is_bound_read(node: Tree, carries: frozenset[str]) -> bool:
 
     ``c0[k]`` unpacks a while-loop carry (``carries``: see :func:`while_carries`). A loop
     counter (a fori_loop index ``i0``, a while-loop count ``c0[1]``) is weakly typed in JAX, so
-    bodies read it through a cast to a concrete dtype, ``i0.astype(jnp.float32)`` /
-    ``c0[1].astype(jnp.int8)``; that idiom is a leaf too.
+    bodies read it through a cast to a concrete dtype, ``jnp.asarray(i0, dtype=jnp.float32)`` /
+    ``jnp.asarray(c0[1], dtype=jnp.int8)`` (see ``render.bound_text``); that idiom is a leaf too.
     """
     if node.data == "getitem":
         return _bound_name(node.children[0]) in carries
-    if node.data != "astype":
+    if node.data != "asarray":
         return False
     operand = node.children[0]
     if _is_bound(operand):
