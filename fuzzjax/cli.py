@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -418,8 +419,14 @@ def _command_names() -> list[str]:
     return [*COMMANDS, *present]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    if argv is None:  # the program itself (not a call from Python): `kill` acts like Ctrl-C
+        signal.signal(signal.SIGTERM, _interrupt)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and not args[0].startswith("-"):

@@ -81,7 +81,10 @@ def _worker_main(
             state.current.value = seed
             payload = task(seed)
             state.current.value = -1
-            results.send((seed, payload))
+            try:
+                results.send((seed, payload))
+            except OSError:  # the supervisor is gone (BrokenPipeError): nothing to report to
+                return
 
 
 class _SharedState:

@@ -26,3 +26,30 @@ def test_segfault_and_hang_are_isolated(tmp_path: Path, monkeypatch: pytest.Monk
     assert summary.restarts >= 2
     for key in summary.hits:
         assert (tmp_path / key / "repro.py").exists()
+
+
+def test_sigterm_stops_a_fuzz_run_cleanly_with_its_summary(tmp_path: Path) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "failures"
+    command = [sys.executable, "-m", "fuzzjax", "fuzz", "--time", "120", "--workers", "1"]
+    proc = subprocess.Popen(
+        [*command, "--max-depth", "2", "--no-shrink", "--quiet", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while not (out / ".inflight").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # let a worker start and run some programs
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seconds"] < 100
