@@ -31,7 +31,7 @@ import numpy as np
 from lark import Tree
 
 from . import rules
-from .buckets import Case, Signature, isolate
+from .buckets import Case, Signature, Symptom, isolate
 from .inputs import make_inputs
 from .numpy_ref import CONTROL, evaluate, parse_with_positions
 from .program import ArgSpec, GenOptions
@@ -40,6 +40,10 @@ from .syntax import operation_aliases
 
 _ELEMENTWISE_EXTRA = {"where", "clip", "astype"}
 SIMPLE_VALUES = (0, 1, -1, 2, 0.5)
+#: Per-candidate time limit while shrinking a hang: a candidate that still runs after this many
+#: seconds counts as hanging. Candidates that terminate take well under a second, so this is
+#: far from misjudging them, and a hang bucket tries many candidates instead of a few.
+HANG_CANDIDATE_SECONDS = 5.0
 
 
 class CandidateRunner:
@@ -48,6 +52,7 @@ class CandidateRunner:
     def __init__(self, options: GenOptions, timeout: float, memory_mb: int | None) -> None:
         from .workers import Pool
 
+        self.timeout = timeout
         self.dir = Path(tempfile.mkdtemp(prefix="fuzzjax-shrink-"))
         config = {
             "options": options.to_json(),
@@ -66,6 +71,11 @@ class CandidateRunner:
         (self.dir / f"{self.count}.pkl").write_bytes(pickle.dumps(case))
         (outcome,) = list(self.pool.imap(iter([CANDIDATE_BASE + self.count])))
         return outcome_signature(outcome, case, self.dir), outcome.payload
+
+    def limit(self, seconds: float | None) -> float:
+        """Set the per-candidate time limit (``None``: the fuzz run's own); return it."""
+        self.pool.timeout = self.timeout if seconds is None else min(self.timeout, seconds)
+        return self.pool.timeout
 
     def close(self) -> None:
         self.pool.close()
@@ -121,17 +131,24 @@ def shrink(
             return True
         return False
 
-    reproduced, payload = runner.signature(case)
-    stats: dict[str, Any] = {"reproduced": sig.kept_by(reproduced)}
-    if stats["reproduced"]:
-        best_index = payload.get("index")
-        if not (culprit is not None and attempt(culprit)) and program is not None:
-            half = min(deadline, time.monotonic() + seconds / 2)  # leave time for tree passes
-            _choice_passes(program, input_seed, attempt, half)
-        _tree_passes(lambda: best, attempt, deadline)
-        if best_index is not None and _elementwise_only(best):
-            attempt(_scalarize(best, best_index))
-        _value_passes(lambda: best, attempt, deadline)
+    hang = sig.symptom == Symptom.HANG
+    limit = runner.limit(HANG_CANDIDATE_SECONDS if hang else None)
+    try:
+        reproduced, payload = runner.signature(case)
+        stats: dict[str, Any] = {"reproduced": sig.kept_by(reproduced)}
+        if hang:
+            stats["candidate_seconds"] = limit
+        if stats["reproduced"]:
+            best_index = payload.get("index")
+            if not (culprit is not None and attempt(culprit)) and program is not None:
+                half = min(deadline, time.monotonic() + seconds / 2)  # time for tree passes
+                _choice_passes(program, input_seed, attempt, half)
+            _tree_passes(lambda: best, attempt, deadline)
+            if best_index is not None and _elementwise_only(best):
+                attempt(_scalarize(best, best_index))
+            _value_passes(lambda: best, attempt, deadline)
+    finally:
+        runner.limit(None)
     stats.update({
         "seconds": round(time.monotonic() - start, 2), "candidates": tried,
         "ops_before": op_count(case), "ops_after": op_count(best),

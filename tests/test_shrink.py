@@ -9,8 +9,10 @@ import pytest
 
 from fuzzjax.buckets import Case, Signature, diagnose
 from fuzzjax.numpy_ref import TEST_BREAK_ENV
+from fuzzjax.oracles import Stage, Symptom
 from fuzzjax.program import ArgSpec
-from fuzzjax.shrink import load_target, normalize, op_count, shrink
+from fuzzjax.shrink import HANG_CANDIDATE_SECONDS, load_target, normalize, op_count, shrink
+from fuzzjax.syntax import aliases_used, parse
 
 
 def _case(source: str, *arrays: np.ndarray, dtype: str, shape: tuple[int, ...]) -> Case:
@@ -23,11 +25,32 @@ class InProcessRunner:
 
     def __init__(self) -> None:
         self.count = 0
+        self.seconds: float | None = None
+
+    def limit(self, seconds: float | None) -> float:
+        self.seconds = seconds
+        return 30.0 if seconds is None else seconds
 
     def signature(self, case: Case) -> tuple[Signature | None, dict[str, Any]]:
         self.count += 1
         found = diagnose(case)
         return found.signature, {"index": found.index}
+
+
+class FakeHangRunner(InProcessRunner):
+    """Programs that call ``jnp.lcm`` "hang" (as INT_MIN inputs make them under jit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limits_seen: set[float | None] = set()
+
+    def signature(self, case: Case) -> tuple[Signature | None, dict[str, Any]]:
+        self.count += 1
+        self.limits_seen.add(self.seconds)
+        if "jnp.lcm" not in case.source:
+            return None, {}
+        ops = tuple(sorted(aliases_used(parse(case.source))))
+        return Signature(Stage.JIT, Symptom.HANG, ops, case.result_dtype), {}
 
 
 def test_normalize_drops_unused_parameters_and_renumbers() -> None:
@@ -61,3 +84,17 @@ def test_program_file_with_signature_header(tmp_path: Any) -> None:
     case, sig, _ = load_target(path)
     assert sig is None and case.result_shape == (2, 3)
     assert [a.shape for a in case.args] == [(2, 3), ()] and case.inputs[1].dtype == np.int8
+
+
+def test_a_hang_shrinks_with_a_short_candidate_time_limit() -> None:
+    x = np.array([-(2**31), 3, 5], np.int32)
+    source = "def f(x0, x1):\n    return jnp.abs(jnp.lcm(x0 * 2, x1) - x1)\n"
+    case = _case(source, x, x, dtype="int32", shape=(3,))
+    ops = tuple(sorted(aliases_used(parse(source))))
+    runner = FakeHangRunner()
+    sig = Signature(Stage.JIT, Symptom.HANG, ops, "int32")
+    small, stats = shrink(case, sig, runner, seconds=30)  # type: ignore[arg-type]
+    assert stats["reproduced"] and stats["candidate_seconds"] == HANG_CANDIDATE_SECONDS
+    assert runner.limits_seen == {HANG_CANDIDATE_SECONDS}  # every candidate ran under it
+    assert runner.seconds is None  # and the run's own limit is back afterwards
+    assert op_count(small) == 1 and "jnp.lcm" in small.source
