@@ -60,6 +60,13 @@ def test_weak_literals_keep_the_array_dtype() -> None:
     assert float(out.value[0]) == float(np.float16(1.0) + np.float16(1e-3))
 
 
+def test_relu_at_infinities_and_nan() -> None:
+    # was where(x > 0, x, 0 * x): relu(-inf) came out NaN (found by the 30-minute fuzz run)
+    out = _run("jax.nn.relu(x0)", np.array([-np.inf, np.inf, np.nan, -1.0, 2.0], np.float32))
+    assert out.value.tolist()[:2] == [0.0, np.inf] and np.isnan(out.value[2])
+    assert out.value.tolist()[3:] == [0.0, 2.0]
+
+
 def test_conventions_are_marked_undefined() -> None:
     out = _run("x0 // x1", np.array([7, 7], np.int8), np.array([0, 2], np.int8))
     assert out.undefined["int_div_by_zero"].tolist() == [True, False]

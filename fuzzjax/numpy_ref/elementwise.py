@@ -56,7 +56,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
     "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh, "exp": np.exp,
     "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2, "log10": np.log10,
-    "log1p": np.log1p, "sqrt": np.sqrt, "relu": lambda x: np.where(x > 0, x, 0 * x),
+    "log1p": np.log1p, "sqrt": np.sqrt, "relu": lambda x: np.maximum(x, 0),
     "relu6": lambda x: np.minimum(np.maximum(x, 0), 6), "sigmoid": _sigmoid,
     "softplus": lambda x: np.logaddexp(x, 0), "silu": lambda x: x * _sigmoid(x), "gelu": _gelu,
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
