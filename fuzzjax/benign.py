@@ -10,7 +10,9 @@ Entries are matched in three ways (``Benign.matched_by``):
   (``fuzzjax.numpy_ref``), or that match the flush-to-zero variant of the reference (``ftz``);
 * ``unlocalized``: a whole-program difference where every operation agrees with its reference
   when run on its own (``fuzzjax.buckets.blame`` found no culprit), and ``applies`` holds;
-* ``culprit``: a difference localised to one operation for which ``applies`` holds.
+* ``culprit``: a difference localised to one operation for which ``applies`` holds;
+* ``exception``: an exception in one stage only (facts include its one-line ``detail``) that
+  JAX documents as intended behaviour.
 """
 
 from __future__ import annotations
@@ -56,9 +58,23 @@ def _float_rewrite_possible(facts: Facts) -> bool:
     )  # fmt: skip
 
 
+def _zero_length_scan_eager(facts: Facts) -> bool:
+    detail = str(facts.get("detail", ""))
+    return facts.get("stage") == "eager" and "zero-length scan is not supported" in detail
+
+
 REGISTRY: dict[str, Benign] = {
     b.id: b
     for b in (
+        Benign(
+            "zero_length_scan_eager",
+            "lax.scan over a zero-length axis raises under jax.disable_jit() by design "
+            '("zero-length scan is not supported in disable_jit() mode because the output '
+            'type is unknown"); under jit it runs.',
+            "https://github.com/jax-ml/jax/blob/main/jax/_src/lax/control_flow/loops.py",
+            "exception",
+            _zero_length_scan_eager,
+        ),
         Benign(
             "ftz",
             "XLA on CPU runs with denormals flushed to zero (FTZ/DAZ); NumPy keeps IEEE "

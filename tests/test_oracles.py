@@ -68,6 +68,18 @@ def test_integer_division_by_zero_is_benign() -> None:
     assert found.status == "benign" and found.benign == ["int_div_by_zero"]
 
 
+def test_zero_length_scan_raising_only_eagerly_is_benign() -> None:
+    init, xs = np.array([1.0, 2.0], F32), np.zeros((0, 2), F32)
+    source = "def f(x0, x1):\n    return lax.scan(lambda c0, a0: (c0 + a0, c0), x0, x1)[0]\n"
+    found = diagnose(_case(source, init, xs, dtype="float32", shape=(2,)))
+    assert found.status == "benign" and found.benign == ["zero_length_scan_eager"]
+    assert "zero-length scan" in found.detail
+    # Any other exception is still a finding.
+    found = diagnose(_case("def f(x0):\n    return x0 ** -1\n", np.array([2], np.int32),
+                           dtype="int32", shape=(1,)))  # fmt: skip
+    assert found.signature is not None and found.signature.symptom is Symptom.EXCEPTION
+
+
 def test_wrong_result_type_is_reported() -> None:
     x = np.array([1, 2], np.int8)
     run = check_program("def f(x0):\n    return x0 + 1\n", [x], "int32", (2,))
