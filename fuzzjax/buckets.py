@@ -234,7 +234,11 @@ def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> 
     ops = tuple(sorted(aliases_used(tree)))
     program_sig = Signature(failure.stage, failure.symptom, ops, case.result_dtype)
     if failure.symptom is Symptom.EXCEPTION:
-        said = {"stage": failure.stage.value, "aliases": ops, "detail": failure.detail}
+        said: dict[str, object] = {
+            "stage": failure.stage.value,
+            "aliases": ops,
+            "detail": failure.detail,
+        }
         rule = benign.match("exception", said)
         if rule is not None:
             return Diagnosis(None, [rule.id], failure.detail)
