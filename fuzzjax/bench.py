@@ -35,6 +35,12 @@ TEMPLATES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+TEMPLATE_DIMS = (1, 2, 3, 4, 5, 8)
+TEMPLATE_DTYPES = ("float32", "float16", "bfloat16")
+#: The template baseline cannot produce more distinct programs than this, however long it runs.
+TEMPLATE_CEILING = len(TEMPLATES) * len(TEMPLATE_DIMS) ** 2 * len(TEMPLATE_DTYPES)
+
+
 # ---------------------------------------------------------------- worker-side tasks
 
 
@@ -72,8 +78,8 @@ def make_template_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]
     def task(seed: int) -> dict[str, Any]:
         rng = random.Random(seed)
         template = rng.choice(TEMPLATES)
-        m, n = rng.choice((1, 2, 3, 4, 5, 8)), rng.choice((1, 2, 3, 4, 5, 8))
-        dtype = rng.choice((jnp.float32, jnp.float16, jnp.bfloat16))
+        m, n = rng.choice(TEMPLATE_DIMS), rng.choice(TEMPLATE_DIMS)
+        dtype = jnp.dtype(rng.choice(TEMPLATE_DTYPES))
         namespace: dict[str, Any] = {"jax": jax, "jnp": jnp}
         exec(f"def f(x, y):\n    return {template}\n", namespace)  # fixed templates only
         spec = jax.ShapeDtypeStruct((m, n), dtype)
@@ -234,7 +240,8 @@ def run_bench(n: int, workers: int, lark_seconds: float, out: Path | None) -> st
         f"| (b) lowering limit: stock jit().lower() of the same programs, {workers} workers"
         f" | {limit:.0f} | end-to-end / limit = {many / limit:.2f} |",
         f"| (c) template baseline ({len(TEMPLATES)} templates, random shapes; "
-        f"{template_unique} unique of {n}) | {template_rate:.0f} | "
+        f"{template_unique} unique of {n}; never more than {TEMPLATE_CEILING}) | "
+        f"{template_rate:.0f} | "
         f"fuzzjax / templates = {many / template_rate:.1f}x |",
         f"| (d) from_lark on our grammar + parse/exec/lower filter "
         f"({lark_valid} valid of {lark_tried} drawn in {lark_seconds:g} s) | {lark_rate:.2f} | "
