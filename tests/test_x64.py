@@ -151,13 +151,16 @@ def test_fast_lowering_matches_stock_under_x64() -> None:
 def test_cli_generate_x64_then_replay_uses_recorded_options(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     db = str(tmp_path / "x64.sqlite")
     argv = ["--count", "8", "--max-depth", "3", "--x64", "--db", db, "--workers", "0", "--quiet"]
-    assert main(argv) == 0
+    assert main([*argv, "--hlo", "--platforms", "cpu"]) == 0
     assert "0 failures" in capsys.readouterr().out
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT seed, options, source, stablehlo FROM pairs").fetchall()
-    con.close()
+    rows = con.execute("SELECT seed, options, source, stablehlo, hlo, ir_hash FROM pairs").fetchall()
     assert len(rows) == 8 and all(json.loads(r[1])["x64"] is True for r in rows)
-    seed, _, source, stablehlo = max(rows, key=lambda r: r[3].count("f64"))
+    seed, _, source, stablehlo, hlo, ir_hash = max(rows, key=lambda r: r[4].count("f64["))
+    assert "f64[" in hlo and "xf64>" in stablehlo  # --hlo lowers under x64 too
+    (exported,) = con.execute("SELECT stablehlo FROM platform_ir WHERE ir_hash = ?", (ir_hash,))
+    con.close()
+    assert "f64" in exported[0]  # and so does jax.export for --platforms
     assert source == generate(seed, max_depth=3, x64=True).source
     assert main(["replay", str(seed), "--db", db, "--ir"]) == 0  # options from the corpus
     replayed = capsys.readouterr()
