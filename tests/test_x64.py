@@ -9,7 +9,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import pytest
+from hypothesis import given, settings
 
+import fuzzjax
 from fuzzjax.choices import SeededChooser
 from fuzzjax.cli import main
 from fuzzjax.dtypes import DTYPES_X64, ArrayType
@@ -137,6 +139,13 @@ def test_x64_programs_lower_to_their_table_type_with_float64() -> None:
     assert jnp.zeros(2).dtype == jnp.float32
 
 
+@settings(max_examples=25)
+@given(fuzzjax.programs(max_depth=3, x64=True))
+def test_strategy_x64_programs_lower(program: fuzzjax.Program) -> None:
+    assert program.options.x64 and {a.dtype for a in program.args} <= set(DTYPES_X64)
+    lower_program(program)
+
+
 def test_fast_lowering_matches_stock_under_x64() -> None:
     for seed in range(40):
         for x64 in (True, False):  # interleave modes on the reused MLIR context
@@ -154,7 +163,8 @@ def test_cli_generate_x64_then_replay_uses_recorded_options(tmp_path: Path, caps
     assert main([*argv, "--hlo", "--platforms", "cpu"]) == 0
     assert "0 failures" in capsys.readouterr().out
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT seed, options, source, stablehlo, hlo, ir_hash FROM pairs").fetchall()
+    query = "SELECT seed, options, source, stablehlo, hlo, ir_hash FROM pairs"
+    rows = con.execute(query).fetchall()
     assert len(rows) == 8 and all(json.loads(r[1])["x64"] is True for r in rows)
     seed, _, source, stablehlo, hlo, ir_hash = max(rows, key=lambda r: r[4].count("f64["))
     assert "f64[" in hlo and "xf64>" in stablehlo  # --hlo lowers under x64 too
