@@ -67,6 +67,13 @@ def _add_gen_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
         default=d(8),
         help="maximum array rank (default 8)",
     )
+    p.add_argument(
+        "--x64",
+        action="store_true",
+        default=d(False),
+        help="x64 mode: float64/int64/complex128 programs with JAX's x64 promotion and "
+        "defaults, each lowered under jax.enable_x64(True) (default off)",
+    )
 
 
 def _generate_parser() -> argparse.ArgumentParser:
@@ -258,6 +265,7 @@ def _options(args: argparse.Namespace) -> object:
     from .program import GenOptions
 
     fields = {"max_depth": args.max_depth, "min_depth": args.min_depth, "max_rank": args.max_rank}
+    fields["x64"] = getattr(args, "x64", None)
     options = GenOptions(**{k: v for k, v in fields.items() if v is not None})
     if getattr(args, "balanced", None) and getattr(args, "category", None):
         raise UsageError("--balanced and --category exclude each other")
@@ -306,7 +314,8 @@ def cmd_replay(argv: Sequence[str]) -> int:
     from .program import GenOptions
 
     options = _options(args)
-    explicit = any(v is not None for v in (args.max_depth, args.min_depth, args.max_rank))
+    given = (args.max_depth, args.min_depth, args.max_rank, args.x64)
+    explicit = any(v is not None for v in given)
     stored = None
     if not explicit and Path(args.db).exists():
         stored_options, stored = _stored_seed(args.db, args.seed)
@@ -401,6 +410,10 @@ MODULE_COMMANDS: dict[str, str] = {
 }
 
 
+#: Commands that run programs with x64 disabled only (fuzz mode): ``--x64`` is refused.
+X64_OFF_COMMANDS = frozenset({"fuzz", "shrink"})
+
+
 def _module_command(name: str) -> Callable[[Sequence[str]], int] | None:
     """``cmd_<name>`` of a module command, importing only that module; None when absent."""
     import importlib
@@ -429,6 +442,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        if args and args[0] in X64_OFF_COMMANDS and "--x64" in args[1:]:
+            raise UsageError(
+                f"{args[0]} runs with x64 disabled only (its inputs and NumPy reference "
+                "assume JAX's 32-bit defaults); --x64 works with generate and replay"
+            )
         if args and not args[0].startswith("-"):
             command = COMMANDS.get(args[0]) or _module_command(args[0])
             if command is None:

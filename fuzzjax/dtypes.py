@@ -1,8 +1,10 @@
 """Array types (dtype, shape) and JAX's dtype promotion lattice, written independently of JAX.
 
-The lattice follows the JAX type-promotion documentation (x64 disabled, so 64-bit results are
-canonicalised to their 32-bit counterparts). ``tests/test_dtypes.py`` checks it against
-``jnp.promote_types`` for every pair of supported dtypes.
+The lattice follows the JAX type-promotion documentation. With x64 disabled (the default) 64-bit
+results are canonicalised to their 32-bit counterparts; with ``x64=True`` (programs lowered
+under ``jax.enable_x64(True)``) they are kept, and JAX's default int/float/complex dtypes become
+int64/float64/complex128. ``tests/test_dtypes.py`` checks ``promote`` against
+``jnp.promote_types`` for every pair of supported dtypes in both modes.
 """
 
 from __future__ import annotations
@@ -22,23 +24,42 @@ DTYPES: tuple[str, ...] = (
     "complex64",
 )
 
+#: Dtypes of x64 programs: ``DTYPES`` plus the 64-bit types JAX's defaults and promotion give.
+DTYPES_X64: tuple[str, ...] = (
+    "bool",
+    "int8",
+    "uint8",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+
 #: Dtype kind: b(ool), i(nt), u(nsigned), f(loat), c(omplex).
 KIND: dict[str, str] = {
     "bool": "b",
     "int8": "i",
     "int16": "i",
     "int32": "i",
+    "int64": "i",
     "uint8": "u",
     "uint16": "u",
     "uint32": "u",
+    "uint64": "u",
     "float16": "f",
     "bfloat16": "f",
     "float32": "f",
+    "float64": "f",
     "complex64": "c",
+    "complex128": "c",
 }
 
 #: How a dtype is spelled in program text (the grammar's DTYPE terminal).
-DTYPE_SPELLING: dict[str, str] = {d: f"jnp.{'bool_' if d == 'bool' else d}" for d in DTYPES}
+DTYPE_SPELLING: dict[str, str] = {d: f"jnp.{'bool_' if d == 'bool' else d}" for d in DTYPES_X64}
 DTYPE_FROM_SPELLING: dict[str, str] = {v: k for k, v in DTYPE_SPELLING.items()}
 
 
@@ -129,15 +150,43 @@ def _upper_set(node: str) -> frozenset[str]:
 
 
 @cache
-def promote(a: str, b: str) -> str:
-    """The dtype JAX promotes ``a`` and ``b`` to (x64 disabled)."""
+def promote(a: str, b: str, x64: bool = False) -> str:
+    """The dtype JAX promotes ``a`` and ``b`` to (with x64 disabled unless ``x64``)."""
     common = _upper_set(a) & _upper_set(b)
     (least,) = [n for n in common if _upper_set(n) == common]
-    return _CANONICAL_32.get(least, least)
+    return least if x64 else _CANONICAL_32.get(least, least)
 
 
-def promote_all(*dtypes: str) -> str:
+def promote_all(*dtypes: str, x64: bool = False) -> str:
     result = dtypes[0]
     for d in dtypes[1:]:
-        result = promote(result, d)
+        result = promote(result, d, x64)
     return result
+
+
+def dtype_set(x64: bool) -> tuple[str, ...]:
+    """The dtypes a program may use: ``DTYPES_X64`` in x64 mode, else ``DTYPES``."""
+    return DTYPES_X64 if x64 else DTYPES
+
+
+def default_int(x64: bool) -> str:
+    """JAX's default integer (``jnp.int_``): argmax indices, integer sums, counts."""
+    return "int64" if x64 else "int32"
+
+
+def default_float(x64: bool) -> str:
+    """JAX's default float (``jnp.float_``): e.g. ``jnp.angle`` of an integer array."""
+    return "float64" if x64 else "float32"
+
+
+def inexact_dtype(d: str) -> str:
+    """JAX's ``dtypes.to_inexact_dtype``: bool and integers up to 32 bits go to float32
+    (in both modes), 64-bit integers to float64; inexact dtypes are kept."""
+    if KIND[d] in "fc":
+        return d
+    return "float64" if d in ("int64", "uint64") else "float32"
+
+
+def real_dtype(d: str) -> str:
+    """The real counterpart of a complex dtype (``jnp.real``, ``jnp.abs``); others are kept."""
+    return {"complex64": "float32", "complex128": "float64"}.get(d, d)

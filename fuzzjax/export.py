@@ -453,7 +453,7 @@ def dataset_card(
         lines += [
             "",
             "Reprint the program of a row: `python -m fuzzjax replay SEED "
-            "--max-depth D --min-depth d --max-rank r` (values from `options`).",
+            "--max-depth D --min-depth d --max-rank r [--x64]` (values from `options`).",
         ]
     else:
         lines.append("No generated rows.")

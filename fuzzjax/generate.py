@@ -16,7 +16,7 @@ from typing import Any
 
 from . import kernels
 from .choices import Chooser, ReplayChooser, SeededChooser
-from .dtypes import DTYPES, ArrayType
+from .dtypes import ArrayType, dtype_set
 from .program import ArgSpec, GenOptions, Program
 from .render import Node, render
 from .rules import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
@@ -24,16 +24,20 @@ from .rules_control import NOT_DIFFERENTIABLE
 from .shapes import Limits, draw_shape
 from .syntax import measure_depth, parse
 
-#: Weights of result dtypes (float32 is what most real code computes in).
+#: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
+#: are drawn in x64 mode only).
 DTYPE_WEIGHTS: dict[str, int] = {
     "bool": 8,
     "int8": 6,
     "uint8": 5,
     "int32": 14,
+    "int64": 8,
     "float16": 8,
     "bfloat16": 7,
     "float32": 44,
+    "float64": 30,
     "complex64": 8,
+    "complex128": 5,
 }
 RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 3, 2, 1, 1)
 #: Percent of programs whose result has one zero-size dimension.
@@ -51,7 +55,9 @@ class Generator:
         self.ch = ch
         self.seed = seed
         self.options = options
-        self.limits = Limits(options.max_rank, options.max_elements, options.max_params)
+        self.limits = Limits(
+            options.max_rank, options.max_elements, options.max_params, x64=options.x64
+        )
         self.params: list[ArrayType] = []
         self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order
         self.locals: list[tuple[str, ArrayType, int]] = []
@@ -77,7 +83,8 @@ class Generator:
         self.no_control = self.category == "combined"
         if self.category == "combined" and depth < 2:
             depth = 2  # a mix of categories needs two nested operations
-        dtype = DTYPES[ch.weighted([DTYPE_WEIGHTS[d] for d in DTYPES])]
+        dtypes = dtype_set(self.limits.x64)
+        dtype = dtypes[ch.weighted([DTYPE_WEIGHTS[d] for d in dtypes])]
         rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
         shape = list(draw_shape(ch, self.limits, rank))
         if shape and ch.chance(ZERO_SIZE_PERCENT):
@@ -100,7 +107,7 @@ class Generator:
 
     def operation(self, out: ArrayType, depth: int) -> Node:
         if not self.scope and not self.category and self.options.kernel_percent:
-            names = kernels.applicable(out, depth)
+            names = kernels.applicable(out, depth, self.limits.x64)
             if names and self.ch.chance(self.options.kernel_percent):
                 return kernels.build_kernel(self, self.ch.choice(names), out, depth)
         rule = self.pick_rule(out)
@@ -150,7 +157,7 @@ class Generator:
                 self.scope.append((names[-1], type_, read))
                 pushed += 1
         for position, read in body.counters:
-            for dtype in DTYPES:
+            for dtype in dtype_set(self.limits.x64):
                 self.scope.append((names[position], ArrayType(dtype, ()), (read, dtype)))
                 pushed += 1
         was_differentiable = self.differentiable
@@ -323,6 +330,8 @@ def validate_options(opts: GenOptions) -> None:
         ("let_percent", opts.let_percent, 0, 100),
         ("kernel_percent", opts.kernel_percent, 0, 100),
     ]
+    if not isinstance(opts.x64, bool):
+        raise ValueError(f"x64={opts.x64!r} must be True or False")
     if opts.category and opts.category not in CATEGORIES:
         raise ValueError(f"category={opts.category!r} must be one of {', '.join(CATEGORIES)}")
     if opts.category == "combined" and opts.max_depth < 2:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .generate import Generator
 
 FLOATS = ("float16", "bfloat16", "float32")
+FLOATS_X64 = (*FLOATS, "float64")
 DEPTH_COST = {"heat": 5, "jacobi": 6, "gd": 3, "momentum": 4, "adam": 8}
 
 
@@ -35,9 +36,9 @@ def _lit(text: str) -> Node:
     return Node("literal", None, attrs={"text": text})
 
 
-def applicable(out: ArrayType, depth: int) -> list[str]:
-    """Kernels that can produce ``out`` at exactly ``depth``."""
-    if out.dtype not in FLOATS or out.size == 0:
+def applicable(out: ArrayType, depth: int, x64: bool) -> list[str]:
+    """Kernels that can produce ``out`` at exactly ``depth`` (``x64``: float64 too)."""
+    if out.dtype not in (FLOATS_X64 if x64 else FLOATS) or out.size == 0:
         return []
     found = []
     if out.rank >= 1 and depth >= DEPTH_COST["heat"]:

@@ -1,15 +1,19 @@
 """exec -> jit -> lower -> canonical StableHLO: for generated programs and user functions.
 
 Generated text is only ever exec'd after it parses under the fuzzjax grammar, in a namespace
-that holds ``jax``, ``jnp`` and ``lax`` and no builtins but ``__import__``.
+that holds ``jax``, ``jnp`` and ``lax`` and no builtins but ``__import__``. Programs generated
+with ``GenOptions.x64`` are traced and lowered inside ``jax.enable_x64(True)``, scoped to that
+one program (``x64_scope``); the global JAX configuration is never changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +32,15 @@ MLIR_ELEMENT = {
     "int8": "i8",
     "uint8": "ui8",
     "int32": "i32",
+    "int64": "i64",
     "uint32": "ui32",
+    "uint64": "ui64",
     "float16": "f16",
     "bfloat16": "bf16",
     "float32": "f32",
+    "float64": "f64",
     "complex64": "complex<f32>",
+    "complex128": "complex<f64>",
 }
 _MAIN_RESULT = re.compile(r"func\.func public @main\(.*\) -> \(?(tensor<[^<>]*(?:<[^<>]*>)?>)")
 
@@ -115,6 +123,12 @@ def load_function(source: str) -> Callable[..., Any]:
     return namespace["f"]
 
 
+def x64_scope(enabled: bool) -> AbstractContextManager[Any]:
+    """``jax.enable_x64(True)`` for an x64 program (this thread, until the block ends); a
+    no-op context for every other program."""
+    return jax.enable_x64(True) if enabled else contextlib.nullcontext()
+
+
 def specs_of(args: Sequence[ArgSpec]) -> list[jax.ShapeDtypeStruct]:
     return [jax.ShapeDtypeStruct(a.shape, jnp.dtype(a.dtype)) for a in args]
 
@@ -125,7 +139,13 @@ def lower_text(fn: Callable[..., Any], specs: Sequence[Any], *, fast: bool = Tru
 
 
 def lower_program(program: Program, *, fast: bool = True, hlo: bool = False) -> IRPair:
-    """Lower a generated program; check the result type against the typing table."""
+    """Lower a generated program (in its x64 mode); check the result type against the typing
+    table."""
+    with x64_scope(program.options.x64):
+        return _lower_program(program, fast=fast, hlo=hlo)
+
+
+def _lower_program(program: Program, *, fast: bool, hlo: bool) -> IRPair:
     try:
         fn = load_function(program.source)
     except Exception as exc:  # noqa: BLE001 - any failure here is recorded, never raised raw

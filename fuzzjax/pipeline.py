@@ -52,7 +52,14 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
     import jax
 
     from .generate import GenerationError, generate
-    from .lowering import LoweringError, load_function, lower_program, pair_row, specs_of
+    from .lowering import (
+        LoweringError,
+        load_function,
+        lower_program,
+        pair_row,
+        specs_of,
+        x64_scope,
+    )
     from .platforms import PlatformLoweringError, lower_for_platforms
     from .rules import category_of
     from .syntax import grammar_sha
@@ -77,7 +84,8 @@ def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, An
         if platforms:
             fn, specs = load_function(program.source), specs_of(program.args)
             try:
-                irs = lower_for_platforms(fn, specs, platforms, artifacts=artifacts)
+                with x64_scope(options.x64):
+                    irs = lower_for_platforms(fn, specs, platforms, artifacts=artifacts)
             except PlatformLoweringError as exc:
                 return {"failure": exc.stage, "error": exc.message, "source": program.source}
             per_platform = [ir.to_row() for ir in irs]

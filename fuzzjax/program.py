@@ -41,9 +41,17 @@ class GenOptions:
     category: str = ""
     #: Draw the category of each program uniformly (``--balanced category``).
     balanced: bool = False
+    #: JAX's x64 mode (``--x64``): float64/int64/complex128 programs, lowered under
+    #: ``jax.enable_x64(True)``.
+    x64: bool = False
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """Sorted-key JSON; ``x64`` is left out when False, so options recorded before x64 mode
+        existed (and their corpora's seed bookkeeping) stay byte-identical."""
+        fields = asdict(self)
+        if not self.x64:
+            del fields["x64"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> GenOptions:

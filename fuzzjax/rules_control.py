@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from .choices import Chooser
-from .dtypes import DTYPES, ArrayType
+from .dtypes import ArrayType, default_float, dtype_set
 from .rules_base import Body, Plan, Rule
 from .shapes import Limits
 
 GRAD_DTYPES = ("float16", "bfloat16", "float32")
+GRAD_DTYPES_X64 = (*GRAD_DTYPES, "float64")
 
 #: Operations without a (reverse-mode) derivative rule, kept out of grad bodies.
 NOT_DIFFERENTIABLE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
@@ -23,7 +24,13 @@ NOT_DIFFERENTIABLE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
 def small_type(ch: Chooser, limits: Limits, max_rank: int) -> ArrayType:
     """A random small array type for loop inputs and lambda arguments."""
     rank = ch.integer(0, max(0, min(2, max_rank)))
-    return ArrayType(ch.choice(DTYPES), tuple(ch.integer(1, 5) for _ in range(rank)))
+    dtype = ch.choice(dtype_set(limits.x64))
+    return ArrayType(dtype, tuple(ch.integer(1, 5) for _ in range(rank)))
+
+
+def grad_dtypes(limits: Limits) -> tuple[str, ...]:
+    """Float dtypes that ``jax.grad`` differentiates with respect to."""
+    return GRAD_DTYPES_X64 if limits.x64 else GRAD_DTYPES
 
 
 class Control(Rule):
@@ -112,10 +119,8 @@ class Transform(Control):
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
         if self.alias == "vmap":
             return out.rank >= 1
-        if self.alias == "grad":
-            return out.dtype in GRAD_DTYPES
-        if self.alias == "value_and_grad":
-            return out.dtype in GRAD_DTYPES
+        if self.alias in ("grad", "value_and_grad"):
+            return out.dtype in grad_dtypes(limits)
         return True
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
@@ -128,9 +133,10 @@ class Transform(Control):
             return Plan([Body(out, (("a", x, ""),)), x])
         value = self.alias == "value_and_grad" and out.rank == 0 and ch.chance(50)
         if value:  # [0]: the value of a scalar loss at a random float argument
-            x = ArrayType(ch.choice(GRAD_DTYPES), small_type(ch, limits, limits.max_rank).shape)
+            x_dtype = ch.choice(grad_dtypes(limits))
+            x = ArrayType(x_dtype, small_type(ch, limits, limits.max_rank).shape)
             return Plan([Body(out, (("a", x, ""),), differentiable=True), x], {"which": 0})
-        loss = ArrayType(ch.choice((out.dtype, "float32")), ())
+        loss = ArrayType(ch.choice((out.dtype, default_float(limits.x64))), ())
         return Plan([Body(loss, (("a", out, ""),), differentiable=True), out], {"which": 1})
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:

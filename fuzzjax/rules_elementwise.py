@@ -28,17 +28,17 @@ class Elementwise(Rule):
         self.dtype_fn = dr.same_dtypes(dtype_fn) if strict else dtype_fn
         self.literals, self.strict = literals and not strict, strict
 
-    @property
-    def table(self) -> dict[str, tuple[tuple[str, ...], ...]]:
-        return dr.signatures(self.dtype_fn, self.arity)
+    def table(self, x64: bool) -> dict[str, tuple[tuple[str, ...], ...]]:
+        return dr.signatures(self.dtype_fn, self.arity, x64)
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
-        if out.rank == 0 and (self.alias, out.dtype) in RANK0_EXCEPTIONS:
+        exceptions = RANK0_EXCEPTIONS_X64 if limits.x64 else RANK0_EXCEPTIONS
+        if out.rank == 0 and (self.alias, out.dtype) in exceptions:
             return False
-        return out.dtype in self.table
+        return out.dtype in self.table(limits.x64)
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        rows = self.table[out.dtype]
+        rows = self.table(limits.x64)[out.dtype]
         if self.literals and self.arity == 2 and ch.chance(20):
             same = [r for r in rows if r[0] == r[1]]
             if same:
@@ -64,6 +64,9 @@ class Elementwise(Rule):
 #: float16/bfloat16 array returns float32 (it keeps the dtype for rank >= 1). Found by
 #: tests/test_rules_vs_jax.py; see notes/design.md.
 RANK0_EXCEPTIONS = frozenset({("angle", "float16"), ("angle", "bfloat16")})
+#: In x64 mode a rank-0 float16/bfloat16/float32 ``jnp.angle`` returns float64 (the default
+#: float), so float32 joins the exceptions.
+RANK0_EXCEPTIONS_X64 = RANK0_EXCEPTIONS | {("angle", "float32")}
 
 #: Integer powers and shifts reject negative Python-int literals.
 NONNEGATIVE_INT_LITERAL = frozenset({"op_pow", "power", "left_shift", "right_shift"})

@@ -6,12 +6,13 @@ from typing import Any
 
 from . import dtype_rules as dr
 from .choices import Chooser
-from .dtypes import ArrayType, is_float
+from .dtypes import ArrayType, is_float, real_dtype
 from .rules_base import Plan, Rule, bounded_dim, draw_signature, tuple_text
 from .shapes import Limits, factor_shape
 
 Table = dict[str, tuple[tuple[str, ...], ...]]
 LAPACK_DTYPES = ("float32", "complex64")
+LAPACK_DTYPES_X64 = (*LAPACK_DTYPES, "float64", "complex128")
 LETTERS = "abcdefgh"
 
 
@@ -23,18 +24,17 @@ class Contraction(Rule):
     def __init__(self, alias: str) -> None:
         self.alias = alias
 
-    @property
-    def table(self) -> Table:
-        return dr.signatures(dr.non_bool, 2)
+    def table(self, x64: bool) -> Table:
+        return dr.signatures(dr.non_bool, 2, x64)
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
-        return out.dtype in self.table and self.shape_ok(out, limits)
+        return out.dtype in self.table(limits.x64) and self.shape_ok(out, limits)
 
     def shape_ok(self, out: ArrayType, limits: Limits) -> bool:
         return True
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        da, db = draw_signature(ch, self.table[out.dtype])
+        da, db = draw_signature(ch, self.table(limits.x64)[out.dtype])
         a, b, attrs = self.shapes(ch, out, limits)
         return Plan([ArrayType(da, a), ArrayType(db, b)], attrs)
 
@@ -208,7 +208,8 @@ class Pool(Rule):
 
 
 class Linalg(Rule):
-    """jnp.linalg calls on (batches of) square or rectangular matrices (float32, complex64)."""
+    """jnp.linalg calls on (batches of) square or rectangular matrices (float32, complex64;
+    also float64, complex128 in x64 mode)."""
 
     family = "linalg"
 
@@ -217,24 +218,23 @@ class Linalg(Rule):
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
         square = out.rank >= 2 and out.shape[-1] == out.shape[-2]
-        a = self.alias
+        a, lapack = self.alias, _lapack(limits)
         if a == "det":
-            return out.dtype in LAPACK_DTYPES and out.rank <= limits.max_rank - 2
+            return out.dtype in lapack and out.rank <= limits.max_rank - 2
         if a in ("inv", "cholesky"):
-            return out.dtype in LAPACK_DTYPES and square
+            return out.dtype in lapack and square
         if a == "solve":
             vector_ok = out.rank == 1 and limits.max_rank >= 2
-            return out.dtype in LAPACK_DTYPES and (vector_ok or out.rank >= 2)
+            return out.dtype in lapack and (vector_ok or out.rank >= 2)
         if a == "matrix_power":
             return dr.non_bool(out.dtype) == out.dtype and square
         if a == "eigh":
-            return (out.dtype == "float32" and 1 <= out.rank < limits.max_rank) or (
-                out.dtype in LAPACK_DTYPES and square
-            )
+            return _eigenvalues_ok(out, limits) or (out.dtype in lapack and square)
         if a == "qr":
-            return out.dtype in LAPACK_DTYPES and out.rank >= 2
+            return out.dtype in lapack and out.rank >= 2
         if a == "trace":
-            return out.dtype in dr.signatures(dr.sum_like, 1) and out.rank <= limits.max_rank - 2
+            trace_table = dr.signatures(dr.sum_like, 1, limits.x64)
+            return out.dtype in trace_table and out.rank <= limits.max_rank - 2
         raise AssertionError(a)
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
@@ -250,17 +250,15 @@ class Linalg(Rule):
         if a == "matrix_power":
             return Plan([out], {"n": ch.integer(0, 3)})
         if a == "eigh":
-            if (
-                out.dtype == "float32"
-                and 1 <= out.rank < limits.max_rank
-                and (not (out.rank >= 2 and s[-1] == s[-2]) or ch.chance(50))
+            if _eigenvalues_ok(out, limits) and (
+                not (out.rank >= 2 and s[-1] == s[-2]) or ch.chance(50)
             ):
-                in_dtype = ch.choice(LAPACK_DTYPES)
+                in_dtype = ch.choice([x for x in _lapack(limits) if real_dtype(x) == d])
                 return Plan([ArrayType(in_dtype, s + (s[-1],))], {"which": 0})
             return Plan([out], {"which": 1})
         if a == "qr":
             return self._plan_qr(ch, out)
-        (in_dtype,) = draw_signature(ch, dr.signatures(dr.sum_like, 1)[d])
+        (in_dtype,) = draw_signature(ch, dr.signatures(dr.sum_like, 1, limits.x64)[d])
         return Plan([ArrayType(in_dtype, (ch.integer(1, 4), ch.integer(1, 4)) + s)])
 
     def _plan_qr(self, ch: Chooser, out: ArrayType) -> Plan:
@@ -281,6 +279,16 @@ class Linalg(Rule):
 
     def suffix(self, attrs: dict[str, Any]) -> str:
         return f"[{attrs['which']}]" if "which" in attrs else ""
+
+
+def _lapack(limits: Limits) -> tuple[str, ...]:
+    return LAPACK_DTYPES_X64 if limits.x64 else LAPACK_DTYPES
+
+
+def _eigenvalues_ok(out: ArrayType, limits: Limits) -> bool:
+    """``eigh(x)[0]``: real eigenvalues (a real LAPACK dtype) of a batch of matrices."""
+    real = out.dtype in _lapack(limits) and real_dtype(out.dtype) == out.dtype
+    return real and 1 <= out.rank < limits.max_rank
 
 
 def linalg_rules() -> list[Rule]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import dtype_rules as dr
 from .choices import Chooser
-from .dtypes import DTYPES, ArrayType, is_bool, is_complex, is_inexact
+from .dtypes import ArrayType, dtype_set, is_bool, is_complex, is_inexact
 from .rules_base import (
     OneArgAxis,
     Plan,
@@ -29,20 +29,19 @@ class Reduction(Rule):
     def __init__(self, alias: str, dtype_fn: dr.DtypeFn, allow_all: bool = True) -> None:
         self.alias, self.dtype_fn, self.allow_all = alias, dtype_fn, allow_all
 
-    @property
-    def table(self) -> Table:
-        return dr.signatures(self.dtype_fn, 1)
+    def table(self, x64: bool) -> Table:
+        return dr.signatures(self.dtype_fn, 1, x64)
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
-        if out.dtype not in self.table:
+        if out.dtype not in self.table(limits.x64):
             return False
         return out.rank < limits.max_rank or 1 in out.shape or (self.allow_all and out.rank == 0)
 
-    def in_dtype(self, ch: Chooser, out: ArrayType) -> str:
-        return draw_signature(ch, self.table[out.dtype])[0]
+    def in_dtype(self, ch: Chooser, out: ArrayType, x64: bool) -> str:
+        return draw_signature(ch, self.table(x64)[out.dtype])[0]
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        in_dtype = self.in_dtype(ch, out)
+        in_dtype = self.in_dtype(ch, out, limits.x64)
         modes = []
         if out.rank < limits.max_rank:
             modes.append("drop")
@@ -77,10 +76,16 @@ def _any_shape(ch: Chooser, limits: Limits, rank: int | None = None) -> tuple[in
     return shape
 
 
-def _explicit_dtype_inputs(out: str, mean: bool) -> tuple[str, ...]:
+def _explicit_dtype_inputs(out: str, mean: bool, x64: bool) -> tuple[str, ...]:
     if is_bool(out) or (mean and not is_inexact(out)):
         return ()
-    return tuple(d for d in DTYPES if is_complex(out) or not is_complex(d))
+    return tuple(d for d in dtype_set(x64) if is_complex(out) or not is_complex(d))
+
+
+def _explicit_dtype_table(mean: bool, x64: bool) -> Table:
+    """Result dtype ``D`` of ``op(x, dtype=D)`` -> the input dtypes ``x`` may have."""
+    table = {d: tuple((x,) for x in _explicit_dtype_inputs(d, mean, x64)) for d in dtype_set(x64)}
+    return {d: rows for d, rows in table.items() if rows}
 
 
 class ReductionWithDtype(Reduction):
@@ -90,13 +95,11 @@ class ReductionWithDtype(Reduction):
         super().__init__(alias, dr.any_promoted)
         self.mean = mean
 
-    @property
-    def table(self) -> Table:
-        table = {d: tuple((x,) for x in _explicit_dtype_inputs(d, self.mean)) for d in DTYPES}
-        return {d: rows for d, rows in table.items() if rows}
+    def table(self, x64: bool) -> Table:
+        return _explicit_dtype_table(self.mean, x64)
 
-    def in_dtype(self, ch: Chooser, out: ArrayType) -> str:
-        return ch.choice(self.table[out.dtype])[0]
+    def in_dtype(self, ch: Chooser, out: ArrayType, x64: bool) -> str:
+        return ch.choice(self.table(x64)[out.dtype])[0]
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         plan = super().plan(ch, out, limits)
@@ -121,15 +124,14 @@ class SameShapeAxis(OneArgAxis):
         self.alias, self.family, self.dtype_fn = alias, family, dtype_fn
         self.min_rank, self.nonnegative_axis = min_rank, nonnegative_axis
 
-    @property
-    def table(self) -> Table:
-        return dr.signatures(self.dtype_fn, 1)
+    def table(self, x64: bool) -> Table:
+        return dr.signatures(self.dtype_fn, 1, x64)
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
-        return out.rank >= self.min_rank and out.dtype in self.table
+        return out.rank >= self.min_rank and out.dtype in self.table(limits.x64)
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        (dtype,) = draw_signature(ch, self.table[out.dtype])
+        (dtype,) = draw_signature(ch, self.table(limits.x64)[out.dtype])
         axis = ch.integer(0, out.rank - 1)
         text = axis if self.nonnegative_axis else spell_axis(ch, axis, out.rank)
         return Plan([ArrayType(dtype, out.shape)], {"axis": text})
@@ -139,14 +141,12 @@ class CumsumWithDtype(SameShapeAxis):
     def __init__(self, alias: str) -> None:
         super().__init__(alias, "reduction", dr.any_promoted)
 
-    @property
-    def table(self) -> Table:
-        table = {d: tuple((x,) for x in _explicit_dtype_inputs(d, False)) for d in DTYPES}
-        return {d: rows for d, rows in table.items() if rows}
+    def table(self, x64: bool) -> Table:
+        return _explicit_dtype_table(False, x64)
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         plan = super().plan(ch, out, limits)
-        plan.args = [ArrayType(ch.choice(self.table[out.dtype])[0], out.shape)]
+        plan.args = [ArrayType(ch.choice(self.table(limits.x64)[out.dtype])[0], out.shape)]
         plan.attrs["dtype"] = out.dtype
         return plan
 
@@ -167,7 +167,8 @@ class Diff(SameShapeAxis):
 
 
 class TopK(Rule):
-    """``lax.top_k(x, k)[0]`` (values) or ``[1]`` (int32 indices) along the last axis."""
+    """``lax.top_k(x, k)[0]`` (values) or ``[1]`` (int32 indices, in x64 mode too) along the
+    last axis."""
 
     family = "sort"
     alias = "top_k"
@@ -185,7 +186,7 @@ class TopK(Rule):
             which = 1
         in_dtype = out.dtype
         if which == 1:
-            in_dtype = ch.choice([d for d in DTYPES if dr.real_non_bool(d) == d])
+            in_dtype = ch.choice([d for d in dtype_set(limits.x64) if dr.real_non_bool(d) == d])
         n = out.shape[-1] + ch.integer(0, 3)
         shape = out.shape[:-1] + (n,)
         return Plan([ArrayType(in_dtype, shape)], {"k": out.shape[-1], "which": which})

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import dtype_rules as dr
 from .choices import Chooser
-from .dtypes import DTYPES, KIND, ArrayType, is_complex
+from .dtypes import KIND, ArrayType, dtype_set, is_complex
 from .rules_base import (
     LITERALS,
     Arg,
@@ -351,7 +351,7 @@ class Where(Rule):
         return True
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        dx, dy = draw_signature(ch, dr.signatures(dr.any_promoted, 2)[out.dtype])
+        dx, dy = draw_signature(ch, dr.signatures(dr.any_promoted, 2, limits.x64)[out.dtype])
         sc, sx, sy = broadcast_operands(ch, out.shape, 3)
         return Plan([ArrayType("bool", sc), ArrayType(dx, sx), ArrayType(dy, sy)])
 
@@ -382,7 +382,7 @@ class Cast(Rule):
         return True
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        sources = [d for d in DTYPES if is_complex(out.dtype) or not is_complex(d)]
+        sources = [d for d in dtype_set(limits.x64) if is_complex(out.dtype) or not is_complex(d)]
         return Plan([ArrayType(ch.choice(sources), out.shape)], {"dtype": out.dtype})
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:

@@ -18,6 +18,8 @@ class Limits:
     max_rank: int = 8
     max_elements: int = 65536
     max_params: int = 8
+    #: JAX's x64 mode: 64-bit dtypes allowed, 64-bit default int/float (``GenOptions.x64``).
+    x64: bool = False
 
 
 def draw_dim(ch: Chooser) -> int:

@@ -19,13 +19,17 @@ def programs(
     max_elements: int = 65536,
     max_params: int = 8,
     let_percent: int = 10,
+    x64: bool = False,
 ) -> st.SearchStrategy[Program]:
     """A strategy for type-correct jax.numpy programs of depth ``min_depth..max_depth``.
 
     Every choice the generator makes is a Hypothesis draw, so failing examples shrink through
-    the same typed generator and stay valid programs.
+    the same typed generator and stay valid programs. ``x64=True`` gives x64-mode programs
+    (``fuzzjax.lowering.lower_program`` lowers them under ``jax.enable_x64(True)``).
     """
-    options = GenOptions(max_depth, min_depth, max_rank, max_elements, max_params, let_percent)
+    options = GenOptions(
+        max_depth, min_depth, max_rank, max_elements, max_params, let_percent, x64=x64
+    )
     validate_options(options)
 
     @st.composite

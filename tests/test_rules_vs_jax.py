@@ -1,4 +1,5 @@
-"""Every dtype signature in the typing table agrees with what JAX computes (jax.eval_shape)."""
+"""Every dtype signature in the typing table agrees with what JAX computes (jax.eval_shape),
+with x64 disabled (the default) and, for the x64 dtype set, under ``jax.enable_x64(True)``."""
 
 import jax
 import jax.numpy as jnp
@@ -6,6 +7,7 @@ import pytest
 from jax import lax
 
 from fuzzjax.dtypes import ArrayType
+from fuzzjax.lowering import x64_scope
 from fuzzjax.rules import TABLE, Elementwise, Reduction
 from fuzzjax.rules_reduce import SameShapeAxis
 from fuzzjax.shapes import Limits
@@ -13,6 +15,7 @@ from fuzzjax.syntax import alternatives
 
 ELEMENTWISE = [r for r in TABLE.values() if isinstance(r, Elementwise)]
 REDUCTIONS = [r for r in TABLE.values() if isinstance(r, Reduction)]
+MODES = pytest.mark.parametrize("x64", [False, True], ids=["x32", "x64"])
 
 
 def _function_for(rule: Elementwise):  # noqa: ANN202
@@ -29,43 +32,51 @@ def _resolve(callee: str):  # noqa: ANN202
     return eval(callee, {"jax": jax, "jnp": jnp, "lax": lax})  # noqa: S307 - grammar text
 
 
+@MODES
 @pytest.mark.parametrize("shape", [(2, 3), ()], ids=["matrix", "scalar"])
 @pytest.mark.parametrize("rule", ELEMENTWISE, ids=lambda r: r.alias)
-def test_elementwise_signatures_match_jax(rule: Elementwise, shape: tuple[int, ...]) -> None:
+def test_elementwise_signatures_match_jax(
+    rule: Elementwise, shape: tuple[int, ...], x64: bool
+) -> None:
     fn = _function_for(rule)
-    for out, rows in rule.table.items():
-        if not rule.can_produce(ArrayType(out, shape), Limits()):
-            continue
-        for inputs in rows:
-            specs = [jax.ShapeDtypeStruct(shape, jnp.dtype(d)) for d in inputs]
-            got = jax.eval_shape(fn, *specs)
-            assert str(got.dtype) == out, (rule.alias, inputs, out, got.dtype)
-            assert got.shape == shape
+    with x64_scope(x64):
+        for out, rows in rule.table(x64).items():
+            if not rule.can_produce(ArrayType(out, shape), Limits(x64=x64)):
+                continue
+            for inputs in rows:
+                specs = [jax.ShapeDtypeStruct(shape, jnp.dtype(d)) for d in inputs]
+                got = jax.eval_shape(fn, *specs)
+                assert str(got.dtype) == out, (rule.alias, inputs, out, got.dtype)
+                assert got.shape == shape
 
 
+@MODES
 @pytest.mark.parametrize("rule", REDUCTIONS, ids=lambda r: r.alias)
-def test_reduction_signatures_match_jax(rule: Reduction) -> None:
+def test_reduction_signatures_match_jax(rule: Reduction, x64: bool) -> None:
     fn = _resolve(alternatives()[rule.alias].callee)
-    for out, rows in rule.table.items():
-        extra = {"dtype": jnp.dtype(out)} if rule.alias.endswith("_dtype") else {}
-        for (dtype,) in rows:
-            spec = jax.ShapeDtypeStruct((2, 3), jnp.dtype(dtype))
-            got = jax.eval_shape(
-                lambda x, fn=fn, extra=extra: fn(x, axis=1, keepdims=False, **extra), spec
-            )
-            assert str(got.dtype) == out, (rule.alias, dtype, out, got.dtype)
-            assert got.shape == (2,)
+    with x64_scope(x64):
+        for out, rows in rule.table(x64).items():
+            extra = {"dtype": jnp.dtype(out)} if rule.alias.endswith("_dtype") else {}
+            for (dtype,) in rows:
+                spec = jax.ShapeDtypeStruct((2, 3), jnp.dtype(dtype))
+                got = jax.eval_shape(
+                    lambda x, fn=fn, extra=extra: fn(x, axis=1, keepdims=False, **extra), spec
+                )
+                assert str(got.dtype) == out, (rule.alias, dtype, out, got.dtype)
+                assert got.shape == (2,)
 
 
 AXIS_RULES = [r for r in TABLE.values() if isinstance(r, SameShapeAxis)]
 
 
+@MODES
 @pytest.mark.parametrize("rule", AXIS_RULES, ids=lambda r: r.alias)
-def test_axis_function_signatures_match_jax(rule: SameShapeAxis) -> None:
+def test_axis_function_signatures_match_jax(rule: SameShapeAxis, x64: bool) -> None:
     fn = _resolve(alternatives()[rule.alias].callee)
-    for out, rows in rule.table.items():
-        extra = {"dtype": jnp.dtype(out)} if rule.alias.endswith("_dtype") else {}
-        for (dtype,) in rows:
-            spec = jax.ShapeDtypeStruct((2, 3), jnp.dtype(dtype))
-            got = jax.eval_shape(lambda x, fn=fn, extra=extra: fn(x, axis=1, **extra), spec)
-            assert str(got.dtype) == out, (rule.alias, dtype, out, got.dtype)
+    with x64_scope(x64):
+        for out, rows in rule.table(x64).items():
+            extra = {"dtype": jnp.dtype(out)} if rule.alias.endswith("_dtype") else {}
+            for (dtype,) in rows:
+                spec = jax.ShapeDtypeStruct((2, 3), jnp.dtype(dtype))
+                got = jax.eval_shape(lambda x, fn=fn, extra=extra: fn(x, axis=1, **extra), spec)
+                assert str(got.dtype) == out, (rule.alias, dtype, out, got.dtype)

@@ -1,0 +1,186 @@
+"""x64 generation mode: default programs unchanged; x64 programs lower to their table type."""
+
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import pytest
+from hypothesis import given, settings
+
+import fuzzjax
+from fuzzjax.choices import SeededChooser
+from fuzzjax.cli import main
+from fuzzjax.dtypes import DTYPES_X64, ArrayType
+from fuzzjax.fastlower import stock_lower_stablehlo
+from fuzzjax.generate import Generator, generate
+from fuzzjax.lowering import load_function, lower_program, lower_text, specs_of, x64_scope
+from fuzzjax.program import ArgSpec, GenOptions
+from fuzzjax.render import render
+from fuzzjax.rules import TABLE, Rule
+from fuzzjax.shapes import Limits
+
+# Default programs of fuzzjax 0.2.0, pinned before x64 mode was added (and re-pinned after
+# loop counters became jnp.asarray reads, which changed 9 of these 400 seeds and nothing else):
+# x64 support must not change them. Changing default programs needs a fuzzjax version bump.
+PINNED_SOURCES = {
+    0: "def f(x0, x1, x2):\n    v0 = lax.abs(x0)\n    return jnp.where(jnp.sort(jnp.isclose(v0, "
+    "x0), axis=0), x1, x1.at[-1, 1].add(x2 + -1.0))\n",
+    7: "def f(x0, x1, x2, x3, x4):\n    v0 = jnp.where(x3, x4, x3)\n    return (x0 + x1.astype("
+    "jnp.int32)).at[4:5, :].set(lax.mul(x2, x2) % v0)\n",
+    42: "def f(x0):\n    return jnp.bitwise_or(x0, True)\n",
+}
+#: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
+PINNED_DIGEST_400 = "b3b06b742e77a64cf3c2c272aecec9847189f42dbe7016aea05f55c5bb0d7fef"
+#: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
+PINNED_DIGEST_BALANCED = "43548f05889611428456fea73dff4abc145b11c077aec9f6e4433e6e9f79d770"
+PINNED_OPTIONS_JSON = (
+    '{"balanced": false, "category": "", "depth_weights": [], "kernel_percent": 4, '
+    '"let_percent": 10, "max_depth": 5, "max_elements": 65536, "max_params": 8, '
+    '"max_rank": 8, "min_depth": 1}'
+)
+
+
+def _default_digest() -> str:
+    digest = hashlib.sha256()
+    for seed in range(400):
+        p = generate(seed, max_depth=5)
+        digest.update(p.source.encode())
+        digest.update(json.dumps(p.input_info()).encode())
+        digest.update(p.result_dtype.encode())
+    return digest.hexdigest()
+
+
+def test_default_programs_are_unchanged() -> None:
+    for seed, source in PINNED_SOURCES.items():
+        assert generate(seed, max_depth=5).source == source
+    assert _default_digest() == PINNED_DIGEST_400
+    digest = hashlib.sha256()
+    for seed in range(100):
+        p = generate(seed, GenOptions(max_depth=4, balanced=True))
+        digest.update(p.source.encode())
+        digest.update(json.dumps(p.input_info()).encode())
+    assert digest.hexdigest() == PINNED_DIGEST_BALANCED
+
+
+def test_default_options_json_is_unchanged() -> None:
+    assert GenOptions().to_json() == PINNED_OPTIONS_JSON
+
+
+def test_x64_generation_leaves_no_trace_in_caches() -> None:
+    """The generator's caches (candidate rules, dtype tables, promotion) key on the mode."""
+    x64_sources = {generate(seed, max_depth=5, x64=True).source for seed in range(200)}
+    assert _default_digest() == PINNED_DIGEST_400
+    assert any("float64" in s for s in x64_sources)
+    assert x64_sources != {generate(seed, max_depth=5).source for seed in range(200)}
+
+
+def test_x64_options_round_trip_and_validate() -> None:
+    options = GenOptions(max_depth=3, x64=True)
+    assert '"x64": true' in options.to_json()
+    assert GenOptions.from_json(options.to_json()) == options
+    assert GenOptions.from_json(PINNED_OPTIONS_JSON) == GenOptions()
+    with pytest.raises(ValueError, match="x64=1 must be True or False"):
+        generate(0, x64=1)
+
+
+def _rooted(rule: Rule, out: ArrayType, seed: int) -> tuple[str, list[ArgSpec]]:
+    """A program ``f`` whose root is ``rule`` producing ``out`` from parameters (x64 mode)."""
+
+    class Rooted(Generator):
+        def pick_rule(self, out: ArrayType) -> Rule:
+            return rule
+
+    options = GenOptions(max_depth=1, kernel_percent=0, let_percent=0, x64=True)
+    gen = Rooted(SeededChooser(seed), options)
+    tree = gen.expr(out, 1, root=True)
+    names = ", ".join(f"x{i}" for i in range(len(gen.params)))
+    args = [ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)]
+    return f"def f({names}):\n    return {render(tree)}\n", args
+
+
+def test_every_rule_gives_its_x64_result_type() -> None:
+    """Each rule, as the root of a program, for every x64 dtype and a few shapes it can
+    produce: ``jax.eval_shape`` under x64 gives exactly the planned type."""
+    limits, checked, wrong = Limits(x64=True), Counter(), []
+    for rule in TABLE.values():
+        for dtype in DTYPES_X64:
+            for shape in ((), (2, 2), (2, 3, 3)):
+                out = ArrayType(dtype, shape)
+                if not rule.can_produce(out, limits):
+                    continue
+                source, args = _rooted(rule, out, len(wrong) + sum(checked.values()))
+                with x64_scope(True):
+                    got = jax.eval_shape(load_function(source), *specs_of(args))
+                if (str(got.dtype), got.shape) != (dtype, shape):
+                    wrong.append((rule.alias, str(out), f"{got.dtype}{list(got.shape)}", source))
+                checked[dtype] += 1
+    assert not wrong, wrong[:5]
+    assert all(checked[d] > 100 for d in ("int64", "float64", "complex128")), checked
+
+
+def test_x64_programs_lower_to_their_table_type_with_float64() -> None:
+    options = GenOptions(max_depth=4, x64=True)
+    stats: Counter[str] = Counter()
+    for seed in range(300):
+        program = generate(seed, options)
+        pair = lower_program(program)  # raises LoweringError("type", ...) on a mismatch
+        dtypes = {a.dtype for a in program.args} | {program.result_dtype}
+        stats.update(dtypes & {"int64", "float64", "complex128"})
+        stats["f64_input"] += "float64" in {a.dtype for a in program.args}
+        stats["f64_ir"] += "f64" in pair.ir_code
+        stats["f64_spelled"] += "jnp.float64" in program.source
+    assert stats["f64_input"] >= 40 and stats["f64_ir"] >= 60, stats
+    assert stats["int64"] >= 15 and stats["complex128"] >= 5 and stats["f64_spelled"] >= 5, stats
+    # Lowering enabled x64 for those programs only: the process default is untouched.
+    assert not jax.config.read("jax_enable_x64")
+    assert jnp.zeros(2).dtype == jnp.float32
+
+
+@settings(max_examples=25)
+@given(fuzzjax.programs(max_depth=3, x64=True))
+def test_strategy_x64_programs_lower(program: fuzzjax.Program) -> None:
+    assert program.options.x64 and {a.dtype for a in program.args} <= set(DTYPES_X64)
+    lower_program(program)
+
+
+def test_fast_lowering_matches_stock_under_x64() -> None:
+    for seed in range(40):
+        for x64 in (True, False):  # interleave modes on the reused MLIR context
+            program = generate(seed, max_depth=4, x64=x64)
+            with x64_scope(x64):
+                specs = specs_of(program.args)
+                fast = lower_text(load_function(program.source), specs, fast=True)
+                stock = stock_lower_stablehlo(load_function(program.source), specs)
+            assert fast == stock, program.source
+
+
+def test_cli_generate_x64_then_replay_uses_recorded_options(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    db = str(tmp_path / "x64.sqlite")
+    argv = ["--count", "8", "--max-depth", "3", "--x64", "--db", db, "--workers", "0", "--quiet"]
+    assert main([*argv, "--hlo", "--platforms", "cpu"]) == 0
+    assert "0 failures" in capsys.readouterr().out
+    con = sqlite3.connect(db)
+    query = "SELECT seed, options, source, stablehlo, hlo, ir_hash FROM pairs"
+    rows = con.execute(query).fetchall()
+    assert len(rows) == 8 and all(json.loads(r[1])["x64"] is True for r in rows)
+    seed, _, source, stablehlo, hlo, ir_hash = max(rows, key=lambda r: r[4].count("f64["))
+    assert "f64[" in hlo and "xf64>" in stablehlo  # --hlo lowers under x64 too
+    (exported,) = con.execute("SELECT stablehlo FROM platform_ir WHERE ir_hash = ?", (ir_hash,))
+    con.close()
+    assert "f64" in exported[0]  # and so does jax.export for --platforms
+    assert source == generate(seed, max_depth=3, x64=True).source
+    assert main(["replay", str(seed), "--db", db, "--ir"]) == 0  # options from the corpus
+    replayed = capsys.readouterr()
+    assert replayed.out == source + "\n" + stablehlo and replayed.err == ""
+    assert main(["replay", str(seed), "--max-depth", "3", "--x64", "--db", db]) == 0
+    assert capsys.readouterr().out == source
+
+
+def test_fuzz_refuses_x64_with_one_line(capsys) -> None:  # noqa: ANN001
+    assert main(["fuzz", "--count", "1", "--x64"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fuzz runs with x64 disabled only" in err
