@@ -116,7 +116,8 @@ def _template() -> str:
     return '''#!/usr/bin/env python3
 """fuzzjax repro for bucket @KEY@
 
-Needs only jax and numpy. Exits 1 while the failure reproduces, 0 once it is gone.
+Needs only jax and numpy. Exits 1 while the failure reproduces, 0 once it is gone, and 2
+when the program fails in some other way (e.g. raises where a wrong value was recorded).
 The fuzz run that found it: @COMMAND@
 """
 import faulthandler
@@ -125,6 +126,7 @@ import sys
 import numpy as np
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 SOURCE = @SOURCE@
 STAGE = @STAGE@
@@ -178,7 +180,7 @@ def mismatch(got, want, allowed=None):
 
 
 def main():
-    namespace = {"jax": jax, "jnp": jnp}
+    namespace = {"jax": jax, "jnp": jnp, "lax": lax}  # what fuzzjax programs may name
     exec(SOURCE, namespace)
     f = namespace["f"]
     args = [jnp.asarray(array(spec)) for spec in INPUTS]
@@ -202,7 +204,10 @@ def main():
             out = np.asarray(compiled(*args))
     except Exception as exc:
         print(f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        return 1
+        if SYMPTOM == "exception":
+            return 1
+        print(f"not the recorded failure ({SYMPTOM}): it fails differently")
+        return 2
     if SYMPTOM in ("segfault", "abort", "killed", "crash", "hang"):
         print("ran to completion: no crash or hang")
         return 0

@@ -80,3 +80,48 @@ def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shrink", "/nonexistent/bucket"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("fuzzjax: error:") for line in lines)
+
+
+def _write_repro(tmp_path: Path, source: str, x: object, sig: object) -> Path:
+    import numpy as np
+
+    from fuzzjax.buckets import Case
+    from fuzzjax.program import ArgSpec
+    from fuzzjax.repro import repro_text
+
+    x = np.asarray(x)
+    case = Case(source, (ArgSpec("x0", x.shape, str(x.dtype)),), [x], str(x.dtype), x.shape)
+    path = tmp_path / "repro.py"
+    path.write_text(repro_text(case, sig, command="(test)", timeout=30))  # type: ignore[arg-type]
+    return path
+
+
+def test_repro_of_a_lax_program_reproduces_the_recorded_value_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from fuzzjax.buckets import Signature
+    from fuzzjax.oracles import Stage, Symptom
+
+    monkeypatch.setenv(TEST_BREAK_ENV, "lax_sin")  # the stored reference is wrong for lax.sin
+    sig = Signature(Stage.VS_NUMPY, Symptom.WRONG_VALUE, ("lax_sin",), "float32", localized=True)
+    x = np.array([0.5, 1.0], np.float32)
+    result = run_repro_without_fuzzjax(
+        _write_repro(tmp_path, "def f(x0):\n    return lax.sin(x0)\n", x, sig)
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "elements differ" in result.stdout  # was: NameError 'lax', counted as reproduced
+
+
+def test_repro_that_fails_differently_exits_2(tmp_path: Path) -> None:
+    import numpy as np
+
+    from fuzzjax.buckets import Signature
+    from fuzzjax.oracles import Stage, Symptom
+
+    sig = Signature(Stage.JIT_VS_EAGER, Symptom.WRONG_VALUE, ("reshape",), "float32")
+    source = "def f(x0):\n    return jnp.reshape(x0, (3,))\n"  # raises: 2 elements into 3
+    result = run_repro_without_fuzzjax(_write_repro(tmp_path, source, np.ones(2, np.float32), sig))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "fails differently" in result.stdout
