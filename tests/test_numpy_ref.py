@@ -67,6 +67,13 @@ def test_relu_at_infinities_and_nan() -> None:
     assert out.value.tolist()[3:] == [0.0, 2.0]
 
 
+def test_softmax_of_an_empty_axis_is_empty() -> None:
+    # the reference raised "zero-size array to reduction operation maximum" (30-minute run)
+    for source in ("jax.nn.softmax(x0, axis=0)", "jax.nn.log_softmax(x0, axis=0)"):
+        out = _run(source, np.zeros((0, 5), np.float32))
+        assert out.value.shape == (0, 5) and out.dtype == "float32"
+
+
 def test_conventions_are_marked_undefined() -> None:
     out = _run("x0 // x1", np.array([7, 7], np.int8), np.array([0, 2], np.int8))
     assert out.undefined["int_div_by_zero"].tolist() == [True, False]

@@ -176,6 +176,8 @@ def _scan(it: Interp, tree: Tree, args: list[Val]) -> Val:
 
 
 def _softmax(x: np.ndarray, axis: int, log: bool = False) -> np.ndarray:
+    if x.size == 0:  # nothing to normalise (np.max has no identity for an empty axis)
+        return np.asarray(x)
     shifted = x - np.max(x, axis, keepdims=True)
     total = np.sum(np.exp(shifted), axis, keepdims=True)
     return np.asarray(shifted - np.log(total) if log else np.exp(shifted) / total)
