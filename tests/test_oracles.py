@@ -34,6 +34,27 @@ def test_float_tolerance_is_in_ulps_and_integers_are_exact() -> None:
     assert not compare(np.array([-0.0], F32), np.array([0.0], F32), "float32").failed
 
 
+def test_complex_parts_are_judged_against_the_magnitude() -> None:
+    c64 = np.complex64
+    # From the 30-minute run (multiply): the real part cancels; 2e-8 off is 0.1 ulp of |z|.
+    got, want = c64(0.025929913 - 1.4446565j), c64(0.025929932 - 1.4446565j)
+    assert not compare(np.array([got]), np.array([want]), "complex64").failed
+    # A real error stays an error, and so do NaN and inf parts.
+    assert compare(np.array([c64(1.01 + 1j)]), np.array([c64(1 + 1j)]), "complex64").failed
+    nan_part = compare(np.array([c64(complex(1, np.nan))]), np.array([c64(1 + 1j)]), "complex64")
+    assert nan_part.symptom is Symptom.WRONG_NAN
+    inf = np.array([c64(complex(np.inf, 0))])
+    assert compare(np.array([c64(3e38 + 0j)]), inf, "complex64").symptom is Symptom.WRONG_INF
+
+
+def test_flushing_complex_values_keeps_infinite_parts() -> None:
+    from fuzzjax.oracles import _flushed
+
+    x = np.array([complex(1, np.inf), complex(1e-40, -np.inf)], np.complex64)
+    out = _flushed(x, "complex64")  # was real + 1j * imag: the real part became NaN
+    assert out.real.tolist() == [1.0, 0.0] and out.imag.tolist() == [np.inf, -np.inf]
+
+
 def test_undefined_elements_are_explained_not_hidden() -> None:
     diff = compare(np.array([5, 1], np.int8), np.array([0, 1], np.int8), "int8",
                    undefined={"int_div_by_zero": np.array([True, False])})  # fmt: skip
