@@ -74,6 +74,12 @@ def test_softmax_of_an_empty_axis_is_empty() -> None:
         assert out.value.shape == (0, 5) and out.dtype == "float32"
 
 
+def test_lgamma_of_minus_infinity_is_plus_infinity() -> None:
+    # SciPy's gammaln(-inf) is -inf; C99 lgamma and XLA say +inf (30-minute run)
+    out = _run("lax.lgamma(x0)", np.array([-np.inf, np.inf, 1.0], np.float32))
+    assert out.value.tolist() == [np.inf, np.inf, 0.0]
+
+
 def test_conventions_are_marked_undefined() -> None:
     out = _run("x0 // x1", np.array([7, 7], np.int8), np.array([0, 2], np.int8))
     assert out.undefined["int_div_by_zero"].tolist() == [True, False]

@@ -25,6 +25,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-x)) if np.iscomplexobj(x) else special.expit(x))
 
 
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    """log|Gamma(x)|; C99 (and XLA) give +inf at -inf, where SciPy's gammaln gives -inf."""
+    return np.where(np.isneginf(x), np.inf, special.gammaln(x))
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:  # jax.nn.gelu(approximate=True)
     return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
 
@@ -66,7 +71,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "selu": lambda x: _SELU[0] * np.where(x > 0, x, _SELU[1] * np.expm1(np.minimum(x, 0))),
     "celu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     "lax_rsqrt": lambda x: 1 / np.sqrt(x), "lax_logistic": _sigmoid, "lax_erf": special.erf,
-    "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": special.gammaln,
+    "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": _lgamma,
     "lax_digamma": special.digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
     "lax_rem": np.fmod, "lax_pow": np.power, "power": np.power,
 }  # fmt: skip
