@@ -164,6 +164,14 @@ def accumulation_atol(source: str, node: NodeEval) -> np.ndarray | None:
     return None
 
 
+def allowance(source: str, node: NodeEval) -> np.ndarray | None:
+    """Absolute error accepted for ``node`` on its own: accumulation and input rounding."""
+    bounds = [b for b in (accumulation_atol(source, node), node.val.slack) if b is not None]
+    if not bounds:
+        return None
+    return np.maximum(*bounds) if len(bounds) == 2 else bounds[0]
+
+
 def _magnitude(source: str, node: NodeEval) -> np.ndarray:
     """The operation applied to the magnitudes of its operands (for error bounds)."""
     from .numpy_ref import IMPL, Interp
@@ -208,7 +216,7 @@ def blame(
             else:
                 diff = compare(
                     got, np.asarray(node.val.value), case.result_dtype,
-                    undefined=node.val.undefined, atol=accumulation_atol(source, node),
+                    undefined=node.val.undefined, atol=allowance(source, node),
                     alternative=lambda c=case: _ftz_result(c),  # type: ignore[misc]
                 )  # fmt: skip
         except Exception:  # noqa: BLE001 - an operation that fails alone is not the culprit here

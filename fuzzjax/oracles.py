@@ -297,6 +297,7 @@ def _run(
         dtype,
         undefined=ref.result.undefined,
         alternative=lambda: np.asarray(evaluate(source, inputs, ftz=True).result.value),
+        atol=ref.result.slack,
     )
     run.explained.update(diff.explained)
     if diff.symptom is not None:

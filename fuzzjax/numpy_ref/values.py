@@ -37,6 +37,8 @@ class Val:
     dtype: str
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
     items: tuple[Val, ...] | None = None  # a loop carry tuple (value, counter)
+    #: Absolute error explained by rounding of the input alone (``elementwise.ROUNDED_INPUT``).
+    slack: np.ndarray | None = None
 
     @property
     def weak(self) -> bool:
