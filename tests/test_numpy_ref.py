@@ -80,6 +80,12 @@ def test_lgamma_of_minus_infinity_is_plus_infinity() -> None:
     assert out.value.tolist() == [np.inf, np.inf, 0.0]
 
 
+def test_complex_expm1_at_infinity_follows_c99() -> None:
+    out = _run("jnp.expm1(x0)", np.array([complex(np.inf, 0), 1e-3 + 0j], np.complex64))
+    assert out.value[0] == complex(np.inf, 0)  # NumPy's own expm1 says inf+nanj
+    assert abs(out.value[1] - np.expm1(1e-3)) < 1e-9
+
+
 def test_conventions_are_marked_undefined() -> None:
     out = _run("x0 // x1", np.array([7, 7], np.int8), np.array([0, 2], np.int8))
     assert out.undefined["int_div_by_zero"].tolist() == [True, False]

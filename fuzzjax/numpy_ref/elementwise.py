@@ -25,6 +25,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-x)) if np.iscomplexobj(x) else special.expit(x))
 
 
+def _expm1(x: np.ndarray) -> np.ndarray:
+    """NumPy's complex expm1 gives inf+nanj at inf+0j; C99's cexp(z) - 1 gives inf+0j."""
+    if not np.iscomplexobj(x):
+        return np.asarray(np.expm1(x))
+    return np.where(np.isfinite(x), np.expm1(x), np.exp(x) - 1)
+
+
 def _lgamma(x: np.ndarray) -> np.ndarray:
     """log|Gamma(x)|; C99 (and XLA) give +inf at -inf, where SciPy's gammaln gives -inf."""
     return np.where(np.isneginf(x), np.inf, special.gammaln(x))
@@ -60,7 +67,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos,
     "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
     "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh, "exp": np.exp,
-    "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2, "log10": np.log10,
+    "exp2": np.exp2, "expm1": _expm1, "log": np.log, "log2": np.log2, "log10": np.log10,
     "log1p": np.log1p, "sqrt": np.sqrt, "relu": lambda x: np.maximum(x, 0),
     "relu6": lambda x: np.minimum(np.maximum(x, 0), 6), "sigmoid": _sigmoid,
     "softplus": lambda x: np.logaddexp(x, 0), "silu": lambda x: x * _sigmoid(x), "gelu": _gelu,
