@@ -83,6 +83,14 @@ REGISTRY: dict[str, Benign] = {
             "element",
         ),
         Benign(
+            "complex_infinity",
+            "Both results are complex infinities: C99 Annex G (G.3) counts a value with an "
+            "infinite part as infinite whatever its other part, and XLA and NumPy recover "
+            "infinities differently (inf+nanj vs inf+infj).",
+            "https://en.cppreference.com/w/c/numeric/complex",
+            "element",
+        ),
+        Benign(
             "int_div_by_zero",
             "Integer // and % by zero: NumPy returns 0 with a warning, jnp returns values from "
             "XLA's unguarded division; the array API leaves it implementation-defined.",

@@ -86,6 +86,17 @@ def test_complex_expm1_at_infinity_follows_c99() -> None:
     assert abs(out.value[1] - np.expm1(1e-3)) < 1e-9
 
 
+def test_complex_division_recovers_infinities_as_c99_annex_g() -> None:
+    # NumPy gives nan+nanj for both; C99 G.5.2 (and XLA) recover the infinity.
+    z = np.array([complex(np.nan, -np.inf), 1 + 0j], np.complex64)
+    w = np.array([1 + 0j, 0j], np.complex64)
+    out = _run("x0 / x1", z, w).value
+    assert np.isnan(out[0].real) and out[0].imag == -np.inf
+    assert out[1].real == np.inf and np.isnan(out[1].imag)
+    plain = _run("x0 / x1", np.array([3 + 4j], np.complex64), np.array([1 - 2j], np.complex64))
+    assert abs(plain.value[0] - (3 + 4j) / (1 - 2j)) < 1e-6
+
+
 def test_conventions_are_marked_undefined() -> None:
     out = _run("x0 // x1", np.array([7, 7], np.int8), np.array([0, 2], np.int8))
     assert out.undefined["int_div_by_zero"].tolist() == [True, False]

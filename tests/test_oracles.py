@@ -69,6 +69,15 @@ def test_near_a_zero_the_input_rounding_is_allowed_for() -> None:
     assert compare(wrong, ref.value, "float16", atol=ref.slack).symptom is Symptom.WRONG_VALUE
 
 
+def test_two_complex_infinities_are_explained_not_failed() -> None:
+    c64 = np.complex64
+    got, want = np.array([c64(complex(np.inf, np.nan))]), np.array([c64(complex(np.inf, np.inf))])
+    diff = compare(got, want, "complex64")
+    assert not diff.failed and diff.explained == {"complex_infinity": 1}
+    nan = np.array([c64(complex(np.nan, np.nan))])  # NaN+NaNj is not an infinity
+    assert compare(nan, want, "complex64").symptom is Symptom.WRONG_NAN
+
+
 def test_undefined_elements_are_explained_not_hidden() -> None:
     diff = compare(np.array([5, 1], np.int8), np.array([0, 1], np.int8), "int8",
                    undefined={"int_div_by_zero": np.array([True, False])})  # fmt: skip

@@ -25,6 +25,36 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-x)) if np.iscomplexobj(x) else special.expit(x))
 
 
+def _divide(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Division; complex operands follow C99 Annex G (G.5.2), which recovers the infinities
+    and zeros that plain formulas compute as NaN+NaNj, as XLA does and NumPy does not."""
+    if not (np.iscomplexobj(z) or np.iscomplexobj(w)):
+        return np.asarray(np.divide(z, w))
+    z, w = np.broadcast_arrays(np.asarray(z, np.complex128), np.asarray(w, np.complex128))
+    a, b, c, d = z.real, z.imag, w.real, w.imag
+    largest = np.fmax(np.abs(c), np.abs(d))
+    scaled = np.isfinite(largest) & (largest > 0)
+    k = np.where(scaled, np.frexp(np.where(scaled, largest, 1.0))[1] - 1, 0)
+    c, d = np.ldexp(c, -k), np.ldexp(d, -k)
+    denom = c * c + d * d
+    x, y = np.ldexp((a * c + b * d) / denom, -k), np.ldexp((b * c - a * d) / denom, -k)
+    lost = np.isnan(x) & np.isnan(y)
+    by_zero = lost & (denom == 0) & (~np.isnan(a) | ~np.isnan(b))
+    x = np.where(by_zero, np.copysign(np.inf, c) * a, x)
+    y = np.where(by_zero, np.copysign(np.inf, c) * b, y)
+    infinite = lost & ~by_zero & (np.isinf(a) | np.isinf(b)) & np.isfinite(c) & np.isfinite(d)
+    a1, b1 = np.copysign(np.isinf(a) * 1.0, a), np.copysign(np.isinf(b) * 1.0, b)
+    x = np.where(infinite, np.inf * (a1 * c + b1 * d), x)
+    y = np.where(infinite, np.inf * (b1 * c - a1 * d), y)
+    tiny = lost & ~by_zero & ~infinite & np.isinf(largest) & np.isfinite(a) & np.isfinite(b)
+    c1, d1 = np.copysign(np.isinf(c) * 1.0, c), np.copysign(np.isinf(d) * 1.0, d)
+    x = np.where(tiny, 0.0 * (a * c1 + b * d1), x)
+    y = np.where(tiny, 0.0 * (b * c1 - a * d1), y)
+    out = np.empty(x.shape, np.complex128)
+    out.real, out.imag = x, y
+    return out
+
+
 def _expm1(x: np.ndarray) -> np.ndarray:
     """NumPy's complex expm1 gives inf+nanj at inf+0j; C99's cexp(z) - 1 gives inf+0j."""
     if not np.iscomplexobj(x):
@@ -45,7 +75,7 @@ _SELU = (1.0507009873554804934193349852946, 1.6732632423543772848170429916717)
 
 #: Elementwise math in computation form (float64/complex128, or the integer dtype itself).
 ELEMENTWISE: dict[str, Callable[..., Any]] = {
-    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
+    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": _divide,
     "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
     "negative": np.negative, "positive": np.positive, "bitwise_and": np.bitwise_and,
     "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor, "bitwise_not": np.invert,
@@ -57,7 +87,8 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "logical_not": np.logical_not, "isnan": np.isnan, "isfinite": np.isfinite,
     "isinf": np.isinf, "signbit": np.signbit, "abs": np.abs, "fabs": np.abs,
     "square": np.square, "sign": np.sign, "floor": np.floor, "ceil": np.ceil, "rint": np.rint,
-    "trunc": np.trunc, "round": np.round, "reciprocal": lambda x: 1 / x, "cbrt": np.cbrt,
+    "trunc": np.trunc, "round": np.round, "cbrt": np.cbrt,
+    "reciprocal": lambda x: _divide(np.ones_like(x), x),
     "deg2rad": np.deg2rad, "rad2deg": np.rad2deg, "sinc": np.sinc, "conj": np.conj,
     "real": np.real, "imag": np.imag, "angle": np.angle,
     "zeros_like": np.zeros_like, "ones_like": np.ones_like,
