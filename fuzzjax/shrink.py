@@ -5,7 +5,8 @@ the case gets smaller (fewer operations, then fewer input elements, then simpler
 
 1. the isolated culprit program from localisation (one call whose operands are parameters);
 2. the recorded choice sequence (Hypothesis-style: delete blocks, zero, halve choices), replayed
-   through ``fuzzjax.generate.replay_choices`` so every candidate is a valid program;
+   through ``fuzzjax.generate.replay_choices`` so every candidate is a valid program (not for
+   hangs: new inputs lose the trigger, and every hanging candidate costs seconds);
 3. tree edits on the parse tree: replace an operation by a same-typed operand, or by a fresh
    parameter holding the operation's reference value;
 4. inputs: for elementwise programs, every argument becomes the scalar at the first differing
@@ -140,7 +141,11 @@ def shrink(
             stats["candidate_seconds"] = limit
         if stats["reproduced"]:
             best_index = payload.get("index")
-            if not (culprit is not None and attempt(culprit)) and program is not None:
+            # Choice edits regenerate the inputs, which loses the values a hang depends on
+            # (INT_MIN into gcd), and each hanging candidate costs seconds: hangs go straight
+            # to the tree passes, which keep the inputs.
+            tried_culprit = culprit is not None and attempt(culprit)
+            if not tried_culprit and program is not None and not hang:
                 half = min(deadline, time.monotonic() + seconds / 2)  # time for tree passes
                 _choice_passes(program, input_seed, attempt, half)
             _tree_passes(lambda: best, attempt, deadline)

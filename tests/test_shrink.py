@@ -86,6 +86,14 @@ def test_program_file_with_signature_header(tmp_path: Any) -> None:
     assert [a.shape for a in case.args] == [(2, 3), ()] and case.inputs[1].dtype == np.int8
 
 
+class NoChoicesForHangs:
+    """A generated program whose choice sequence must not be used: new inputs lose a hang."""
+
+    @property
+    def choices(self) -> list[int]:
+        raise AssertionError("choice passes ran for a hang")
+
+
 def test_a_hang_shrinks_with_a_short_candidate_time_limit() -> None:
     x = np.array([-(2**31), 3, 5], np.int32)
     source = "def f(x0, x1):\n    return jnp.abs(jnp.lcm(x0 * 2, x1) - x1)\n"
@@ -93,7 +101,7 @@ def test_a_hang_shrinks_with_a_short_candidate_time_limit() -> None:
     ops = tuple(sorted(aliases_used(parse(source))))
     runner = FakeHangRunner()
     sig = Signature(Stage.JIT, Symptom.HANG, ops, "int32")
-    small, stats = shrink(case, sig, runner, seconds=30)  # type: ignore[arg-type]
+    small, stats = shrink(case, sig, runner, seconds=30, program=NoChoicesForHangs())  # type: ignore[arg-type]
     assert stats["reproduced"] and stats["candidate_seconds"] == HANG_CANDIDATE_SECONDS
     assert runner.limits_seen == {HANG_CANDIDATE_SECONDS}  # every candidate ran under it
     assert runner.seconds is None  # and the run's own limit is back afterwards
