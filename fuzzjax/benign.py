@@ -54,7 +54,8 @@ def _float_rewrite_possible(facts: Facts) -> bool:
         isinstance(aliases, (list, tuple, set, frozenset))
         and set(aliases)
         & {"op_mul", "multiply", "op_matmul", "matmul", "dot", "square", "op_pow", "sum",
-           "mean", "var", "std", "prod", "logaddexp", "hypot", "op_truediv", "reciprocal"}
+           "mean", "var", "std", "prod", "logaddexp", "hypot", "op_truediv", "reciprocal",
+           "lax_mul", "lax_square", "lax_pow", "lax_div"}
     )  # fmt: skip
 
 

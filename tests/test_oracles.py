@@ -128,3 +128,13 @@ def test_wrong_result_type_is_reported() -> None:
     x = np.array([1, 2], np.int8)
     run = check_program("def f(x0):\n    return x0 + 1\n", [x], "int32", (2,))
     assert run.failure is not None and run.failure.symptom is Symptom.WRONG_DTYPE
+
+
+def test_fma_rule_knows_the_lax_spellings() -> None:
+    from fuzzjax import benign
+
+    facts = {"stage": "jit_vs_eager", "aliases": ("fori_loop", "lax_mul", "op_add"),
+             "dtypes": ["float32"]}  # fmt: skip
+    rule = benign.match("unlocalized", facts)
+    assert rule is not None and rule.id == "fma_reassociation"  # lax.mul(c, c) + x in a loop
+    assert benign.match("unlocalized", {**facts, "dtypes": ["int32"]}) is None
