@@ -147,6 +147,13 @@ class FuzzConfig:
     progress: bool = False
     seeds: list[int] | None = None  # explicit seeds instead of seed, seed+1, ... (API only)
 
+    def __post_init__(self) -> None:
+        if self.options.x64:
+            raise ValueError(
+                "fuzz mode runs with x64 disabled only (its inputs and NumPy reference assume "
+                "JAX's 32-bit defaults): use GenOptions(x64=False)"
+            )
+
     def pool_config(self, crumbs: Path) -> dict[str, Any]:
         return {"options": self.options.to_json(), "crumbs": str(crumbs)}
 
