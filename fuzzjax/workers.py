@@ -48,7 +48,6 @@ def _resolve(path: str) -> Callable[[Any], Callable[[int], dict[str, Any]]]:
 
 
 def _worker_main(
-    wid: int,
     factory: str,
     config: Any,
     tasks: Connection,
@@ -97,15 +96,13 @@ class _SharedState:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, wid: int, pool: Pool) -> None:
-        self.wid = wid
+    def __init__(self, ctx: Any, pool: Pool) -> None:
         task_reader, self.tasks = ctx.Pipe(duplex=False)
         self.results, result_writer = ctx.Pipe(duplex=False)
         self.state = _SharedState(ctx)
         self.process = ctx.Process(
             target=_worker_main,
             args=(
-                wid,
                 pool.factory,
                 pool.config,
                 task_reader,
@@ -154,15 +151,12 @@ class Pool:
         self.factory, self.config = factory, config
         self.timeout, self.memory_mb = timeout, memory_mb
         self.ctx = mp.get_context("spawn")
-        self._next_wid = 0
         self.workers: list[_Worker] = [self._spawn() for _ in range(max(1, workers))]
         self.restarts = 0
         self.failed_starts = 0
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self.ctx, self._next_wid, self)
-        self._next_wid += 1
-        return worker
+        return _Worker(self.ctx, self)
 
     def close(self) -> None:
         for worker in self.workers:
