@@ -16,6 +16,7 @@ from functools import cache
 
 import ml_dtypes
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .program import ArgSpec
 
@@ -43,6 +44,14 @@ _NP_DTYPES: dict[str, np.dtype] = {
 def np_dtype(name: str) -> np.dtype:
     """The NumPy dtype of a fuzzjax dtype name (bfloat16 through ml_dtypes)."""
     return _NP_DTYPES[name]
+
+
+def complex_from_parts(real: np.ndarray, imag: np.ndarray, dtype: DTypeLike) -> np.ndarray:
+    """A complex array of ``dtype`` with these parts (``real + 1j * imag`` would turn an
+    infinite imaginary part into a NaN real part, since ``1j * inf`` is ``nan+infj``)."""
+    out = np.empty(np.broadcast_shapes(np.shape(real), np.shape(imag)), dtype=dtype)
+    out.real, out.imag = real, imag
+    return out
 
 
 def finfo(name: str) -> ml_dtypes.finfo:
@@ -137,9 +146,7 @@ def _plain(dtype: str, size: int, rng: np.random.Generator) -> np.ndarray:
     scale = float(rng.choice([1.0, 1.0, 10.0, 1e-3, 100.0]))
     values = rng.standard_normal(size) * scale
     if target.kind == "c":
-        out = np.empty(size, dtype=target)
-        out.real, out.imag = values, rng.standard_normal(size) * scale
-        return out
+        return complex_from_parts(values, rng.standard_normal(size) * scale, target)
     return values.astype(target)
 
 
@@ -153,9 +160,7 @@ def _edges(dtype: str, count: int, rng: np.random.Generator) -> np.ndarray:
         edges = np.array(float_edges("float32"))
         real = rng.choice(edges, size=count)
         imag = np.where(rng.random(count) < 0.5, rng.choice(edges, size=count), 0.0)
-        out = np.empty(count, dtype=target)
-        out.real, out.imag = real, imag
-        return out
+        return complex_from_parts(real, imag, target)
     return np.array(rng.choice(float_edges(dtype), size=count)).astype(target)
 
 

@@ -18,7 +18,7 @@ from enum import Enum
 
 import numpy as np
 
-from .inputs import dtype_name, finfo, np_dtype
+from .inputs import complex_from_parts, dtype_name, finfo, np_dtype
 from .numpy_ref import Evaluation, evaluate
 
 
@@ -327,9 +327,8 @@ def _flushed(x: np.ndarray | None, dtype: str) -> np.ndarray:
     real = np.where(np.abs(wide.real) < tiny, 0.0, wide.real)
     if dtype != "complex64":
         return real.astype(np.asarray(x).dtype)
-    flat = np.empty(wide.shape, np.complex128)  # not real + 1j * imag: 1j * inf has a NaN part
-    flat.real, flat.imag = real, np.where(np.abs(wide.imag) < tiny, 0.0, wide.imag)
-    return flat.astype(np.asarray(x).dtype)
+    imag = np.where(np.abs(wide.imag) < tiny, 0.0, wide.imag)
+    return complex_from_parts(real, imag, np.asarray(x).dtype)
 
 
 def _check_type(stage: Stage, value: np.ndarray, dtype: str, shape: tuple[int, ...]) -> None:

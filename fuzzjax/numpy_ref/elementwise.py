@@ -11,7 +11,7 @@ from scipy import special
 
 from .. import rules
 from ..dtypes import KIND, promote_all
-from ..inputs import finfo, np_dtype
+from ..inputs import complex_from_parts, finfo, np_dtype
 from .values import Impl, ReferenceFailure, Val, concrete, dtype_fn, mark, merge
 
 if TYPE_CHECKING:
@@ -50,9 +50,7 @@ def _divide(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     c1, d1 = np.copysign(np.isinf(c) * 1.0, c), np.copysign(np.isinf(d) * 1.0, d)
     x = np.where(tiny, 0.0 * (a * c1 + b * d1), x)
     y = np.where(tiny, 0.0 * (b * c1 - a * d1), y)
-    out = np.empty(x.shape, np.complex128)
-    out.real, out.imag = x, y
-    return out
+    return complex_from_parts(x, y, np.complex128)
 
 
 def _expm1(x: np.ndarray) -> np.ndarray:
