@@ -144,8 +144,8 @@ def shrink(
             # Choice edits regenerate the inputs, which loses the values a hang depends on
             # (INT_MIN into gcd), and each hanging candidate costs seconds: hangs go straight
             # to the tree passes, which keep the inputs.
-            tried_culprit = culprit is not None and attempt(culprit)
-            if not tried_culprit and program is not None and not hang:
+            culprit_kept = culprit is not None and attempt(culprit)
+            if not culprit_kept and program is not None and not hang:
                 half = min(deadline, time.monotonic() + seconds / 2)  # time for tree passes
                 _choice_passes(program, input_seed, attempt, half)
             _tree_passes(lambda: best, attempt, deadline)
