@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 import fuzzjax
-from fuzzjax.add import add_pairs
+from fuzzjax.corpus.add import add_pairs
 
 
 def rosenbrock(p: jax.Array) -> jax.Array:

@@ -1,7 +1,7 @@
 """``fuzzjax.extract_ir_pair`` step by step: lower a function, look at the record, store it.
 
-This is the lower-level path the other examples wrap with ``fuzzjax.add.add_pairs``: make an
-``IRPair``, turn it into a corpus row with ``fuzzjax.add.user_row``, and insert the row with
+This is the lower-level path the other examples wrap with ``fuzzjax.corpus.add.add_pairs``: make an
+``IRPair``, turn it into a corpus row with ``fuzzjax.corpus.add.user_row``, and insert the row with
 ``Corpus.add_pair`` inside a transaction (False means that IR is already stored).
 
     python examples/extract_ir.py [--db corpus/examples.sqlite]
@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 import fuzzjax
-from fuzzjax.add import user_row
+from fuzzjax.corpus.add import user_row
 
 
 def gelu_tanh(x: jax.Array) -> jax.Array:

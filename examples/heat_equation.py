@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 import fuzzjax
-from fuzzjax.add import add_pairs
+from fuzzjax.corpus.add import add_pairs
 
 N = 32  # grid points per side
 

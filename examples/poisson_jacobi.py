@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 import fuzzjax
-from fuzzjax.add import add_pairs
+from fuzzjax.corpus.add import add_pairs
 
 N = 17  # grid points per side, boundary included
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 import fuzzjax
-from fuzzjax.add import add_pairs
+from fuzzjax.corpus.add import add_pairs
 
 
 def pairwise_distances(a: jax.Array, b: jax.Array) -> jax.Array:

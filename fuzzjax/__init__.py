@@ -26,20 +26,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .corpus import Corpus
-    from .generate import generate
-    from .lowering import extract_ir_pair
-    from .program import ArgSpec, GenOptions, Program
-    from .strategies import programs
+    from fuzzjax.corpus.store import Corpus
+    from fuzzjax.generation.generator import generate
+    from fuzzjax.generation.strategies import programs
+    from fuzzjax.lowering.lower import extract_ir_pair
+    from fuzzjax.program import ArgSpec, GenOptions, Program
 
 _LAZY = {
-    "Corpus": "corpus",
-    "generate": "generate",
-    "extract_ir_pair": "lowering",
+    "Corpus": "corpus.store",
+    "generate": "generation.generator",
+    "extract_ir_pair": "lowering.lower",
     "ArgSpec": "program",
     "GenOptions": "program",
     "Program": "program",
-    "programs": "strategies",
+    "programs": "generation.strategies",
 }
 
 

@@ -1,3 +1,3 @@
-from fuzzjax.cli import main
+from fuzzjax.cli.main import main
 
 raise SystemExit(main())

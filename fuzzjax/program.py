@@ -33,11 +33,12 @@ class GenOptions:
     max_elements: int = 65536
     max_params: int = 8
     let_percent: int = 10
-    #: Percent chance that an eligible node becomes a scientific kernel (fuzzjax.kernels).
+    #: Percent chance that an eligible node becomes a scientific kernel
+    #: (fuzzjax.generation.kernels).
     kernel_percent: int = 4
     #: Relative weights of depths min_depth..max_depth; empty means uniform.
     depth_weights: tuple[int, ...] = ()
-    #: Generate only this category ("" = any); see fuzzjax.rules.category_of.
+    #: Generate only this category ("" = any); see fuzzjax.rules.table.category_of.
     category: str = ""
     #: Draw the category of each program uniformly (``--balanced category``).
     balanced: bool = False

@@ -11,7 +11,7 @@ import itertools
 import jax
 import numpy as np
 
-from fuzzjax.numpy_ref.elementwise import _divide as c99_divide
+from fuzzjax.fuzzing.reference.elementwise import _divide as c99_divide
 
 vals = [0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 3e38, 1e-30]
 parts = list(itertools.product(vals, vals))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke-test fuzzjax against an older JAX: a fresh venv with jax/jaxlib VERSION, fuzzjax
-# installed into it, and a short fuzz run. The fast lowering path (fuzzjax/fastlower.py)
+# installed into it, and a short fuzz run. The fast lowering path (fuzzjax/lowering/fastlower.py)
 # falls back to stock lowering on versions it does not know.
 #
 # Usage: scripts/old_jax_smoke.sh VERSION [COUNT]

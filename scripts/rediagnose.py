@@ -1,7 +1,7 @@
 """Re-run the oracles on every non-hang bucket of a fuzz run with the current fuzzjax.
 
 Usage: python scripts/rediagnose.py FAILURES_DIR
-Each folder's shrunk case (meta.json) goes through ``fuzzjax.buckets.diagnose``; prints how
+Each folder's shrunk case (meta.json) goes through ``fuzzjax.fuzzing.diagnose.diagnose``; prints how
 many now fail, pass or are benign, and the buckets that no longer fail. Folders are not
 modified. notes/fuzzing.md uses it to show what a fix changed.
 """
@@ -11,8 +11,8 @@ import pathlib
 import sys
 import warnings
 
-from fuzzjax.buckets import diagnose
-from fuzzjax.repro import case_from_json, read_meta
+from fuzzjax.fuzzing.diagnose import diagnose
+from fuzzjax.fuzzing.repro import case_from_json, read_meta
 
 
 def main() -> None:

@@ -9,11 +9,11 @@ import json
 import pathlib
 import sys
 
-from fuzzjax.buckets import Signature
-from fuzzjax.fuzz import seed_case
-from fuzzjax.inputs import derive_input_seed
+from fuzzjax.fuzzing.campaign import seed_case
+from fuzzjax.fuzzing.diagnose import Signature
+from fuzzjax.fuzzing.inputs import derive_input_seed
+from fuzzjax.fuzzing.shrink import CandidateRunner, shrink
 from fuzzjax.program import GenOptions
-from fuzzjax.shrink import CandidateRunner, shrink
 
 
 def main() -> None:

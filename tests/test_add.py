@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from fuzzjax.add import add_parser
-from fuzzjax.cli import main
-from fuzzjax.pipeline import build_corpus
+from fuzzjax.cli.main import main
+from fuzzjax.corpus.add import add_parser
+from fuzzjax.corpus.build import build_corpus
 from fuzzjax.program import GenOptions
 
 USER_FILE = """

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.bench import _payloads, make_from_lark_task, make_stock_lower_task, make_template_task
-from fuzzjax.pipeline import build_corpus
+from fuzzjax.corpus.bench import (
+    _payloads,
+    make_from_lark_task,
+    make_stock_lower_task,
+    make_template_task,
+)
+from fuzzjax.corpus.build import build_corpus
 from fuzzjax.program import GenOptions
 from fuzzjax.workers import Outcome
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from fuzzjax.dtypes import DTYPES
-from fuzzjax.generate import generate
-from fuzzjax.lowering import load_function, lower_program
-from fuzzjax.rules import TABLE
+from fuzzjax.generation.generator import generate
+from fuzzjax.lowering.lower import load_function, lower_program
+from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import ProgramSyntaxError, parse
 
 CONTROL = sorted(a for a, r in TABLE.items() if r.family == "control_flow")
@@ -37,8 +37,8 @@ def test_control_flow_programs_lower_and_run(programs) -> None:  # noqa: ANN001
 
 
 def test_loop_bodies_read_their_counters_and_match_numpy(programs) -> None:  # noqa: ANN001
-    from fuzzjax.numpy_ref import evaluate
-    from fuzzjax.oracles import check_program
+    from fuzzjax.fuzzing.oracles import check_program
+    from fuzzjax.fuzzing.reference import evaluate
 
     readers = {
         "fori_loop": re.compile(r"jnp\.asarray\(i\d+, "),
@@ -113,9 +113,9 @@ def test_zero_size_and_high_rank_shapes_occur_and_lower() -> None:
 def test_balanced_categories_and_single_category_generation(tmp_path) -> None:  # noqa: ANN001
     from collections import Counter
 
-    from fuzzjax.pipeline import build_corpus
+    from fuzzjax.corpus.build import build_corpus
     from fuzzjax.program import GenOptions
-    from fuzzjax.rules import CATEGORIES, category_of
+    from fuzzjax.rules.table import CATEGORIES, category_of
 
     db = tmp_path / "b.sqlite"
     build_corpus(db, count=100, options=GenOptions(max_depth=3, balanced=True), workers=0)

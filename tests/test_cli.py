@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.cli import main
-from fuzzjax.generate import generate
+from fuzzjax.cli.main import main
+from fuzzjax.generation.generator import generate
 from fuzzjax.program import GenOptions
 
 
@@ -84,7 +84,7 @@ def test_generate_replay_stats_round_trip(tmp_path: Path, capsys) -> None:  # no
 
 
 def test_stats_on_an_empty_corpus_says_so(tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    from fuzzjax.corpus import Corpus
+    from fuzzjax.corpus.store import Corpus
 
     Corpus(tmp_path / "e.sqlite").close()
     assert main(["stats", "--db", str(tmp_path / "e.sqlite")]) == 0

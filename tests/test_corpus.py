@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.corpus import Corpus, CorpusError
-from fuzzjax.pipeline import build_corpus, make_generation_task
+from fuzzjax.corpus.build import build_corpus, make_generation_task
+from fuzzjax.corpus.store import Corpus, CorpusError
 from fuzzjax.program import GenOptions
 
 OPTS = GenOptions(max_depth=3)
@@ -125,8 +125,8 @@ def test_kill_9_during_generation_loses_nothing_committed(tmp_path: Path) -> Non
 
 def test_same_seed_gives_same_source_and_hash_in_a_separate_process() -> None:
     code = (
-        "from fuzzjax.generate import generate\n"
-        "from fuzzjax.lowering import lower_program\n"
+        "from fuzzjax.generation.generator import generate\n"
+        "from fuzzjax.lowering.lower import lower_program\n"
         "import sys\n"
         "for s in (0, 17, 123456789, 2**40):\n"
         "    p = generate(s, max_depth=5)\n"
@@ -141,8 +141,8 @@ def test_same_seed_gives_same_source_and_hash_in_a_separate_process() -> None:
         timeout=300,
         check=True,
     ).stdout
-    from fuzzjax.generate import generate
-    from fuzzjax.lowering import lower_program
+    from fuzzjax.generation.generator import generate
+    from fuzzjax.lowering.lower import lower_program
 
     # different trace history here: lower other programs first
     for s in range(20):
@@ -158,7 +158,7 @@ def test_kill_9_of_one_worker_is_isolated_and_the_run_completes(tmp_path: Path) 
     import multiprocessing
     import threading
 
-    from fuzzjax.generate import generate
+    from fuzzjax.generation.generator import generate
 
     db = tmp_path / "c.sqlite"
     killed: list[int] = []

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from fuzzjax.corpus import Corpus
-from fuzzjax.distributed import DistributedError, run_distributed
-from fuzzjax.generate import generate
-from fuzzjax.pipeline import build_corpus
+from fuzzjax.corpus.build import build_corpus
+from fuzzjax.corpus.distributed import DistributedError, run_distributed
+from fuzzjax.corpus.store import Corpus
+from fuzzjax.generation.generator import generate
 from fuzzjax.program import GenOptions
 
 #: Tiny programs, so that seeds in different shards often lower to the same StableHLO.

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import pytest
 
 from fuzzjax.dtypes import DTYPES, DTYPES_X64, promote
-from fuzzjax.lowering import x64_scope
+from fuzzjax.lowering.lower import x64_scope
 
 
 @pytest.mark.parametrize("a,b", list(itertools.product(DTYPES, repeat=2)))

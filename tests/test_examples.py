@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.add import EXAMPLES_NAME, load_user_module
-from fuzzjax.cli import main
+from fuzzjax.cli.main import main
+from fuzzjax.corpus.add import EXAMPLES_NAME, load_user_module
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = (

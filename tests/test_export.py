@@ -1,4 +1,4 @@
-"""Tests for fuzzjax.export: round trips (JSONL, Parquet), splits, batching, card, CLI errors."""
+"""fuzzjax.corpus.export: round trips (JSONL, Parquet), splits, batching, card, CLI errors."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzjax import extract_ir_pair
-from fuzzjax.add import add_pairs
-from fuzzjax.cli import main
-from fuzzjax.corpus import PAIR_COLUMNS, Corpus
-from fuzzjax.export import (
+from fuzzjax.cli.main import main
+from fuzzjax.corpus.add import add_pairs
+from fuzzjax.corpus.build import build_corpus
+from fuzzjax.corpus.export import (
     COLUMNS,
     DEFAULT_SPLIT,
     SPLITS,
@@ -28,7 +28,7 @@ from fuzzjax.export import (
     parse_split,
     split_of,
 )
-from fuzzjax.pipeline import build_corpus
+from fuzzjax.corpus.store import PAIR_COLUMNS, Corpus
 from fuzzjax.program import GenOptions
 
 GENERATED = 40
@@ -279,13 +279,13 @@ def test_failed_export_leaves_no_partial_files(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("pyarrow")
-    import fuzzjax.export
+    import fuzzjax.corpus.export
 
     def failing_rows(*args: Any) -> Any:
         yield from list(iter_export_rows(*args))[:5]
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fuzzjax.export, "iter_export_rows", failing_rows)
+    monkeypatch.setattr(fuzzjax.corpus.export, "iter_export_rows", failing_rows)
     with Corpus(db, create=False) as corpus, pytest.raises(OSError, match="No space"):
         export_corpus(corpus, tmp_path / "ds", fmt="parquet", fractions=DEFAULT_SPLIT)
     assert list((tmp_path / "ds").iterdir()) == []

@@ -1,4 +1,4 @@
-"""Tests for fuzzjax.fastlower: fast (reused MLIR context) lowering == stock.
+"""Tests for fuzzjax.lowering.fastlower: fast (reused MLIR context) lowering == stock.
 
 Programs are built as source text and exec'd, so every lowering sees a fresh
 function object (JAX caches traces and lowered modules per function/jaxpr, so
@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from fuzzjax import fastlower
+from fuzzjax.lowering import fastlower
 
 SHAPES = [(4,), (3, 4), (2, 3, 4), (1, 5)]
 DTYPES = ["float32", "float16", "int32", "bool"]

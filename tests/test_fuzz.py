@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.buckets import diagnose, dtype_label
-from fuzzjax.cli import main
-from fuzzjax.fuzz import FuzzConfig, run_fuzz, seed_case
-from fuzzjax.numpy_ref import TEST_BREAK_ENV, evaluate
+from fuzzjax.cli.main import main
+from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz, seed_case
+from fuzzjax.fuzzing.diagnose import diagnose, dtype_label
+from fuzzjax.fuzzing.reference import TEST_BREAK_ENV, evaluate
+from fuzzjax.fuzzing.repro import case_from_json, read_meta
+from fuzzjax.fuzzing.shrink import op_count
 from fuzzjax.program import GenOptions
-from fuzzjax.repro import case_from_json, read_meta
-from fuzzjax.shrink import op_count
 
 OPTIONS = GenOptions(max_depth=2, category="math")
 #: The planted discrepancy: a frequent jax.nn function, so few seeds are needed.
@@ -85,9 +85,9 @@ def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
 def _write_repro(tmp_path: Path, source: str, x: object, sig: object) -> Path:
     import numpy as np
 
-    from fuzzjax.buckets import Case
+    from fuzzjax.fuzzing.diagnose import Case
+    from fuzzjax.fuzzing.repro import repro_text
     from fuzzjax.program import ArgSpec
-    from fuzzjax.repro import repro_text
 
     x = np.asarray(x)
     case = Case(source, (ArgSpec("x0", x.shape, str(x.dtype)),), [x], str(x.dtype), x.shape)
@@ -101,8 +101,8 @@ def test_repro_of_a_lax_program_reproduces_the_recorded_value_failure(
 ) -> None:
     import numpy as np
 
-    from fuzzjax.buckets import Signature
-    from fuzzjax.oracles import Stage, Symptom
+    from fuzzjax.fuzzing.diagnose import Signature
+    from fuzzjax.fuzzing.oracles import Stage, Symptom
 
     monkeypatch.setenv(TEST_BREAK_ENV, "lax_sin")  # the stored reference is wrong for lax.sin
     sig = Signature(Stage.VS_NUMPY, Symptom.WRONG_VALUE, ("lax_sin",), "float32", localized=True)
@@ -117,8 +117,8 @@ def test_repro_of_a_lax_program_reproduces_the_recorded_value_failure(
 def test_repro_that_fails_differently_exits_2(tmp_path: Path) -> None:
     import numpy as np
 
-    from fuzzjax.buckets import Signature
-    from fuzzjax.oracles import Stage, Symptom
+    from fuzzjax.fuzzing.diagnose import Signature
+    from fuzzjax.fuzzing.oracles import Stage, Symptom
 
     sig = Signature(Stage.JIT_VS_EAGER, Symptom.WRONG_VALUE, ("reshape",), "float32")
     source = "def f(x0):\n    return jnp.reshape(x0, (3,))\n"  # raises: 2 elements into 3

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.fuzz import TEST_CRASH_ENV, TEST_HANG_ENV, FuzzConfig, run_fuzz
+from fuzzjax.fuzzing.campaign import TEST_CRASH_ENV, TEST_HANG_ENV, FuzzConfig, run_fuzz
+from fuzzjax.fuzzing.repro import read_meta
 from fuzzjax.program import GenOptions
-from fuzzjax.repro import read_meta
 
 
 def test_segfault_and_hang_are_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

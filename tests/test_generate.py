@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from lark import Tree
 
 import fuzzjax
-from fuzzjax.generate import generate, replay_choices
+from fuzzjax.generation.generator import generate, replay_choices
+from fuzzjax.generation.render import Node
 from fuzzjax.program import GenOptions, Program
-from fuzzjax.render import Node
 from fuzzjax.syntax import (
     is_bound_read,
     measure_depth,
@@ -72,8 +72,8 @@ def test_edited_choice_sequences_still_give_valid_programs() -> None:
 def test_rendered_text_parses_to_the_generated_tree_structure() -> None:
     """Precedence-aware rendering: the parse has the same operations in the same order."""
     from fuzzjax.choices import SeededChooser
-    from fuzzjax.generate import Generator
-    from fuzzjax.render import render
+    from fuzzjax.generation.generator import Generator
+    from fuzzjax.generation.render import render
 
     def preorder(node: Node) -> list[str]:
         own = [] if node.alias in ("param", "literal", "bound", "local") else [node.alias]
@@ -123,6 +123,6 @@ def test_shrinking_keeps_programs_valid() -> None:
     )
     assert found.depth <= 3 and len(found.source) < 150  # shrunk to a small program
     assert measure_depth(parse(found.source)) == found.depth
-    from fuzzjax.lowering import lower_program
+    from fuzzjax.lowering.lower import lower_program
 
     assert lower_program(found).ir_hash

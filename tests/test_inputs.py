@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fuzzjax.inputs import describe, int_edges, make_inputs
+from fuzzjax.fuzzing.inputs import describe, int_edges, make_inputs
 from fuzzjax.program import ArgSpec
 
 FLOAT_DTYPES = ["float16", "bfloat16", "float32", "complex64"]

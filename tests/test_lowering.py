@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from fuzzjax.canonical import canonicalize, ir_hash, op_counts
-from fuzzjax.generate import generate
-from fuzzjax.lowering import extract_ir_pair, load_function, lower_program
+from fuzzjax.generation.generator import generate
+from fuzzjax.lowering.canonical import canonicalize, ir_hash, op_counts
+from fuzzjax.lowering.lower import extract_ir_pair, load_function, lower_program
 from fuzzjax.syntax import ProgramSyntaxError
 
 

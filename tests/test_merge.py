@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.cli import main
-from fuzzjax.corpus import Corpus, CorpusError
-from fuzzjax.distributed import run_shard
-from fuzzjax.merge import merge_corpora
-from fuzzjax.pipeline import build_corpus
+from fuzzjax.cli.main import main
+from fuzzjax.corpus.build import build_corpus
+from fuzzjax.corpus.distributed import run_shard
+from fuzzjax.corpus.merge import merge_corpora
+from fuzzjax.corpus.store import Corpus, CorpusError
 from fuzzjax.program import GenOptions
 
 #: Tiny programs, so that different seeds often lower to the same StableHLO.

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fuzzjax import benign, numpy_ref
-from fuzzjax.generate import generate
-from fuzzjax.inputs import make_inputs
-from fuzzjax.numpy_ref import IMPL, evaluate
+from fuzzjax.fuzzing import benign
+from fuzzjax.fuzzing import reference as numpy_ref
+from fuzzjax.fuzzing.inputs import make_inputs
+from fuzzjax.fuzzing.reference import IMPL, evaluate
+from fuzzjax.generation.generator import generate
 from fuzzjax.syntax import operation_aliases
 
 
@@ -33,7 +34,7 @@ def test_every_undefined_tag_is_in_the_benign_registry() -> None:
 def test_reference_does_not_import_jax() -> None:
     code = (
         "import sys, numpy as np\n"
-        "from fuzzjax.numpy_ref import evaluate\n"
+        "from fuzzjax.fuzzing.reference import evaluate\n"
         "evaluate('def f(x0):\\n    return jnp.sin(x0)\\n', [np.ones(3, np.float32)])\n"
         "assert not any(m == 'jax' or m.startswith('jax.') for m in sys.modules), 'jax imported'\n"
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fuzzjax.buckets import Case, diagnose
-from fuzzjax.numpy_ref import TEST_BREAK_ENV
-from fuzzjax.oracles import Stage, Symptom, check_program, compare
+from fuzzjax.fuzzing.diagnose import Case, diagnose
+from fuzzjax.fuzzing.oracles import Stage, Symptom, check_program, compare
+from fuzzjax.fuzzing.reference import TEST_BREAK_ENV
 from fuzzjax.program import ArgSpec
 
 F32 = np.float32
@@ -48,7 +48,7 @@ def test_complex_parts_are_judged_against_the_magnitude() -> None:
 
 
 def test_flushing_complex_values_keeps_infinite_parts() -> None:
-    from fuzzjax.oracles import _flushed
+    from fuzzjax.fuzzing.oracles import _flushed
 
     x = np.array([complex(1, np.inf), complex(1e-40, -np.inf)], np.complex64)
     out = _flushed(x, "complex64")  # was real + 1j * imag: the real part became NaN
@@ -56,7 +56,7 @@ def test_flushing_complex_values_keeps_infinite_parts() -> None:
 
 
 def test_near_a_zero_the_input_rounding_is_allowed_for() -> None:
-    from fuzzjax.numpy_ref import evaluate
+    from fuzzjax.fuzzing.reference import evaluate
 
     # jnp.sinc(float16 1.0) is 3.1e-4 where the exact value is 0 (30-minute run): sinc moves
     # by ~2e-3 when its float16 input moves by 2 ulps, so that is not a wrong result.
@@ -131,7 +131,7 @@ def test_wrong_result_type_is_reported() -> None:
 
 
 def test_fma_rule_knows_the_lax_spellings() -> None:
-    from fuzzjax import benign
+    from fuzzjax.fuzzing import benign
 
     facts = {"stage": "jit_vs_eager", "aliases": ("fori_loop", "lax_mul", "op_add"),
              "dtypes": ["float32"]}  # fmt: skip

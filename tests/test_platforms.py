@@ -16,14 +16,15 @@ import numpy as np
 import pytest
 
 from fuzzjax import extract_ir_pair
-from fuzzjax.add import user_row
-from fuzzjax.cli import main
-from fuzzjax.corpus import Corpus, CorpusError
-from fuzzjax.export import PLATFORM_FIELDS, export_corpus
-from fuzzjax.lowering import load_function
-from fuzzjax.merge import merge_corpora
-from fuzzjax.pipeline import build_corpus
-from fuzzjax.platforms import (
+from fuzzjax.cli.main import main
+from fuzzjax.corpus.add import user_row
+from fuzzjax.corpus.build import build_corpus
+from fuzzjax.corpus.export import PLATFORM_FIELDS, export_corpus
+from fuzzjax.corpus.merge import merge_corpora
+from fuzzjax.corpus.stats import corpus_stats, format_stats
+from fuzzjax.corpus.store import Corpus, CorpusError
+from fuzzjax.lowering.lower import load_function
+from fuzzjax.lowering.platforms import (
     PLATFORMS,
     custom_call_targets,
     lower_for_platforms,
@@ -31,7 +32,6 @@ from fuzzjax.platforms import (
     platforms_differ,
 )
 from fuzzjax.program import ArgSpec, GenOptions
-from fuzzjax.stats import corpus_stats, format_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 MATRIX = jax.ShapeDtypeStruct((4, 4), jnp.float32)
@@ -219,9 +219,9 @@ def test_cli_platforms_store_rows_and_cpu_artifacts_run(
 def test_platform_export_failure_is_recorded_for_its_seed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fuzzjax.platforms
+    import fuzzjax.lowering.platforms
 
-    real, calls = fuzzjax.platforms.export_for, []
+    real, calls = fuzzjax.lowering.platforms.export_for, []
 
     def export_for(fn: Any, specs: Any, platform: str) -> Any:
         calls.append(platform)
@@ -229,7 +229,7 @@ def test_platform_export_failure_is_recorded_for_its_seed(
             raise NotImplementedError("no tpu rule\nsecond line")
         return real(fn, specs, platform)
 
-    monkeypatch.setattr(fuzzjax.platforms, "export_for", export_for)
+    monkeypatch.setattr(fuzzjax.lowering.platforms, "export_for", export_for)
     db = tmp_path / "c.sqlite"
     summary = build_corpus(
         db, count=2, options=GenOptions(max_depth=2), workers=0, platforms=("tpu", "cpu")

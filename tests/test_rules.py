@@ -2,8 +2,8 @@
 
 from collections import Counter
 
-from fuzzjax.generate import generate
-from fuzzjax.rules import TABLE
+from fuzzjax.generation.generator import generate
+from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import alternatives, operation_aliases
 
 

@@ -7,10 +7,10 @@ import pytest
 from jax import lax
 
 from fuzzjax.dtypes import ArrayType
-from fuzzjax.lowering import x64_scope
-from fuzzjax.rules import TABLE, Elementwise, Reduction
-from fuzzjax.rules_reduce import SameShapeAxis
-from fuzzjax.shapes import Limits
+from fuzzjax.lowering.lower import x64_scope
+from fuzzjax.rules.reduce import SameShapeAxis
+from fuzzjax.rules.shapes import Limits
+from fuzzjax.rules.table import TABLE, Elementwise, Reduction
 from fuzzjax.syntax import alternatives
 
 ELEMENTWISE = [r for r in TABLE.values() if isinstance(r, Elementwise)]

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fuzzjax.buckets import Case, Signature, diagnose
-from fuzzjax.numpy_ref import TEST_BREAK_ENV
-from fuzzjax.oracles import Stage, Symptom
+from fuzzjax.fuzzing.diagnose import Case, Signature, diagnose
+from fuzzjax.fuzzing.oracles import Stage, Symptom
+from fuzzjax.fuzzing.reference import TEST_BREAK_ENV
+from fuzzjax.fuzzing.shrink import HANG_CANDIDATE_SECONDS, load_target, normalize, op_count, shrink
 from fuzzjax.program import ArgSpec
-from fuzzjax.shrink import HANG_CANDIDATE_SECONDS, load_target, normalize, op_count, shrink
 from fuzzjax.syntax import aliases_used, parse
 
 

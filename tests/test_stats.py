@@ -1,4 +1,4 @@
-"""Tests for fuzzjax.stats (numbers checked against plain SQL) and fuzzjax.plots."""
+"""Tests for fuzzjax.corpus.stats (numbers checked against plain SQL) and fuzzjax.corpus.plots."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzjax import extract_ir_pair
-from fuzzjax.add import add_pairs
-from fuzzjax.cli import UsageError, main
-from fuzzjax.corpus import Corpus
-from fuzzjax.pipeline import build_corpus
+from fuzzjax.cli.main import UsageError, main
+from fuzzjax.corpus.add import add_pairs
+from fuzzjax.corpus.build import build_corpus
+from fuzzjax.corpus.stats import PERCENTILES, corpus_stats, format_stats, percentiles
+from fuzzjax.corpus.store import Corpus
 from fuzzjax.program import GenOptions
-from fuzzjax.stats import PERCENTILES, corpus_stats, format_stats, percentiles
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_write_plots_makes_three_readable_pngs(db: Path, tmp_path: Path) -> None
     pytest.importorskip("matplotlib")
     from matplotlib.image import imread
 
-    from fuzzjax.plots import write_plots
+    from fuzzjax.corpus.plots import write_plots
 
     with Corpus(db, create=False) as corpus:
         paths = write_plots(corpus, tmp_path / "plots")
@@ -155,7 +155,7 @@ def test_write_plots_makes_three_readable_pngs(db: Path, tmp_path: Path) -> None
 
 def test_write_plots_from_stats(db: Path, empty_db: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from fuzzjax.plots import write_plots
+    from fuzzjax.corpus.plots import write_plots
 
     with Corpus(db, create=False) as corpus:
         with pytest.raises(ValueError, match="lengths"):
@@ -171,7 +171,7 @@ def test_write_plots_from_stats(db: Path, empty_db: Path, tmp_path: Path) -> Non
 def test_write_plots_without_matplotlib_names_the_extra(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fuzzjax.plots import write_plots
+    from fuzzjax.corpus.plots import write_plots
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with Corpus(db, create=False) as corpus, pytest.raises(UsageError, match="fuzzjax\\[dataset"):

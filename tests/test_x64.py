@@ -13,15 +13,15 @@ from hypothesis import given, settings
 
 import fuzzjax
 from fuzzjax.choices import SeededChooser
-from fuzzjax.cli import main
+from fuzzjax.cli.main import main
 from fuzzjax.dtypes import DTYPES_X64, ArrayType
-from fuzzjax.fastlower import stock_lower_stablehlo
-from fuzzjax.generate import Generator, generate
-from fuzzjax.lowering import load_function, lower_program, lower_text, specs_of, x64_scope
+from fuzzjax.generation.generator import Generator, generate
+from fuzzjax.generation.render import render
+from fuzzjax.lowering.fastlower import stock_lower_stablehlo
+from fuzzjax.lowering.lower import load_function, lower_program, lower_text, specs_of, x64_scope
 from fuzzjax.program import ArgSpec, GenOptions
-from fuzzjax.render import render
-from fuzzjax.rules import TABLE, Rule
-from fuzzjax.shapes import Limits
+from fuzzjax.rules.shapes import Limits
+from fuzzjax.rules.table import TABLE, Rule
 
 # Default programs of fuzzjax 0.2.0, pinned before x64 mode was added (and re-pinned after
 # loop counters became jnp.asarray reads, which changed 9 of these 400 seeds and nothing else):

@@ -1,0 +1,357 @@
+"""``python -m fuzzjax bench``: throughput of fuzzjax against its baselines, in one run.
+
+Measured on the same machine in the same run:
+
+(a) fuzzjax end to end (generate, parse-check, lower, canonicalise, hash, store), unique valid
+    pairs/s, with 1 and with N workers (worker scaling);
+(b) the lowering limit: stock ``jax.jit(f).lower(*specs).as_text()`` of the very programs (a)
+    stored, functions built beforehand, so only lowering is timed (N workers, ideal split);
+(c) a seed-style template baseline: ~20 fixed one- or two-op templates filled with random shapes;
+(d) ``hypothesis.extra.lark.from_lark`` on our grammar, filtered by parse/exec/lower.
+
+It also times generation and lowering per depth (1..5) in-process and writes the tables to
+``notes/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from fuzzjax.workers import Outcome, Pool, default_workers
+
+TEMPLATES: tuple[str, ...] = (
+    "x + y", "x - y", "x * y", "x / (jnp.abs(y) + 1.0)", "jnp.maximum(x, y)",
+    "jnp.sin(x)", "jnp.cos(x)", "jnp.exp(x)", "jnp.tanh(x)", "jnp.sqrt(jnp.abs(x))",
+    "jnp.log1p(jnp.abs(x))", "jnp.sum(x, axis=0)", "jnp.mean(x, axis=1)", "jnp.max(x)",
+    "jnp.dot(x, y.T)", "x @ y.T", "jnp.transpose(x)", "jnp.reshape(x, (-1,))",
+    "jnp.where(x > 0, x, y)", "jax.nn.relu(x)",
+)  # fmt: skip
+
+
+TEMPLATE_DIMS = (1, 2, 3, 4, 5, 8)
+TEMPLATE_DTYPES = ("float32", "float16", "bfloat16")
+#: The template baseline cannot produce more distinct programs than this, however long it runs.
+TEMPLATE_CEILING = len(TEMPLATES) * len(TEMPLATE_DIMS) ** 2 * len(TEMPLATE_DTYPES)
+
+
+# ---------------------------------------------------------------- worker-side tasks
+
+
+def make_stock_lower_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    """Lower stored program ``index`` with stock JAX; only the lowering is timed."""
+    from fuzzjax.corpus.store import Corpus
+    from fuzzjax.lowering.lower import load_function, specs_of
+    from fuzzjax.program import ArgSpec
+
+    with Corpus(config["db"], create=False) as corpus:
+        rows = list(corpus.iter_pairs(["source", "input_info"]))
+
+    def task(index: int) -> dict[str, Any]:
+        import json
+
+        import jax
+
+        row = rows[index]
+        fn = load_function(row["source"])
+        specs = specs_of([ArgSpec.from_json(a) for a in json.loads(row["input_info"])])
+        start = time.perf_counter()
+        jax.jit(fn).lower(*specs).as_text()
+        return {"seconds": time.perf_counter() - start}
+
+    return task
+
+
+def make_template_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    """The origin's approach: a fixed template with random shapes, stock lowering, hash."""
+    import jax
+    import jax.numpy as jnp
+
+    from fuzzjax.lowering.canonical import canonicalize, ir_hash
+
+    def task(seed: int) -> dict[str, Any]:
+        rng = random.Random(seed)
+        template = rng.choice(TEMPLATES)
+        m, n = rng.choice(TEMPLATE_DIMS), rng.choice(TEMPLATE_DIMS)
+        dtype = jnp.dtype(rng.choice(TEMPLATE_DTYPES))
+        namespace: dict[str, Any] = {"jax": jax, "jnp": jnp}
+        exec(f"def f(x, y):\n    return {template}\n", namespace)  # fixed templates only
+        spec = jax.ShapeDtypeStruct((m, n), dtype)
+        text = jax.jit(namespace["f"]).lower(spec, spec).as_text()
+        return {"hash": ir_hash(canonicalize(text))}
+
+    return task
+
+
+def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    """Draw programs from ``from_lark(grammar)`` for a time budget; keep the valid ones."""
+    import jax
+    import jax.numpy as jnp
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.extra.lark import from_lark
+    from lark import Lark
+
+    from fuzzjax.lowering.canonical import canonicalize, ir_hash
+    from fuzzjax.lowering.lower import load_function
+    from fuzzjax.syntax import grammar_text
+
+    budget = float(config["seconds"])
+    # A parser of its own: from_lark reads ``Lark.grammar``, which a cached parser lacks.
+    grammar = Lark(grammar_text(), parser="lalr", start="start", maybe_placeholders=False)
+
+    def task(seed: int) -> dict[str, Any]:
+        hashes: list[str] = []
+        tried = [0]
+        deadline = time.monotonic() + budget
+        rng = random.Random(seed)
+
+        @settings(
+            max_examples=10**7,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(from_lark(grammar, start="start"))
+        def draw(text: str) -> None:
+            if time.monotonic() > deadline:
+                raise _Done
+            tried[0] += 1
+            try:
+                fn = load_function(text)
+                n_args = fn.__code__.co_argcount
+                shape = (rng.choice((1, 2, 3)), rng.choice((1, 2, 3)))
+                specs = [jax.ShapeDtypeStruct(shape, jnp.float32)] * n_args
+                hashes.append(ir_hash(canonicalize(jax.jit(fn).lower(*specs).as_text())))
+            except Exception:  # noqa: BLE001, S110 - invalid programs are the point here
+                pass
+
+        with contextlib.suppress(_Done):
+            draw()
+        return {"hashes": hashes, "tried": tried[0]}
+
+    return task
+
+
+class _Done(Exception):
+    pass
+
+
+def _payloads(outcomes: Iterator[Outcome], what: str) -> list[dict[str, Any]]:
+    """Payloads of a measurement; a crashed or timed-out task fails the benchmark loudly."""
+    payloads = []
+    for outcome in outcomes:
+        if outcome.kind != "ok":
+            error = outcome.payload.get("error", "")
+            raise RuntimeError(f"bench {what}: seed {outcome.seed} {outcome.kind}: {error}")
+        payloads.append(outcome.payload)
+    return payloads
+
+
+# ---------------------------------------------------------------- supervisor side
+
+
+def _end_to_end(n: int, workers: int, max_depth: int, tmp: Path) -> tuple[float, Path, float]:
+    """(unique pairs/s, corpus path, share of a core the supervisor process used)."""
+    from fuzzjax.corpus.build import build_corpus
+    from fuzzjax.program import GenOptions
+
+    db = tmp / f"bench-{workers}w.sqlite"
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    summary = build_corpus(db, count=n, options=GenOptions(max_depth=max_depth), workers=workers)
+    supervisor = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+    return summary.stored / summary.seconds, db, supervisor
+
+
+def _lowering_limit(db: Path, n: int, workers: int) -> float:
+    with Pool(
+        "fuzzjax.corpus.bench:make_stock_lower_task", {"db": str(db)}, workers=workers
+    ) as pool:
+        total = sum(p["seconds"] for p in _payloads(pool.imap(iter(range(n))), "lowering"))
+    return n * workers / total
+
+
+def _templates(n: int, workers: int) -> tuple[float, int]:
+    start = time.perf_counter()
+    with Pool("fuzzjax.corpus.bench:make_template_task", {}, workers=workers) as pool:
+        hashes = {p["hash"] for p in _payloads(pool.imap(iter(range(n))), "templates")}
+    return len(hashes) / (time.perf_counter() - start), len(hashes)
+
+
+def _from_lark(seconds: float, workers: int) -> tuple[float, int, int]:
+    start = time.perf_counter()
+    config = {"seconds": seconds}
+    with Pool("fuzzjax.corpus.bench:make_from_lark_task", config, workers=workers) as pool:
+        payloads = _payloads(pool.imap(iter(range(workers))), "from_lark")
+    hashes = {h for p in payloads for h in p["hashes"]}
+    valid = sum(len(p["hashes"]) for p in payloads)
+    tried = sum(p["tried"] for p in payloads)
+    return len(hashes) / (time.perf_counter() - start), valid, tried
+
+
+def per_depth(per: int) -> list[tuple[int, float, float, float]]:
+    """In-process, depths 1..5: ms/program of generation, of fuzzjax's own lowering work
+    (parse check, exec, canonicalisation, hashing) and of JAX's ``jit().lower()``."""
+    from fuzzjax.generation.generator import generate
+    from fuzzjax.lowering.lower import lower_program
+
+    for seed in range(20):  # warm up: grammar load, first traces
+        lower_program(generate(seed, max_depth=2))
+    rows = []
+    for depth in range(1, 6):
+        programs, gen_start = [], time.perf_counter()
+        for seed in range(per):
+            programs.append(generate(seed, max_depth=depth, min_depth=depth))
+        gen_ms = (time.perf_counter() - gen_start) * 1000 / per
+        lower_start, jax_ms = time.perf_counter(), 0.0
+        for program in programs:
+            jax_ms += lower_program(program).lower_ms
+        total_ms = (time.perf_counter() - lower_start) * 1000
+        rows.append((depth, gen_ms, (total_ms - jax_ms) / per, jax_ms / per))
+    return rows
+
+
+def run_bench(n: int, workers: int, lark_seconds: float, out: Path | None) -> str:
+    import jax
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        one, _, _ = _end_to_end(n // 2, 1, 5, tmp)
+        many, db, supervisor = _end_to_end(n, workers, 5, tmp)
+        limit = _lowering_limit(db, n, workers)
+    template_rate, template_unique = _templates(n, workers)
+    lark_rate, lark_valid, lark_tried = _from_lark(lark_seconds, workers)
+    if lark_valid:
+        lark_ratio = f"fuzzjax / from_lark = {many / lark_rate:.0f}x"
+    else:  # bound it as if one valid program had been found
+        lark_ratio = f"none valid: fuzzjax / from_lark > {many * lark_seconds:.0f}x"
+    depths = per_depth(max(50, n // 20))
+    lines = [
+        "# Throughput benchmark",
+        "",
+        f"Command: `python -m fuzzjax bench --count {n} --workers {workers}"
+        f" --lark-seconds {lark_seconds:g}`  ",
+        f"Machine: {platform.machine()}, {default_workers()} cores, Python "
+        f"{platform.python_version()}, jax {jax.__version__}; {time.strftime('%Y-%m-%d')}",
+        "",
+        "| measurement | unique valid pairs/s | ratio |",
+        "|---|---|---|",
+        f"| (a) fuzzjax end to end, {workers} workers, depth <= 5 (supervisor process: "
+        f"{supervisor:.0%} of a core) | {many:.0f} | 1.00 |",
+        f"| (a) fuzzjax end to end, 1 worker | {one:.0f} | scaling {many / one:.2f}x |",
+        f"| (b) lowering limit: stock jit().lower() of the same programs, {workers} workers"
+        f" | {limit:.0f} | end-to-end / limit = {many / limit:.2f} |",
+        f"| (c) template baseline ({len(TEMPLATES)} templates, random shapes; "
+        f"{template_unique} unique of {n}; never more than {TEMPLATE_CEILING}) | "
+        f"{template_rate:.0f} | "
+        f"fuzzjax / templates = {many / template_rate:.1f}x |",
+        f"| (d) from_lark on our grammar + parse/exec/lower filter "
+        f"({lark_valid} valid of {lark_tried} drawn in {lark_seconds:g} s) | {lark_rate:.2f} | "
+        f"{lark_ratio} |",
+        "",
+        "Per depth, in-process (one core), ms per program: generation (including the Lark",
+        "parse that measures depth), fuzzjax's own lowering work (parse check, exec,",
+        "canonicalisation, hashing) and JAX's `jit().lower()` (fast path).",
+        "",
+        "| depth | generate ms | fuzzjax lowering work ms | JAX lower ms | programs/s | JAX % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for depth, gen_ms, own_ms, jax_ms in depths:
+        total = gen_ms + own_ms + jax_ms
+        lines.append(
+            f"| {depth} | {gen_ms:.2f} | {own_ms:.2f} | {jax_ms:.2f} | {1000 / total:.0f} | "
+            f"{jax_ms / total:.0%} |"
+        )
+    report = "\n".join(lines) + "\n"
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report)
+    return report
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_profile(n: int, every: int, out: Path | None) -> str:
+    """RSS of one worker's task loop (generate + lower + periodic cache clearing) over n seeds."""
+    from fuzzjax.corpus.build import make_generation_task
+    from fuzzjax.program import GenOptions
+
+    task = make_generation_task({"options": GenOptions().to_json()})
+    rows = ["| programs | RSS MB | seconds |", "|---|---|---|"]
+    start = time.perf_counter()
+    for seed in range(n):
+        task(seed)
+        if (seed + 1) % every == 0 or seed == 0:
+            rows.append(f"| {seed + 1} | {_rss_mb():.0f} | {time.perf_counter() - start:.0f} |")
+            print(rows[-1], flush=True)
+    report = "\n".join(
+        [
+            "# Memory over a long run",
+            "",
+            f"Command: `python -m fuzzjax bench --memory {n} --every {every}` "
+            f"({time.strftime('%Y-%m-%d')}); one process running the worker task "
+            "(generate, lower, canonicalise, hash; jax.clear_caches() every "
+            "500 programs; MLIR context rebuilt every 500 lowerings).",
+            "",
+            *rows,
+        ]
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report + "\n")
+    return report
+
+
+def cmd_bench(argv: Sequence[str]) -> int:
+    from fuzzjax.cli.main import ArgParser, _positive
+
+    p = ArgParser(prog="fuzzjax bench", description=__doc__.splitlines()[0] if __doc__ else "")
+    p.add_argument(
+        "--count",
+        type=_positive("--count"),
+        default=3000,
+        help="programs per measurement (default 3000)",
+    )
+    p.add_argument("--workers", type=_positive("--workers"), default=default_workers())
+    p.add_argument(
+        "--lark-seconds",
+        type=float,
+        default=30.0,
+        help="time budget of the from_lark baseline (default 30)",
+    )
+    p.add_argument(
+        "--out", default="notes/benchmarks.md", help="write the report here ('-' for stdout only)"
+    )
+    p.add_argument(
+        "--memory",
+        type=_positive("--memory"),
+        default=None,
+        metavar="N",
+        help="instead: measure RSS over N programs (writes notes/memory.md)",
+    )
+    p.add_argument(
+        "--every",
+        type=_positive("--every"),
+        default=5000,
+        help="RSS sample interval for --memory (default 5000)",
+    )
+    args = p.parse_args(argv)
+    if args.memory:
+        out = None if args.out == "-" else Path(args.out).with_name("memory.md")
+        memory_profile(args.memory, args.every, out)
+        return 0
+    out = None if args.out == "-" else Path(args.out)
+    print(run_bench(args.count, args.workers, args.lark_seconds, out), end="")
+    return 0

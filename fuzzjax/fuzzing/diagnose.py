@@ -1,0 +1,280 @@
+"""Failure signatures: (stage, symptom, ops involved, dtype), and the localisation behind them.
+
+``diagnose(case)`` runs the oracles on one case and turns the outcome into a ``Diagnosis``: a
+``Signature`` for a real failure, or the ids of the ``fuzzjax.fuzzing.benign`` rules that explain
+every difference. For value mismatches ``blame`` finds the operation at fault: it runs each
+operation alone (as a one-call program whose arguments are the reference values of its
+operands) in post-order, and the first that disagrees with its reference is the culprit. The
+signature then names that one operation and its dtypes, so the same bug found in different
+programs lands in the same bucket, and the isolated program is the first shrinking candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fuzzjax.dtypes import KIND
+from fuzzjax.fuzzing import benign
+from fuzzjax.fuzzing.inputs import dtype_name, finfo
+from fuzzjax.fuzzing.oracles import VALUE_SYMPTOMS, Stage, Symptom, check_program, compare
+from fuzzjax.fuzzing.reference import Evaluation, NodeEval, Val, evaluate
+from fuzzjax.program import ArgSpec
+from fuzzjax.syntax import aliases_used, parse
+
+#: Localisation runs at most this many operations alone.
+MAX_BLAME_NODES = 40
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The bucket key of a failure."""
+
+    stage: Stage
+    symptom: Symptom
+    ops: tuple[str, ...]
+    dtype: str
+    localized: bool = False
+
+    def key(self) -> str:
+        ops = "+".join(self.ops) if len(self.ops) <= 4 else f"{len(self.ops)}ops"
+        text = f"{self.stage.value}-{self.symptom.value}-{ops}-{self.dtype}"
+        return re.sub(r"[^A-Za-z0-9_.+-]", "_", text.replace("->", "_to_").replace(",", "_"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage.value,
+            "symptom": self.symptom.value,
+            "ops": list(self.ops),
+            "dtype": self.dtype,
+            "localized": self.localized,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Signature:
+        return cls(
+            Stage(obj["stage"]),
+            Symptom(obj["symptom"]),
+            tuple(obj["ops"]),
+            str(obj["dtype"]),
+            bool(obj.get("localized", False)),
+        )
+
+    def kept_by(self, other: Signature | None) -> bool:
+        """Whether a shrinking candidate with signature ``other`` still shows this failure."""
+        if other is None or (other.stage, other.symptom) != (self.stage, self.symptom):
+            return False
+        if self.localized:
+            return other.localized and (other.ops, other.dtype) == (self.ops, self.dtype)
+        return set(other.ops) <= set(self.ops)
+
+
+@dataclass
+class Case:
+    """A program with concrete inputs and the result type the typing table promises."""
+
+    source: str
+    args: tuple[ArgSpec, ...]
+    inputs: list[np.ndarray]
+    result_dtype: str
+    result_shape: tuple[int, ...]
+
+
+@dataclass
+class Diagnosis:
+    signature: Signature | None
+    benign: list[str] = field(default_factory=list)
+    detail: str = ""
+    culprit: Case | None = None
+    index: list[int] | None = None
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.signature else ("benign" if self.benign else "pass")
+
+
+def dtype_label(node: NodeEval) -> str:
+    """``out`` for same-dtype operations, else ``in1,in2->out`` (weak literals left out)."""
+    ins = sorted({v.dtype for _, v in node.args if not v.weak})
+    return node.val.dtype if ins == [node.val.dtype] else f"{','.join(ins)}->{node.val.dtype}"
+
+
+def isolate(source: str, node: NodeEval) -> Case:
+    """The one-call program of ``node``: array operands become parameters, literals stay."""
+    start, end = node.tree.meta.start_pos, node.tree.meta.end_pos
+    pieces: list[str] = []
+    args: list[ArgSpec] = []
+    inputs: list[np.ndarray] = []
+    cursor = start
+    for child, val in node.args:
+        if child.data == "literal":
+            continue
+        name = f"x{len(args)}"
+        pieces.append(source[cursor : child.meta.start_pos] + name)
+        cursor = child.meta.end_pos
+        args.append(ArgSpec(name, tuple(np.shape(val.value)), val.dtype))
+        inputs.append(np.asarray(val.value))
+    body = "".join(pieces) + source[cursor:end]
+    body = re.sub(r"(?<![\w.\]])\((x\d+)\)", r"\1", body)
+    text = f"def f({', '.join(a.name for a in args)}):\n    return {body}\n"
+    shape = tuple(np.shape(node.val.value))
+    return Case(text, tuple(args), inputs, node.val.dtype, shape)
+
+
+#: Operations whose rounding error grows with an inner size n: sums, products, contractions.
+SUMMING = {
+    "sum", "mean", "average", "nansum", "nanmean", "sum_dtype", "mean_dtype", "cumsum",
+    "nancumsum", "cumsum_dtype", "op_matmul", "matmul", "dot", "outer", "inner", "vdot", "kron",
+    "tensordot", "einsum", "conv", "sum_pool", "trace", "matrix_power",
+}  # fmt: skip
+PRODUCTS = {"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod"}
+SPREAD = {"var", "std", "nanvar", "nanstd", "norm"}
+LOG_SUMS = {"logsumexp", "softmax", "log_softmax", "logaddexp", "logaddexp2"}
+CONDITIONED = {"det", "inv", "solve", "cholesky", "eigh"}
+
+
+def accumulation_atol(source: str, node: NodeEval) -> np.ndarray | None:
+    """Absolute error bound of operations whose error grows with size or conditioning."""
+    alias, dtype = node.alias, node.val.dtype
+    if KIND.get(dtype, "") not in "fc":
+        return None
+    eps = float(finfo("float32" if KIND[dtype] == "c" else dtype).eps)
+    arrays = [_abs_wide(v) for _, v in node.args if not v.weak]
+    result = _abs_wide(node.val)
+    n = max(2, sum(a.size for a in arrays) // max(1, result.size))
+    with np.errstate(all="ignore"):
+        if alias in SUMMING:
+            return 8 * n * eps * _magnitude(source, node)
+        if alias in PRODUCTS:
+            return 8 * n * eps * result
+        if alias in SPREAD:
+            scale = np.sqrt(np.mean(arrays[0] ** 2)) if arrays[0].size else 0.0
+            return 8 * n * eps * (result + scale + scale**2)
+        if alias in LOG_SUMS:
+            return 8 * n * eps * (1 + result)
+        if alias in CONDITIONED:
+            x = np.asarray(node.args[0][1].value).astype(np.complex128)
+            cond = float(np.max(np.linalg.cond(x))) if x.ndim >= 2 else 1.0
+            scale = float(np.max(result, initial=0) + 1)
+            return np.full(result.shape, 16 * n * eps * max(cond, 1.0) * scale)
+    return None
+
+
+def allowance(source: str, node: NodeEval) -> np.ndarray | None:
+    """Absolute error accepted for ``node`` on its own: accumulation and input rounding."""
+    bounds = [b for b in (accumulation_atol(source, node), node.val.slack) if b is not None]
+    if not bounds:
+        return None
+    return np.maximum(*bounds) if len(bounds) == 2 else bounds[0]
+
+
+def _magnitude(source: str, node: NodeEval) -> np.ndarray:
+    """The operation applied to the magnitudes of its operands (for error bounds)."""
+    from fuzzjax.fuzzing.reference import IMPL, Interp
+
+    vals = [Val(_abs_wide(v).astype(np.asarray(v.value).dtype) if KIND[v.dtype] != "c" else
+                np.asarray(_abs_wide(v)).astype(np.complex64), v.dtype) if not v.weak else v
+            for _, v in node.args]  # fmt: skip
+    with np.errstate(all="ignore"):
+        out = IMPL[node.alias](Interp(source, {}, False), node.tree, vals)
+    return _abs_wide(out)
+
+
+def _abs_wide(val: Val) -> np.ndarray:
+    x = np.asarray(val.value)
+    return np.abs(x.astype(np.complex128 if KIND.get(val.dtype, "f") == "c" else np.float64))
+
+
+def _run_alone(case: Case, eager: bool) -> np.ndarray:
+    import jax
+    import jax.numpy as jnp
+
+    from fuzzjax.lowering.lower import load_function
+
+    fn = load_function(case.source)
+    args = [jnp.asarray(x) for x in case.inputs]
+    if eager:
+        with jax.disable_jit():
+            return np.asarray(fn(*args))
+    return np.asarray(jax.jit(fn)(*args))
+
+
+def blame(
+    source: str, evaluation: Evaluation, stage: Stage
+) -> tuple[NodeEval, Case, Symptom] | None:
+    """The first operation (post-order) that disagrees on its own, with its isolated case."""
+    for node in [n for n in evaluation.nodes if n.args][:MAX_BLAME_NODES]:
+        case = isolate(source, node)
+        try:
+            got = _run_alone(case, eager=False)
+            if stage is Stage.JIT_VS_EAGER:
+                diff = compare(got, _run_alone(case, eager=True), case.result_dtype)
+            else:
+                diff = compare(
+                    got, np.asarray(node.val.value), case.result_dtype,
+                    undefined=node.val.undefined, atol=allowance(source, node),
+                    alternative=lambda c=case: _ftz_result(c),  # type: ignore[misc]
+                )  # fmt: skip
+        except Exception:  # noqa: BLE001 - an operation that fails alone is not the culprit here
+            continue
+        if diff.symptom is not None and got.shape == tuple(case.result_shape):
+            return node, case, diff.symptom
+    return None
+
+
+def _ftz_result(case: Case) -> np.ndarray:
+    return np.asarray(evaluate(case.source, case.inputs, ftz=True).result.value)
+
+
+def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> Diagnosis:
+    """Run the oracles on ``case`` and classify the outcome (failure signature or benign)."""
+    run = check_program(
+        case.source, case.inputs, case.result_dtype, case.result_shape, on_stage=on_stage
+    )
+    failure = run.failure
+    if failure is None:
+        return Diagnosis(None, sorted(run.explained))
+    tree = parse(case.source)
+    ops = tuple(sorted(aliases_used(tree)))
+    program_sig = Signature(failure.stage, failure.symptom, ops, case.result_dtype)
+    if failure.symptom is Symptom.EXCEPTION:
+        said: dict[str, object] = {
+            "stage": failure.stage.value,
+            "aliases": ops,
+            "detail": failure.detail,
+        }
+        rule = benign.match("exception", said)
+        if rule is not None:
+            return Diagnosis(None, [rule.id], failure.detail)
+    if failure.symptom not in VALUE_SYMPTOMS:
+        return Diagnosis(program_sig, detail=failure.detail)
+    try:
+        evaluation = evaluate(case.source, case.inputs)
+    except Exception:  # noqa: BLE001 - no reference, no localisation
+        return Diagnosis(program_sig, detail=failure.detail, index=failure.index)
+    explained = sorted(failure.explained)
+    facts: benign.Facts = {
+        "stage": failure.stage.value,
+        "aliases": ops,
+        "dtypes": sorted({n.val.dtype for n in evaluation.nodes} | {a.dtype for a in case.args}),
+    }
+    found = blame(case.source, evaluation, failure.stage)
+    if found is None:
+        rule = benign.match("unlocalized", facts)
+        if rule is not None:
+            return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
+        return Diagnosis(program_sig, explained, failure.detail, index=failure.index)
+    node, culprit, symptom = found
+    rule = benign.match("culprit", {**facts, "culprit": node.alias, "label": dtype_label(node)})
+    if rule is not None:
+        return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
+    sig = Signature(failure.stage, symptom, (node.alias,), dtype_label(node), localized=True)
+    return Diagnosis(sig, explained, failure.detail, culprit, failure.index)
+
+
+def case_dtype_name(value: np.ndarray) -> str:
+    return dtype_name(np.asarray(value).dtype)

@@ -1,0 +1,351 @@
+"""Differential oracles: jit vs eager vs the NumPy reference, with dtype-aware comparison.
+
+``check_program`` runs one program (a) compiled with ``jax.jit``, twice, (b) eagerly under
+``jax.disable_jit()`` and (c) with ``fuzzjax.fuzzing.reference``, and returns the first failure
+it finds as a ``Failure`` (stage and symptom are Enums), or ``None``. Value comparison is
+NaN-position aware, inf-sign aware, exact for integers and bools, and within ``TOLERANCE_ULP``
+units in the last place for floats (complex: per component). Elements that differ only in ways
+listed in ``fuzzjax.fuzzing.benign`` (undefined conventions, denormal flushing) are counted in
+``Diff.explained``, so a program whose every difference is explained is reported as benign, not
+as passing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
+from fuzzjax.fuzzing.reference import Evaluation, evaluate
+
+
+class Stage(str, Enum):
+    """Where a failure shows up."""
+
+    GENERATE = "generate"
+    LOWER = "lower"
+    COMPILE = "compile"
+    JIT = "jit"
+    EAGER = "eager"
+    REFERENCE = "reference"
+    DETERMINISM = "determinism"
+    JIT_VS_EAGER = "jit_vs_eager"
+    VS_NUMPY = "vs_numpy"
+
+
+class Symptom(str, Enum):
+    """What the failure looks like."""
+
+    SEGFAULT = "segfault"
+    ABORT = "abort"
+    KILLED = "killed"
+    CRASH = "crash"
+    HANG = "hang"
+    EXCEPTION = "exception"
+    WRONG_DTYPE = "wrong_dtype"
+    WRONG_SHAPE = "wrong_shape"
+    NONDETERMINISM = "nondeterminism"
+    WRONG_NAN = "wrong_nan"
+    WRONG_INF = "wrong_inf"
+    WRONG_VALUE = "wrong_value"
+
+
+VALUE_SYMPTOMS = (Symptom.WRONG_NAN, Symptom.WRONG_INF, Symptom.WRONG_VALUE)
+
+#: Allowed distance in units in the last place, per result dtype (complex: per component).
+TOLERANCE_ULP: dict[str, int] = {"float16": 2, "bfloat16": 2, "float32": 4, "complex64": 8}
+
+
+@dataclass
+class Diff:
+    """Unexplained element mismatches of ``got`` against ``want`` plus explained ones by tag."""
+
+    bad: np.ndarray
+    symptom: Symptom | None
+    explained: dict[str, int] = field(default_factory=dict)
+    detail: str = ""
+    index: list[int] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.symptom is not None
+
+
+@dataclass
+class Failure:
+    """The first failure of a program: stage, symptom and a one-line detail."""
+
+    stage: Stage
+    symptom: Symptom
+    detail: str
+    explained: dict[str, int] = field(default_factory=dict)
+    index: list[int] | None = None  # first unexplained element that differs
+
+
+def _ordered(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Float bits mapped to integers whose difference counts representable values (ULPs)."""
+    width = {"float16": np.int16, "bfloat16": np.int16, "float32": np.int32}[dtype]
+    bits = np.asarray(x).astype(np_dtype(dtype)).view(width).astype(np.int64)
+    magnitude = bits & ((1 << (8 * np.dtype(width).itemsize - 1)) - 1)
+    return np.where(bits < 0, -magnitude, magnitude)
+
+
+def _real_close(
+    got: np.ndarray, want: np.ndarray, dtype: str, atol: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ok, nan_bad, inf_bad) for real float arrays of ``dtype``."""
+    g, w = got.astype(np.float64), want.astype(np.float64)
+    gnan, wnan = np.isnan(g), np.isnan(w)
+    ulp = np.abs(_ordered(got, dtype) - _ordered(want, dtype))
+    with np.errstate(all="ignore"):
+        ok = (gnan & wnan) | (~gnan & ~wnan & (ulp <= TOLERANCE_ULP[dtype]))
+        ok |= ~gnan & ~wnan & (g == w)
+        if atol is not None:
+            ok |= ~gnan & ~wnan & (np.abs(g - w) <= atol)
+    nan_bad = gnan != wnan
+    inf_bad = ~ok & ~nan_bad & (np.isinf(g) | np.isinf(w))
+    return ok, nan_bad, inf_bad
+
+
+def elementwise_ok(
+    got: np.ndarray, want: np.ndarray, dtype: str, atol: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ok, nan_bad, inf_bad) masks comparing two arrays of the fuzzjax dtype ``dtype``."""
+    got, want = np.asarray(got), np.asarray(want)
+    if dtype == "complex64":
+        # Each part may also be off by the complex budget in ulps of |want| (norm-wise): a
+        # small part computed by cancellation (ac - bd) is not a wrong result.
+        with np.errstate(all="ignore"):
+            size = np.abs(want.astype(np.complex128))
+        scale = np.where(np.isfinite(size), size, 0.0)
+        normwise = TOLERANCE_ULP["complex64"] * float(np.finfo(np.float32).eps) * scale
+        atol = normwise if atol is None else np.maximum(atol, normwise)
+        (ok_r, nan_r, inf_r), (ok_i, nan_i, inf_i) = (
+            _real_close(part(got), part(want), "float32", atol) for part in (np.real, np.imag)
+        )
+        return ok_r & ok_i, nan_r | nan_i, inf_r | inf_i
+    if dtype in TOLERANCE_ULP:
+        return _real_close(got, want, dtype, atol)
+    ok = got == want
+    none = np.zeros(ok.shape, dtype=bool)
+    return ok, none, none
+
+
+def compare(
+    got: np.ndarray,
+    want: np.ndarray,
+    dtype: str,
+    *,
+    undefined: dict[str, np.ndarray] | None = None,
+    alternative: Callable[[], np.ndarray] | None = None,
+    atol: np.ndarray | None = None,
+) -> Diff:
+    """Compare ``got`` with ``want``; explain mismatches by undefined masks or the FTZ variant."""
+    ok, nan_bad, inf_bad = elementwise_ok(got, want, dtype, atol)
+    bad = ~ok
+    explained: dict[str, int] = {}
+    if bad.any() and undefined:
+        for tag, mask in sorted(undefined.items()):
+            hit = bad & np.broadcast_to(mask, bad.shape)
+            if hit.any():
+                explained[tag] = int(hit.sum())
+                bad &= ~hit
+    if bad.any() and alternative is not None:
+        alt_ok = elementwise_ok(got, alternative(), dtype, atol)[0]
+        hit = bad & alt_ok
+        if hit.any():
+            explained["ftz"] = int(hit.sum())
+            bad &= ~hit
+    if bad.any() and dtype == "complex64":
+        hit = bad & _complex_infinite(got) & _complex_infinite(want)
+        if hit.any():
+            explained["complex_infinity"] = int(hit.sum())
+            bad &= ~hit
+    if not bad.any():
+        return Diff(bad, None, explained)
+    symptom = Symptom.WRONG_VALUE
+    if (bad & nan_bad).any():
+        symptom = Symptom.WRONG_NAN
+    elif (bad & inf_bad).any():
+        symptom = Symptom.WRONG_INF
+    index = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+    g, w = np.asarray(got)[index], np.asarray(want)[index]
+    detail = f"{int(bad.sum())}/{bad.size} elements differ; at {list(index)}: got {g!r}, want {w!r}"
+    return Diff(bad, symptom, explained, detail, list(index))
+
+
+def _complex_infinite(x: np.ndarray) -> np.ndarray:
+    """C99 Annex G: a complex value with an infinite part is an infinity, even with a NaN part."""
+    x = np.asarray(x)
+    return np.asarray(np.isinf(x.real) | np.isinf(x.imag))
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise equality (NaN payloads included): for the determinism check."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+@dataclass
+class RunResult:
+    """Everything one check produced (values kept for localisation and repro files)."""
+
+    failure: Failure | None = None
+    jit: np.ndarray | None = None
+    eager: np.ndarray | None = None
+    reference: Evaluation | None = None
+    explained: dict[str, int] = field(default_factory=dict)
+
+
+class _Stop(Exception):
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+@contextlib.contextmanager
+def _stage(stage: Stage) -> Iterator[None]:
+    try:
+        yield
+    except _Stop:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every exception is a finding
+        raise _Stop(Failure(stage, Symptom.EXCEPTION, one_line(exc))) from exc
+
+
+def one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+def check_program(
+    source: str,
+    inputs: Sequence[np.ndarray],
+    result_dtype: str,
+    result_shape: tuple[int, ...],
+    *,
+    on_stage: Callable[[Stage], None] | None = None,
+    want_eager: bool = True,
+) -> RunResult:
+    """Run all oracles on one program; ``on_stage`` is told each stage before it starts."""
+    run = RunResult()
+    tell = on_stage or (lambda stage: None)
+    try:
+        _run(run, source, inputs, result_dtype, result_shape, tell, want_eager)
+    except _Stop as stop:
+        run.failure = stop.failure
+    return run
+
+
+def _run(
+    run: RunResult,
+    source: str,
+    inputs: Sequence[np.ndarray],
+    dtype: str,
+    shape: tuple[int, ...],
+    tell: Callable[[Stage], None],
+    want_eager: bool,
+) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    from fuzzjax.lowering.lower import load_function
+
+    tell(Stage.LOWER)
+    with _stage(Stage.LOWER):
+        fn = load_function(source)
+        args = [jnp.asarray(x) for x in inputs]
+        lowered = jax.jit(fn).lower(*args)
+    tell(Stage.COMPILE)
+    with _stage(Stage.COMPILE):
+        compiled = lowered.compile()
+    tell(Stage.JIT)
+    jit_error: Failure | None = None
+    try:
+        with _stage(Stage.JIT):
+            run.jit = np.asarray(compiled(*args))
+            again = np.asarray(compiled(*args))
+    except _Stop as stop:
+        jit_error = stop.failure
+    eager_error: Failure | None = None
+    if want_eager or jit_error:
+        tell(Stage.EAGER)
+        try:
+            with _stage(Stage.EAGER), jax.disable_jit():
+                run.eager = np.asarray(fn(*args))
+        except _Stop as stop:
+            eager_error = stop.failure
+    if jit_error:
+        suffix = " (eager raises too)" if eager_error else " (eager runs)"
+        raise _Stop(Failure(jit_error.stage, jit_error.symptom, jit_error.detail + suffix))
+    if eager_error:
+        raise _Stop(eager_error)
+    assert run.jit is not None
+    _check_type(Stage.JIT, run.jit, dtype, shape)
+    if not same_bits(run.jit, again):
+        detail = compare(again, run.jit, dtype).detail or "bits differ"
+        raise _Stop(Failure(Stage.DETERMINISM, Symptom.NONDETERMINISM, detail))
+    if run.eager is not None:
+        _check_type(Stage.EAGER, run.eager, dtype, shape)
+        diff = compare(run.jit, run.eager, dtype)
+        run.explained.update(diff.explained)
+        if (
+            diff.failed
+            and not compare(_flushed(run.jit, dtype), _flushed(run.eager, dtype), dtype).failed
+        ):
+            run.explained["ftz"] = int(diff.bad.sum())  # jit and eager flush in different places
+            diff = Diff(diff.bad, None)
+        if diff.symptom is not None:
+            raise _Stop(Failure(Stage.JIT_VS_EAGER, diff.symptom, diff.detail, index=diff.index))
+    tell(Stage.REFERENCE)
+    with _stage(Stage.REFERENCE):
+        run.reference = ref = evaluate(source, inputs)
+    _check_type(Stage.REFERENCE, np.asarray(ref.result.value), dtype, shape)
+    diff = compare(
+        run.jit,
+        np.asarray(ref.result.value),
+        dtype,
+        undefined=ref.result.undefined,
+        alternative=lambda: np.asarray(evaluate(source, inputs, ftz=True).result.value),
+        atol=ref.result.slack,
+    )
+    run.explained.update(diff.explained)
+    if diff.symptom is not None:
+        raise _Stop(Failure(Stage.VS_NUMPY, diff.symptom, diff.detail, diff.explained, diff.index))
+
+
+def _flushed(x: np.ndarray | None, dtype: str) -> np.ndarray:
+    """``x`` with subnormals flushed to zero: jit and eager flush in different places."""
+    assert x is not None
+    kind = "float32" if dtype == "complex64" else dtype
+    if kind not in TOLERANCE_ULP:
+        return x
+    tiny = float(finfo(kind).smallest_normal)
+    wide = np.asarray(x).astype(np.complex128 if dtype == "complex64" else np.float64)
+    real = np.where(np.abs(wide.real) < tiny, 0.0, wide.real)
+    if dtype != "complex64":
+        return real.astype(np.asarray(x).dtype)
+    imag = np.where(np.abs(wide.imag) < tiny, 0.0, wide.imag)
+    return complex_from_parts(real, imag, np.asarray(x).dtype)
+
+
+def _check_type(stage: Stage, value: np.ndarray, dtype: str, shape: tuple[int, ...]) -> None:
+    try:
+        got = dtype_name(value.dtype)
+    except KeyError:
+        got = str(value.dtype)
+    if got != dtype:
+        raise _Stop(Failure(stage, Symptom.WRONG_DTYPE, f"result dtype {got}, expected {dtype}"))
+    if tuple(value.shape) != tuple(shape):
+        detail = f"result shape {tuple(value.shape)}, expected {tuple(shape)}"
+        raise _Stop(Failure(stage, Symptom.WRONG_SHAPE, detail))
+
+
+def tolerance_note(dtype: str) -> str:
+    if dtype in TOLERANCE_ULP:
+        eps = float(finfo("float32" if dtype == "complex64" else dtype).eps)
+        return f"{TOLERANCE_ULP[dtype]} ulp (eps {eps:g}); NaN positions and inf signs exact"
+    return "exact"

@@ -1,0 +1,171 @@
+"""Reference meaning of contractions, convolution, pooling and linear algebra."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from lark import Tree
+
+from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.fuzzing.reference.values import (
+    ACC_LIMIT,
+    Impl,
+    Val,
+    attrs,
+    concrete,
+    dtype_fn,
+    ints,
+    literal,
+    mark,
+    whole,
+)
+
+if TYPE_CHECKING:
+    from fuzzjax.fuzzing.reference.interp import Interp
+
+
+# ---- linear algebra ---------------------------------------------------------------------
+
+
+def _contraction(it: Interp, tree: Tree, args: list[Val]) -> Val:
+    alias, a = tree.data, attrs(tree)
+    dtypes = concrete(args)
+    out = promote_all(*dtypes)
+    xs = [it.to(v, out) for v in args]
+    if KIND[out] in "iu":
+        xs = [x.astype(np.int64) for x in xs]
+    fns: dict[str, Callable[..., Any]] = {
+        "op_matmul": np.matmul, "matmul": np.matmul, "dot": np.dot, "outer": np.outer,
+        "inner": np.inner, "vdot": np.vdot, "kron": np.kron,
+        "tensordot": lambda p, q: np.tensordot(p, q, axes=ints(a[0])[0]),
+        "einsum": lambda p, q: np.einsum(str(a[0]).strip('"'), p, q),
+    }  # fmt: skip
+    result = np.asarray(fns[alias](*xs))
+    undefined = whole(args, result.shape)
+    if KIND[out] in "fc":
+        # Partial sums (or single products) of the finite terms that overflow in float32 can
+        # turn into inf - inf = NaN in an order the reference cannot know.
+        finite = [np.where(np.isfinite(x), np.abs(x), 0) for x in xs]
+        magnitude = np.asarray(fns[alias](*finite))
+        mark(undefined, "float_accumulation_order", magnitude > ACC_LIMIT)
+    return it.out(result, out, undefined)
+
+
+def _windows(x: np.ndarray, window: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """Sliding windows over the trailing ``len(window)`` axes, strided (VALID padding)."""
+    view = np.lib.stride_tricks.sliding_window_view(x, window, axis=tuple(range(-len(window), 0)))
+    k = len(window)
+    index = (Ellipsis,) + tuple(slice(None, None, s) for s in strides) + (slice(None),) * k
+    return view[index]
+
+
+def _conv(it: Interp, tree: Tree, args: list[Val]) -> Val:
+    lhs, rhs = (it.to(v, args[0].dtype) for v in args)
+    strides, padding = ints(attrs(tree)[0]), str(attrs(tree)[1]).strip('"')
+    kernel = rhs.shape[2:]
+    if padding == "SAME":
+        pads = []
+        for size, k, s in zip(lhs.shape[2:], kernel, strides, strict=True):
+            total = max((-(-size // s) - 1) * s + k - size, 0)
+            pads.append((total // 2, total - total // 2))
+        lhs = np.pad(lhs, [(0, 0), (0, 0)] + pads)
+    win = _windows(lhs, tuple(kernel), strides)  # n, c, *out, *kernel
+    spatial = "xyz"[: len(kernel)]
+    ks = "klm"[: len(kernel)]
+    spec = f"nc{spatial}{ks},oc{ks}->no{spatial}"
+    result = np.einsum(spec, win, rhs)
+    return it.out(result, args[0].dtype, whole(args, result.shape))
+
+
+def _pool(it: Interp, tree: Tree, args: list[Val]) -> Val:
+    a = attrs(tree)
+    (arg,) = args
+    x = it.to(arg, arg.dtype)
+    window, strides = (ints(t) for t in a[-3:-1])
+    win = _windows(x, window, strides)
+    axes = tuple(range(-len(window), 0))
+    if tree.data == "max_pool":
+        result = np.max(win, axis=axes)
+    else:
+        init = it.to(literal(str(a[0])), arg.dtype)
+        result = np.sum(win.astype(np.int64) if KIND[arg.dtype] in "iu" else win, axis=axes) + init
+    return it.out(result, arg.dtype, whole(args, np.shape(result)))
+
+
+def _linalg(it: Interp, tree: Tree, args: list[Val]) -> Val:
+    alias, a = tree.data, attrs(tree)
+    dtype = args[0].dtype
+    xs = [it.to(v, dtype) for v in args]
+    x = xs[0]
+    sym = (x + np.conj(np.swapaxes(x, -1, -2))) / 2 if alias in ("eigh", "cholesky") else x
+    eigh_values = alias == "eigh" and ints(a[0])[0] == 0
+    out = "float32" if eigh_values else dtype
+    ambiguous = alias == "qr" or (alias == "eigh" and not eigh_values)
+    try:
+        if alias == "det":
+            result = np.linalg.det(x)
+        elif alias == "inv":
+            result = np.linalg.inv(x)
+        elif alias == "cholesky":
+            result = np.linalg.cholesky(sym)
+        elif alias == "solve":
+            result = np.linalg.solve(x, xs[1])
+        elif alias == "matrix_power":
+            result = np.linalg.matrix_power(
+                x.astype(np.int64) if KIND[dtype] in "iu" else x, ints(a[0])[0]
+            )
+        elif alias == "trace":
+            out = dtype_fn("sum")(dtype) or dtype
+            result = np.trace(x.astype(np.int64) if KIND[dtype] in "iub" else x)
+        elif alias == "eigh":
+            result = np.linalg.eigh(sym)[ints(a[0])[0]]
+        else:  # qr
+            result = np.linalg.qr(x)[ints(a[0])[0]]
+        failed = np.zeros(np.shape(result), bool)
+    except np.linalg.LinAlgError:
+        shape = np.shape(xs[1]) if alias == "solve" else _linalg_shape(alias, x, a)
+        result = np.full(shape, np.nan)
+        failed = np.ones(np.shape(result), bool)
+    result = np.asarray(result)
+    undefined = whole(args, result.shape)
+    mark(undefined, "linalg_sign_ambiguous", np.full(result.shape, ambiguous))
+    mark(
+        undefined, "linalg_singular_or_nonfinite", failed | _ill_conditioned(alias, x, result.shape)
+    )
+    return it.out(result, out, undefined)
+
+
+def _linalg_shape(alias: str, x: np.ndarray, a: list[Any]) -> tuple[int, ...]:
+    m, n = x.shape[-2:]
+    if alias == "det":
+        return x.shape[:-2]
+    if alias == "eigh" and ints(a[0])[0] == 0:
+        return x.shape[:-1]
+    if alias == "qr":
+        k = min(m, n)
+        return x.shape[:-2] + ((m, k) if ints(a[0])[0] == 0 else (k, n))
+    return x.shape
+
+
+def _ill_conditioned(alias: str, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Whole output when an input matrix is non-finite or far from well conditioned."""
+    if alias in ("trace", "matrix_power") or x.ndim < 2:
+        return np.zeros(shape, bool)
+    bad = ~np.all(np.isfinite(x))
+    if not bad:
+        with np.errstate(all="ignore"):
+            cond = np.linalg.cond(x) if alias not in ("eigh", "qr") else np.array(0.0)
+        bad = np.bool_(np.any(~np.isfinite(cond) | (cond > 1e3)))
+    return np.full(shape, bad)
+
+
+#: Contractions, convolution, pooling and decompositions.
+IMPL: dict[str, Impl] = {
+    **{alias: _contraction for alias in ("op_matmul", "matmul", "dot", "outer", "inner", "vdot",
+                                         "kron", "tensordot", "einsum")},
+    **{alias: _linalg for alias in ("det", "inv", "cholesky", "solve", "matrix_power", "eigh",
+                                    "qr", "trace")},
+    "conv": _conv, "max_pool": _pool, "sum_pool": _pool,
+}  # fmt: skip

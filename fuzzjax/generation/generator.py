@@ -1,0 +1,353 @@
+"""Type-directed, depth-targeted program generation (valid by construction).
+
+Generation starts from a drawn result type and a drawn target depth. For a requested type and
+depth it picks a grammar family, then an alternative whose typing rule can produce that type;
+the rule states its argument types, and one argument (the spine) is forced to the remaining
+depth so the program reaches its target exactly. Leaves reuse a parameter of the right type or
+invent a new one. The rendered text is parsed with the grammar and its depth measured from the
+parse; a mismatch is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from typing import Any
+
+from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
+from fuzzjax.dtypes import ArrayType, dtype_set
+from fuzzjax.generation import kernels
+from fuzzjax.generation.render import Node, render
+from fuzzjax.program import ArgSpec, GenOptions, Program
+from fuzzjax.rules.control import NOT_DIFFERENTIABLE
+from fuzzjax.rules.shapes import Limits, draw_shape
+from fuzzjax.rules.table import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
+from fuzzjax.syntax import measure_depth, parse
+
+#: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
+#: are drawn in x64 mode only).
+DTYPE_WEIGHTS: dict[str, int] = {
+    "bool": 8,
+    "int8": 6,
+    "uint8": 5,
+    "int32": 14,
+    "int64": 8,
+    "float16": 8,
+    "bfloat16": 7,
+    "float32": 44,
+    "float64": 30,
+    "complex64": 8,
+    "complex128": 5,
+}
+RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 3, 2, 1, 1)
+#: Percent of programs whose result has one zero-size dimension.
+ZERO_SIZE_PERCENT = 4
+
+
+class GenerationError(RuntimeError):
+    """The generator produced text that disagrees with its own plan (a fuzzjax bug)."""
+
+
+class Generator:
+    """Builds one program from a chooser."""
+
+    def __init__(self, ch: Chooser, options: GenOptions, seed: int | None = None) -> None:
+        self.ch = ch
+        self.seed = seed
+        self.options = options
+        self.limits = Limits(
+            options.max_rank, options.max_elements, options.max_params, x64=options.x64
+        )
+        self.params: list[ArrayType] = []
+        self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order
+        self.locals: list[tuple[str, ArrayType, int]] = []
+        #: lambda parameters in scope: name, type, read (a suffix, or (suffix, dtype) of a counter)
+        self.scope: list[tuple[str, ArrayType, str | tuple[str, str]]] = []
+        self.bound_counts: dict[str, int] = {}
+        self.differentiable = False
+        self.category = options.category
+        self.exclude_category = ""  # "combined": the spine child must use another category
+        self.no_control = False
+
+    def program_tree(self) -> tuple[Node, int]:
+        ch = self.ch
+        if self.options.balanced:
+            usable = [c for c in CATEGORIES if c != "combined" or self.options.max_depth >= 2]
+            # Seeds cycle through the categories, so any run of seeds is balanced.
+            index = self.seed % len(usable) if self.seed is not None else None
+            self.category = usable[index] if index is not None else ch.choice(usable)
+        if self.options.depth_weights:
+            depth = self.options.min_depth + ch.weighted(self.options.depth_weights)
+        else:
+            depth = ch.integer(self.options.min_depth, self.options.max_depth)
+        self.no_control = self.category == "combined"
+        if self.category == "combined" and depth < 2:
+            depth = 2  # a mix of categories needs two nested operations
+        dtypes = dtype_set(self.limits.x64)
+        dtype = dtypes[ch.weighted([DTYPE_WEIGHTS[d] for d in dtypes])]
+        rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
+        shape = list(draw_shape(ch, self.limits, rank))
+        if shape and ch.chance(ZERO_SIZE_PERCENT):
+            shape[ch.integer(0, rank - 1)] = 0
+        out = ArrayType(dtype, tuple(shape))
+        return self.expr(out, depth, root=True), depth
+
+    def expr(self, out: ArrayType, depth: int, root: bool = False) -> Node:
+        if depth == 0:
+            return self.leaf(out)
+        hoistable = not root and not self.scope and self.options.let_percent > 0
+        if hoistable:
+            reusable = [n for n, t, d in self.locals if t == out and d == depth]
+            if reusable and self.ch.chance(30):
+                return Node("local", out, attrs={"name": self.ch.choice(reusable)})
+        node = self.operation(out, depth)
+        if hoistable and self.ch.chance(self.options.let_percent):
+            return self.bind(node, out, depth)
+        return node
+
+    def operation(self, out: ArrayType, depth: int) -> Node:
+        if not self.scope and not self.category and self.options.kernel_percent:
+            names = kernels.applicable(out, depth, self.limits.x64)
+            if names and self.ch.chance(self.options.kernel_percent):
+                return kernels.build_kernel(self, self.ch.choice(names), out, depth)
+        rule = self.pick_rule(out)
+        if self.category in ("control_flow", "combined"):
+            # control_flow: the root is a control-flow rule, then anything goes;
+            # combined: the root's category differs from the spine child's.
+            self.exclude_category = CATEGORY_OF_FAMILY[rule.family]
+            self.category = "" if self.category == "control_flow" else "combined_child"
+        elif self.category == "combined_child":
+            self.category = ""
+        plan = rule.plan(self.ch, out, self.limits)
+        slots = [i for i, a in enumerate(plan.args) if not isinstance(a, Literal)]
+        spine = self.ch.choice(slots)
+        children: list[Node] = []
+        lambda_params: list[list[str]] = []
+        for index, arg in enumerate(plan.args):
+            if isinstance(arg, Literal):
+                children.append(Node("literal", None, attrs={"text": arg.text}))
+                continue
+            child_depth = depth - 1 if index == spine else self.ch.integer(0, depth - 1)
+            if isinstance(arg, Body):
+                names, child = self.body(arg, child_depth)
+                lambda_params.append(names)
+                children.append(child)
+            else:
+                children.append(self.expr(arg, child_depth))
+        attrs = dict(plan.attrs)
+        if lambda_params:
+            attrs["lambda_params"] = lambda_params
+        return Node(rule.alias, out, children, attrs)
+
+    def bind(self, node: Node, out: ArrayType, depth: int) -> Node:
+        """Bind ``node`` (of the given depth) to a new let-bound local; return a reference."""
+        name = f"v{len(self.locals)}"
+        self.statements.append((name, node))
+        self.locals.append((name, out, depth))
+        return Node("local", out, attrs={"name": name})
+
+    def body(self, body: Body, depth: int) -> tuple[list[str], Node]:
+        """Generate a lambda body with its parameters in scope."""
+        names, pushed = [], 0
+        for role, type_, read in body.params:
+            count = self.bound_counts.get(role, 0)
+            self.bound_counts[role] = count + 1
+            names.append(f"{role}{count}")
+            if read is not None:
+                self.scope.append((names[-1], type_, read))
+                pushed += 1
+        for position, read in body.counters:
+            for dtype in dtype_set(self.limits.x64):
+                self.scope.append((names[position], ArrayType(dtype, ()), (read, dtype)))
+                pushed += 1
+        was_differentiable = self.differentiable
+        self.differentiable = was_differentiable or body.differentiable
+        try:
+            if body.counters and depth >= 1 and self.ch.chance(50):
+                node = self.counter_step(body, names, depth)
+            else:
+                node = self.expr(body.type, depth)
+        finally:
+            self.differentiable = was_differentiable
+            del self.scope[len(self.scope) - pushed :]
+        return names, node
+
+    def counter_step(self, body: Body, names: list[str], depth: int) -> Node:
+        """``<expr> + counter`` or ``<expr> * counter``: a loop body that uses its counter."""
+        out = body.type
+        position, read = self.ch.choice(body.counters)
+        attrs = {"name": names[position], "read": (read, out.dtype)}
+        counter = Node("bound", ArrayType(out.dtype, ()), attrs=attrs)
+        alias = self.ch.choice(("op_add", "op_mul"))
+        return Node(alias, out, [self.expr(out, depth - 1), counter])
+
+    def pick_rule(self, out: ArrayType) -> Rule:
+        category, exclude = self.category, ""
+        if category == "combined_child":
+            category, exclude = "", self.exclude_category
+        deep = len(self.scope) > 3 or self.no_control
+        families = candidate_families(
+            out, self.limits, self.differentiable, deep, category, exclude
+        ) or candidate_families(out, self.limits, self.differentiable, deep)
+        return self.ch.choice(self.ch.choice(families))
+
+    def leaf(self, out: ArrayType) -> Node:
+        bound = [(n, r) for n, t, r in self.scope if t == out]
+        if bound and self.ch.chance(75):
+            name, read = self.ch.choice(bound)
+            return Node("bound", out, attrs={"name": name, "read": read})
+        matching = [i for i, t in enumerate(self.params) if t == out]
+        at_cap = len(self.params) >= self.limits.max_params
+        if matching and (at_cap or self.ch.chance(40)):
+            index = self.ch.choice(matching)
+        else:
+            index = len(self.params)
+            self.params.append(out)
+        return Node("param", out, attrs={"name": f"x{index}"})
+
+
+@lru_cache(maxsize=8192)
+def candidate_families(
+    out: ArrayType,
+    limits: Limits,
+    differentiable: bool,
+    deep: bool,
+    category: str = "",
+    exclude: str = "",
+) -> tuple[tuple[Rule, ...], ...]:
+    """Rules able to produce ``out``, grouped by family (pure, so cached).
+
+    ``category`` keeps only families of that category (``combined`` and ``control_flow``
+    constrain the root only: see ``Generator.operation``); ``exclude`` drops one category.
+    """
+    families = []
+    for family, rules in FAMILIES.items():
+        family_category = CATEGORY_OF_FAMILY[family]
+        if family == "control_flow" and deep:
+            continue  # keep lambda nesting shallow
+        if category == "control_flow" and family_category != "control_flow":
+            continue
+        if category in ("arithmetic", "math", "array") and family_category != category:
+            continue
+        if category == "combined" and family_category == "control_flow":
+            continue
+        if exclude and family_category in (exclude, "control_flow"):
+            continue
+        able = tuple(r for r in rules if _allowed(r, out, limits, differentiable))
+        if able:
+            families.append(able)
+    return tuple(families)
+
+
+def _allowed(rule: Rule, out: ArrayType, limits: Limits, differentiable: bool) -> bool:
+    if differentiable and rule.alias in NOT_DIFFERENTIABLE:
+        return False
+    if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
+        return False
+    return rule.can_produce(out, limits)
+
+
+#: Families that handle zero-size arrays without special cases.
+ZERO_SIZE_FAMILIES = frozenset(
+    {
+        "arith_op",
+        "bitwise_op",
+        "compare_op",
+        "unary_math",
+        "binary_math",
+        "logical",
+        "nn",
+        "lax",
+        "select",
+        "cast",
+        "control_flow",
+    }
+)
+
+
+def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
+    """Generate one program from a chooser, render it, and check it against the grammar."""
+    gen = Generator(ch, options, seed)
+    tree, target = gen.program_tree()
+    names = ", ".join(f"x{i}" for i in range(len(gen.params)))
+    lines = [f"def f({names}):"]
+    lines += [f"    {name} = {render(node)}" for name, node in gen.statements]
+    lines.append(f"    return {render(tree)}")
+    source = "\n".join(lines) + "\n"
+    measured = measure_depth(parse(source))
+    if measured != target:
+        raise GenerationError(f"target depth {target} but measured {measured}:\n{source}")
+    assert tree.type is not None
+    aliases: set[str] = _aliases(tree)
+    for _, node in gen.statements:
+        aliases |= _aliases(node)
+    return Program(
+        source=source,
+        args=tuple(ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)),
+        depth=measured,
+        result_dtype=tree.type.dtype,
+        result_shape=tree.type.shape,
+        seed=seed,
+        options=options,
+        choices=tuple(ch.record),
+        aliases=tuple(sorted(aliases)),
+        top_alias=tree.alias,
+    )
+
+
+def _aliases(node: Node) -> set[str]:
+    found = {node.alias} if node.alias not in ("param", "literal", "local", "bound") else set()
+    for child in node.children:
+        found |= _aliases(child)
+    return found
+
+
+def generate(seed: int, options: GenOptions | None = None, **kwargs: Any) -> Program:
+    """The program of ``seed``: identical in every process with the same fuzzjax version.
+
+    Keyword arguments override fields of ``options`` (e.g. ``max_depth=3``).
+    """
+    opts = options or GenOptions()
+    if kwargs:
+        opts = dataclasses.replace(opts, **kwargs)
+    validate_options(opts)
+    return build(SeededChooser(seed), opts, seed=seed)
+
+
+def replay_choices(choices: list[int] | tuple[int, ...], options: GenOptions) -> Program:
+    """Rebuild a program from a recorded (possibly edited) choice sequence."""
+    return build(ReplayChooser(choices), options)
+
+
+def validate_options(opts: GenOptions) -> None:
+    """Raise ``ValueError`` naming the argument and value for out-of-range options."""
+    checks = [
+        ("max_depth", opts.max_depth, 1, 64),
+        ("min_depth", opts.min_depth, 1, opts.max_depth),
+        ("max_rank", opts.max_rank, 0, 8),
+        ("max_elements", opts.max_elements, 1, 1 << 24),
+        ("max_params", opts.max_params, 1, 256),
+        ("let_percent", opts.let_percent, 0, 100),
+        ("kernel_percent", opts.kernel_percent, 0, 100),
+    ]
+    if not isinstance(opts.x64, bool):
+        raise ValueError(f"x64={opts.x64!r} must be True or False")
+    if opts.category and opts.category not in CATEGORIES:
+        raise ValueError(f"category={opts.category!r} must be one of {', '.join(CATEGORIES)}")
+    if opts.category == "combined" and opts.max_depth < 2:
+        raise ValueError("category='combined' needs max_depth >= 2")
+    weights = opts.depth_weights
+    if weights:
+        span = opts.max_depth - opts.min_depth + 1
+        if len(weights) != span or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(
+                f"depth_weights={list(weights)} must give {span} non-negative weights "
+                f"(depths {opts.min_depth}..{opts.max_depth}) with a positive sum"
+            )
+    for name, value, lo, hi in checks:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name}={value!r} must be an integer")
+        if value < lo:
+            raise ValueError(f"{name}={value} must be >= {lo}")
+        if value > hi:
+            raise ValueError(f"{name}={value} must be <= {hi}")

@@ -1,0 +1,129 @@
+"""Building blocks of the typing table: ``Rule``, ``Plan``, ``Literal`` and shared helpers.
+
+A rule answers two questions for a requested result type ``out`` (dtype, shape):
+
+* ``can_produce(out, limits)``: cheap, makes no choices;
+* ``plan(ch, out, limits)``: draws the argument types (and attributes such as ``axis``) that
+  make the operation return exactly ``out``. Arguments are ``ArrayType`` (a sub-expression to
+  generate) or ``Literal`` (a weakly typed Python scalar).
+
+``call_args`` renders the text between the call's parentheses; callee names come from the
+grammar, never from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fuzzjax.choices import Chooser
+from fuzzjax.dtypes import DTYPE_SPELLING, KIND, ArrayType
+from fuzzjax.rules.shapes import Limits, draw_dim
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A Python scalar literal in program text (weakly typed in JAX)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Body:
+    """A lambda body of type ``type`` with parameters in scope.
+
+    ``params`` are (role, type, read) triples: role ``a``/``c``/``i`` names the parameter
+    (``a0``, ``c0``, ``i0``); ``read`` is how the body reads it (``""`` or ``"[0]"`` for a
+    while-loop carry; ``None``: only through ``counters``). ``counters`` are (param position,
+    read) pairs of weakly typed loop counters, readable as a scalar of any dtype through
+    ``jnp.asarray(<name>{read}, dtype=DTYPE)`` (``render.bound_text``). ``differentiable``
+    bodies avoid operations without a JVP rule.
+    """
+
+    type: ArrayType
+    params: tuple[tuple[str, ArrayType, str | None], ...] = ()
+    differentiable: bool = False
+    counters: tuple[tuple[int, str], ...] = ()
+
+
+Arg = ArrayType | Literal | Body
+
+#: Literal spellings by the kind of the operand they combine with.
+LITERALS: dict[str, tuple[str, ...]] = {
+    "b": ("True", "False"),
+    "i": ("1", "2", "0", "3", "-1", "-2", "5", "127"),
+    "u": ("1", "2", "0", "3", "5", "255"),
+    "f": ("1.0", "2.0", "0.5", "0.0", "-1.0", "-0.5", "3.0", "1e-3", "1e3", "-2.5"),
+    "c": ("1.0", "2.0", "0.5", "-1.0"),
+}
+
+
+@dataclass
+class Plan:
+    args: list[Arg]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+class Rule:
+    """Base typing rule. ``family`` groups rules for balanced choice and for categories."""
+
+    alias: str = ""
+    family: str = ""
+
+    def can_produce(self, out: ArrayType, limits: Limits) -> bool:
+        raise NotImplementedError
+
+    def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
+        raise NotImplementedError
+
+    def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
+        """Argument list text for call-form rules (inside the parentheses)."""
+        return ", ".join(args)
+
+    def method_text(self, syntax: Any, args: list[str], attrs: dict[str, Any]) -> str:
+        """Text after the receiver for postfix forms (``.astype(..)``, ``[..]``, ``.at[..]``)."""
+        raise NotImplementedError(self.alias)
+
+    def suffix(self, attrs: dict[str, Any]) -> str:
+        """Text after the closing parenthesis (e.g. ``[0]`` for tuple-valued calls)."""
+        return ""
+
+
+def draw_signature(ch: Chooser, rows: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """Mostly the same-dtype signature (rows[0] when it is one), sometimes a promoting mix."""
+    if len(set(rows[0])) == 1 and (len(rows) == 1 or ch.chance(75)):
+        return rows[0]
+    return ch.choice(rows)
+
+
+def bounded_dim(ch: Chooser, out: ArrayType, limits: Limits) -> int:
+    """A drawn dimension size, 1 when it would push ``out`` past the element budget."""
+    dim = draw_dim(ch)
+    return dim if out.size * dim <= limits.max_elements else 1
+
+
+def spell_axis(ch: Chooser, axis: int, rank: int) -> int:
+    """``axis`` or its negative spelling."""
+    return axis - rank if ch.chance(25) else axis
+
+
+def tuple_text(values: tuple[int, ...] | list[int]) -> str:
+    values = tuple(values)
+    if len(values) == 1:
+        return f"({values[0]},)"
+    return "(" + ", ".join(map(str, values)) + ")"
+
+
+def dtype_text(dtype: str) -> str:
+    return DTYPE_SPELLING[dtype]
+
+
+def kind(dtype: str) -> str:
+    return KIND[dtype]
+
+
+class OneArgAxis(Rule):
+    """Mixin rendering ``x, axis=k``."""
+
+    def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
+        return f"{args[0]}, axis={attrs['axis']}"
