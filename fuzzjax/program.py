@@ -6,6 +6,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fuzzjax.errors import InvalidArgument
+
+#: The program categories, derived from the grammar families a program uses
+#: (``fuzzjax.rules.table.category_of``).
+CATEGORIES: tuple[str, ...] = ("arithmetic", "math", "array", "control_flow", "combined")
+
 
 @dataclass(frozen=True)
 class ArgSpec:
@@ -46,6 +52,9 @@ class GenOptions:
     #: ``jax.enable_x64(True)``.
     x64: bool = False
 
+    def __post_init__(self) -> None:
+        _validate(self)
+
     def to_json(self) -> str:
         """Sorted-key JSON; ``x64`` is left out when False, so options recorded before x64 mode
         existed (and their corpora's seed bookkeeping) stay byte-identical."""
@@ -61,6 +70,42 @@ class GenOptions:
         if "depth_weights" in fields:
             fields["depth_weights"] = tuple(fields["depth_weights"])
         return cls(**fields)
+
+
+def _validate(opts: GenOptions) -> None:
+    """Raise ``InvalidArgument`` naming the field and value of an out-of-range option."""
+    checks = [
+        ("max_depth", opts.max_depth, 1, 64),
+        ("min_depth", opts.min_depth, 1, opts.max_depth),
+        ("max_rank", opts.max_rank, 0, 8),
+        ("max_elements", opts.max_elements, 1, 1 << 24),
+        ("max_params", opts.max_params, 1, 256),
+        ("let_percent", opts.let_percent, 0, 100),
+        ("kernel_percent", opts.kernel_percent, 0, 100),
+    ]
+    if not isinstance(opts.x64, bool):
+        raise InvalidArgument("x64", opts.x64, "must be True or False")
+    if opts.category and opts.category not in CATEGORIES:
+        raise InvalidArgument("category", opts.category, f"must be one of {', '.join(CATEGORIES)}")
+    if opts.category == "combined" and opts.max_depth < 2:
+        raise InvalidArgument("category", opts.category, "needs max_depth >= 2")
+    weights = opts.depth_weights
+    if weights:
+        span = opts.max_depth - opts.min_depth + 1
+        if len(weights) != span or min(weights) < 0 or sum(weights) <= 0:
+            raise InvalidArgument(
+                "depth_weights",
+                list(weights),
+                f"must give {span} non-negative weights "
+                f"(depths {opts.min_depth}..{opts.max_depth}) with a positive sum",
+            )
+    for name, value, lo, hi in checks:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidArgument(name, value, "must be an integer")
+        if value < lo:
+            raise InvalidArgument(name, value, f"must be >= {lo}")
+        if value > hi:
+            raise InvalidArgument(name, value, f"must be <= {hi}")
 
 
 @dataclass(frozen=True)

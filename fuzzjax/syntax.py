@@ -18,7 +18,10 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
 #: Aliases of leaves and helper rules, which are not operations.
-LEAF_ALIASES = frozenset({"param", "local", "literal", "bound"})
+#: Leaves that name a value: a parameter, a let-bound local, a lambda or loop-body parameter.
+NAME_ALIASES = frozenset({"param", "local", "bound"})
+#: Every leaf alternative: the named values and literals.
+LEAF_ALIASES = NAME_ALIASES | {"literal"}
 HELPER_ALIASES = frozenset(
     {"assign", "axis_index", "axis_none", "int_tuple", "pad_width", "index", "slice"}
 )
@@ -144,7 +147,7 @@ def _check_names(tree: Tree) -> None:
 def _check_refs(node: Tree | Token, known: set[str]) -> None:
     if isinstance(node, Token):
         return
-    if node.data in ("param", "local", "bound"):
+    if node.data in NAME_ALIASES:
         name = str(node.children[0])
         if name not in known:
             raise ProgramSyntaxError(f"name {name} is used before it is defined")

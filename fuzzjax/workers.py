@@ -10,45 +10,54 @@ Each worker also has its own result pipe, written synchronously from its main th
 ``multiprocessing.Queue`` is not safe here: its writers share one lock taken by a background
 feeder thread, and a worker killed while holding it stalls every other worker for good.
 
-Tasks are plain integers (seeds). The work itself is ``make_task(config)(seed) -> dict``, where
-``make_task`` is a module-level callable named by ``"module:function"`` so spawn workers can
-import it.
+Tasks are plain integers (seeds). The work itself is ``make_task(config)(seed) -> result``:
+``make_task`` is a module-level function (spawn workers unpickle it by its qualified name),
+``config`` and the results are picklable records (dataclasses).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import multiprocessing as mp
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 CHUNK = 8
 #: Outstanding chunks per worker: enough to keep it busy while results travel back.
 PREFETCH = 2
 
 
+C = TypeVar("C")
+R = TypeVar("R")
+
+
+class OutcomeKind(str, Enum):
+    """How a task ended."""
+
+    OK = "ok"
+    CRASH = "crash"  # the worker died (segfault, abort, out of memory, killed)
+    TIMEOUT = "timeout"  # the task ran past the pool's time limit; its worker was killed
+
+
 @dataclass
-class Outcome:
-    """Result of one task: ``kind`` is ``ok``, ``crash`` or ``timeout``."""
+class Outcome(Generic[R]):
+    """The end of one task: the task's ``result`` when ``kind`` is OK, else what happened."""
 
     seed: int
-    kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-def _resolve(path: str) -> Callable[[Any], Callable[[int], dict[str, Any]]]:
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    kind: OutcomeKind
+    result: R | None = None
+    error: str = ""
+    exitcode: int | None = None
 
 
 def _worker_main(
-    factory: str,
+    factory: Callable[[Any], Callable[[int], Any]],
     config: Any,
     tasks: Connection,
     results: Connection,
@@ -60,7 +69,7 @@ def _worker_main(
 
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    task = _resolve(factory)(config)
+    task = factory(config)
     parent = os.getppid()
     state.ready.value = 1
     while True:
@@ -96,7 +105,7 @@ class _SharedState:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, pool: Pool) -> None:
+    def __init__(self, ctx: Any, pool: Pool[Any, Any]) -> None:
         task_reader, self.tasks = ctx.Pipe(duplex=False)
         self.results, result_writer = ctx.Pipe(duplex=False)
         self.state = _SharedState(ctx)
@@ -136,13 +145,13 @@ class _Worker:
         self.results.close()
 
 
-class Pool:
-    """Run ``make_task(config)`` over seeds in ``workers`` spawn processes."""
+class Pool(Generic[C, R]):
+    """Run ``factory(config)`` over seeds in ``workers`` spawn processes."""
 
     def __init__(
         self,
-        factory: str,
-        config: Any,
+        factory: Callable[[C], Callable[[int], R]],
+        config: C,
         *,
         workers: int = 1,
         timeout: float | None = None,
@@ -167,16 +176,16 @@ class Pool:
             worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             worker.kill()
 
-    def __enter__(self) -> Pool:
+    def __enter__(self) -> Pool[C, R]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def imap(self, seeds: Iterator[int]) -> Iterator[Outcome]:
+    def imap(self, seeds: Iterator[int]) -> Iterator[Outcome[R]]:
         """Outcomes in the order of ``seeds``; ``seeds`` is consumed lazily."""
         pending: deque[int] = deque()  # seeds handed out, in order, awaiting delivery
-        finished: dict[int, Outcome] = {}
+        finished: dict[int, Outcome[R]] = {}
         retry: deque[int] = deque()
         exhausted = False
 
@@ -209,24 +218,24 @@ class Pool:
                 return
             self._collect(finished, retry)
 
-    def _collect(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
+    def _collect(self, finished: dict[int, Outcome[R]], retry: deque[int]) -> None:
         by_pipe = {worker.results: worker for worker in self.workers}
         for pipe in wait(list(by_pipe), timeout=0.2):
             self._receive(by_pipe[pipe], finished)  # type: ignore[index]
         self._check_health(finished, retry)
 
-    def _receive(self, worker: _Worker, finished: dict[int, Outcome]) -> None:
+    def _receive(self, worker: _Worker, finished: dict[int, Outcome[R]]) -> None:
         """Take every result the worker has sent; at EOF wait briefly for it to exit."""
         try:
             while worker.results.poll():
-                seed, payload = worker.results.recv()
+                seed, result = worker.results.recv()
                 if seed in worker.assigned:
                     worker.assigned.remove(seed)
-                    finished[seed] = Outcome(seed, "ok", payload)
+                    finished[seed] = Outcome(seed, OutcomeKind.OK, result)
         except (EOFError, OSError):  # died, possibly mid-message: the health check handles it
             worker.process.join(timeout=1.0)
 
-    def _check_health(self, finished: dict[int, Outcome], retry: deque[int]) -> None:
+    def _check_health(self, finished: dict[int, Outcome[R]], retry: deque[int]) -> None:
         now = time.monotonic()
         for index, worker in enumerate(self.workers):
             if worker.state.ready.value:
@@ -245,13 +254,14 @@ class Pool:
             if not worker.state.ready.value:
                 self.failed_starts += 1
                 if self.failed_starts > 3:
-                    raise RuntimeError(f"worker processes fail to start ({self.factory})")
+                    name = getattr(self.factory, "__qualname__", repr(self.factory))
+                    raise RuntimeError(f"worker processes fail to start ({name})")
             code = worker.process.exitcode
             for seed in worker.assigned:
                 if seed == culprit:
-                    kind = "timeout" if late else "crash"
+                    kind = OutcomeKind.TIMEOUT if late else OutcomeKind.CRASH
                     detail = f"worker {'timed out' if late else 'died'} (exit code {code})"
-                    finished[seed] = Outcome(seed, kind, {"error": detail, "exitcode": code})
+                    finished[seed] = Outcome(seed, kind, error=detail, exitcode=code)
                 else:
                     retry.append(seed)
             self.workers[index] = self._spawn()

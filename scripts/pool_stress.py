@@ -13,15 +13,16 @@ from pathlib import Path
 SCENARIO = """
 import faulthandler, sys
 sys.path.insert(0, {tests!r})
-from fuzzjax.workers import Pool
+from fuzzjax.workers import Pool, OutcomeKind
+from worker_tasks import make_misbehaving_task
 
 if __name__ == "__main__":
     config = {{"segfault": 5, "abort": 11, "hang": 17}}
     for run in range({runs}):
         faulthandler.dump_traceback_later(60, exit=True)  # a hung run ends the child
-        with Pool("worker_tasks:make_misbehaving_task", config, workers=2, timeout=3) as pool:
+        with Pool(make_misbehaving_task, config, workers=2, timeout=3) as pool:
             kinds = [o.kind for o in pool.imap(iter(range(24)))]
-        assert kinds.count("ok") == 21, kinds
+        assert kinds.count(OutcomeKind.OK) == 21, kinds
         print("done", run + 1, flush=True)
 """
 

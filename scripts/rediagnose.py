@@ -11,8 +11,9 @@ import pathlib
 import sys
 import warnings
 
+from fuzzjax.fuzzing.case import case_from_json
 from fuzzjax.fuzzing.diagnose import diagnose
-from fuzzjax.fuzzing.repro import case_from_json, read_meta
+from fuzzjax.fuzzing.folders import read_meta
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ import json
 import pathlib
 import sys
 
-from fuzzjax.fuzzing.campaign import seed_case
-from fuzzjax.fuzzing.diagnose import Signature
+from fuzzjax.fuzzing.case import Signature
 from fuzzjax.fuzzing.inputs import derive_input_seed
 from fuzzjax.fuzzing.shrink import CandidateRunner, shrink
+from fuzzjax.fuzzing.task import seed_case
 from fuzzjax.program import GenOptions
 
 

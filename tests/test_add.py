@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from fuzzjax.cli.dataset import add_parser
 from fuzzjax.cli.main import main
-from fuzzjax.corpus.add import add_parser
 from fuzzjax.corpus.build import build_corpus
 from fuzzjax.program import GenOptions
 

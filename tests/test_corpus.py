@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.corpus.build import build_corpus, make_generation_task
-from fuzzjax.corpus.store import Corpus, CorpusError
+from fuzzjax.corpus.build import GenerationConfig, build_corpus, make_generation_task
+from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import CorpusError
 from fuzzjax.program import GenOptions
 
 OPTS = GenOptions(max_depth=3)
 
 
 def _row(seed: int) -> dict:
-    payload = make_generation_task({"options": OPTS.to_json()})(seed)
-    return payload["row"]
+    result = make_generation_task(GenerationConfig(OPTS.to_json()))(seed)
+    assert result.row is not None
+    return result.row
 
 
 def test_storing_the_same_program_twice_keeps_one_row(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from fuzzjax.corpus.build import build_corpus
-from fuzzjax.corpus.distributed import DistributedError, run_distributed
+from fuzzjax.corpus.distributed import run_distributed
 from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import DistributedError
 from fuzzjax.generation.generator import generate
 from fuzzjax.program import GenOptions
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from fuzzjax.cli.main import main
-from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz, seed_case
+from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
+from fuzzjax.fuzzing.case import case_from_json
 from fuzzjax.fuzzing.diagnose import diagnose, dtype_label
+from fuzzjax.fuzzing.folders import read_meta
 from fuzzjax.fuzzing.reference import TEST_BREAK_ENV, evaluate
-from fuzzjax.fuzzing.repro import case_from_json, read_meta
 from fuzzjax.fuzzing.shrink import op_count
+from fuzzjax.fuzzing.task import seed_case
 from fuzzjax.program import GenOptions
 
 OPTIONS = GenOptions(max_depth=2, category="math")
@@ -85,7 +87,7 @@ def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
 def _write_repro(tmp_path: Path, source: str, x: object, sig: object) -> Path:
     import numpy as np
 
-    from fuzzjax.fuzzing.diagnose import Case
+    from fuzzjax.fuzzing.case import Case
     from fuzzjax.fuzzing.repro import repro_text
     from fuzzjax.program import ArgSpec
 
@@ -101,8 +103,7 @@ def test_repro_of_a_lax_program_reproduces_the_recorded_value_failure(
 ) -> None:
     import numpy as np
 
-    from fuzzjax.fuzzing.diagnose import Signature
-    from fuzzjax.fuzzing.oracles import Stage, Symptom
+    from fuzzjax.fuzzing.case import Signature, Stage, Symptom
 
     monkeypatch.setenv(TEST_BREAK_ENV, "lax_sin")  # the stored reference is wrong for lax.sin
     sig = Signature(Stage.VS_NUMPY, Symptom.WRONG_VALUE, ("lax_sin",), "float32", localized=True)
@@ -117,8 +118,7 @@ def test_repro_of_a_lax_program_reproduces_the_recorded_value_failure(
 def test_repro_that_fails_differently_exits_2(tmp_path: Path) -> None:
     import numpy as np
 
-    from fuzzjax.fuzzing.diagnose import Signature
-    from fuzzjax.fuzzing.oracles import Stage, Symptom
+    from fuzzjax.fuzzing.case import Signature, Stage, Symptom
 
     sig = Signature(Stage.JIT_VS_EAGER, Symptom.WRONG_VALUE, ("reshape",), "float32")
     source = "def f(x0):\n    return jnp.reshape(x0, (3,))\n"  # raises: 2 elements into 3

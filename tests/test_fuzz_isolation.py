@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fuzzjax.fuzzing.campaign import TEST_CRASH_ENV, TEST_HANG_ENV, FuzzConfig, run_fuzz
-from fuzzjax.fuzzing.repro import read_meta
+from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
+from fuzzjax.fuzzing.folders import read_meta
+from fuzzjax.fuzzing.task import TEST_CRASH_ENV, TEST_HANG_ENV
 from fuzzjax.program import GenOptions
 
 

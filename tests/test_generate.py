@@ -12,6 +12,7 @@ from fuzzjax.generation.generator import generate, replay_choices
 from fuzzjax.generation.render import Node
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.syntax import (
+    LEAF_ALIASES,
     is_bound_read,
     measure_depth,
     operation_aliases,
@@ -76,7 +77,7 @@ def test_rendered_text_parses_to_the_generated_tree_structure() -> None:
     from fuzzjax.generation.render import render
 
     def preorder(node: Node) -> list[str]:
-        own = [] if node.alias in ("param", "literal", "bound", "local") else [node.alias]
+        own = [] if node.alias in LEAF_ALIASES else [node.alias]
         return own + [a for c in node.children for a in preorder(c)]
 
     for seed in range(300):

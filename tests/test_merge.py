@@ -9,7 +9,8 @@ from fuzzjax.cli.main import main
 from fuzzjax.corpus.build import build_corpus
 from fuzzjax.corpus.distributed import run_shard
 from fuzzjax.corpus.merge import merge_corpora
-from fuzzjax.corpus.store import Corpus, CorpusError
+from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import CorpusError
 from fuzzjax.program import GenOptions
 
 #: Tiny programs, so that different seeds often lower to the same StableHLO.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fuzzjax.fuzzing.diagnose import Case, diagnose
-from fuzzjax.fuzzing.oracles import Stage, Symptom, check_program, compare
+from fuzzjax.fuzzing.case import Case, Stage, Symptom
+from fuzzjax.fuzzing.diagnose import diagnose
+from fuzzjax.fuzzing.oracles import check_program, compare
 from fuzzjax.fuzzing.reference import TEST_BREAK_ENV
 from fuzzjax.program import ArgSpec
 
@@ -135,6 +136,6 @@ def test_fma_rule_knows_the_lax_spellings() -> None:
 
     facts = {"stage": "jit_vs_eager", "aliases": ("fori_loop", "lax_mul", "op_add"),
              "dtypes": ["float32"]}  # fmt: skip
-    rule = benign.match("unlocalized", facts)
+    rule = benign.match(benign.MatchedBy.UNLOCALIZED, facts)
     assert rule is not None and rule.id == "fma_reassociation"  # lax.mul(c, c) + x in a loop
-    assert benign.match("unlocalized", {**facts, "dtypes": ["int32"]}) is None
+    assert benign.match(benign.MatchedBy.UNLOCALIZED, {**facts, "dtypes": ["int32"]}) is None

@@ -22,7 +22,8 @@ from fuzzjax.corpus.build import build_corpus
 from fuzzjax.corpus.export import PLATFORM_FIELDS, export_corpus
 from fuzzjax.corpus.merge import merge_corpora
 from fuzzjax.corpus.stats import corpus_stats, format_stats
-from fuzzjax.corpus.store import Corpus, CorpusError
+from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import CorpusError
 from fuzzjax.lowering.lower import load_function
 from fuzzjax.lowering.platforms import (
     PLATFORMS,

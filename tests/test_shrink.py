@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fuzzjax.fuzzing.diagnose import Case, Signature, diagnose
-from fuzzjax.fuzzing.oracles import Stage, Symptom
+from fuzzjax.fuzzing.case import Case, Signature, Stage, Symptom
+from fuzzjax.fuzzing.diagnose import Status, diagnose
 from fuzzjax.fuzzing.reference import TEST_BREAK_ENV
 from fuzzjax.fuzzing.shrink import HANG_CANDIDATE_SECONDS, load_target, normalize, op_count, shrink
+from fuzzjax.fuzzing.task import FuzzResult
 from fuzzjax.program import ArgSpec
 from fuzzjax.syntax import aliases_used, parse
 
@@ -31,10 +32,10 @@ class InProcessRunner:
         self.seconds = seconds
         return 30.0 if seconds is None else seconds
 
-    def signature(self, case: Case) -> tuple[Signature | None, dict[str, Any]]:
+    def signature(self, case: Case) -> tuple[Signature | None, FuzzResult | None]:
         self.count += 1
         found = diagnose(case)
-        return found.signature, {"index": found.index}
+        return found.signature, FuzzResult(found.status, found.signature, index=found.index)
 
 
 class FakeHangRunner(InProcessRunner):
@@ -44,13 +45,13 @@ class FakeHangRunner(InProcessRunner):
         super().__init__()
         self.limits_seen: set[float | None] = set()
 
-    def signature(self, case: Case) -> tuple[Signature | None, dict[str, Any]]:
+    def signature(self, case: Case) -> tuple[Signature | None, FuzzResult | None]:
         self.count += 1
         self.limits_seen.add(self.seconds)
         if "jnp.lcm" not in case.source:
-            return None, {}
+            return None, FuzzResult(Status.PASS)
         ops = tuple(sorted(aliases_used(parse(case.source))))
-        return Signature(Stage.JIT, Symptom.HANG, ops, case.result_dtype), {}
+        return Signature(Stage.JIT, Symptom.HANG, ops, case.result_dtype), None
 
 
 def test_normalize_drops_unused_parameters_and_renumbers() -> None:

@@ -15,11 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzjax import extract_ir_pair
-from fuzzjax.cli.main import UsageError, main
+from fuzzjax.cli.main import main
 from fuzzjax.corpus.add import add_pairs
 from fuzzjax.corpus.build import build_corpus
 from fuzzjax.corpus.stats import PERCENTILES, corpus_stats, format_stats, percentiles
 from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import MissingDependency
 from fuzzjax.program import GenOptions
 
 
@@ -174,7 +175,10 @@ def test_write_plots_without_matplotlib_names_the_extra(
     from fuzzjax.corpus.plots import write_plots
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with Corpus(db, create=False) as corpus, pytest.raises(UsageError, match="fuzzjax\\[dataset"):
+    with (
+        Corpus(db, create=False) as corpus,
+        pytest.raises(MissingDependency, match="fuzzjax\\[dataset"),
+    ):
         write_plots(corpus, tmp_path)
 
 

@@ -14,11 +14,12 @@ SCENARIO = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from fuzzjax.workers import Pool
+from worker_tasks import make_misbehaving_task
 config = {{"segfault": 5, "abort": 11, "hang": 17}}
-with Pool("worker_tasks:make_misbehaving_task", config, workers=2, timeout=3) as pool:
+with Pool(make_misbehaving_task, config, workers=2, timeout=3) as pool:
     outcomes = list(pool.imap(iter(range(24))))
     restarts = pool.restarts
-print(json.dumps({{"outcomes": [[o.seed, o.kind, o.payload] for o in outcomes],
+print(json.dumps({{"outcomes": [[o.seed, o.kind.value, o.result] for o in outcomes],
                   "restarts": restarts}}))
 """
 

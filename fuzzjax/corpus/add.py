@@ -35,16 +35,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fuzzjax.cli.main import DEFAULT_DB, ArgParser, UsageError
-from fuzzjax.corpus.store import Corpus, CorpusError
+from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import DeclarationError, one_line
 from fuzzjax.lowering.lower import IRPair, extract_ir_pair, pair_row
 
 EXAMPLES_NAME = "FUZZJAX_EXAMPLES"
 USER_CATEGORY = "user"
-
-
-class DeclarationError(ValueError):
-    """``FUZZJAX_EXAMPLES`` is missing or malformed, or a declared function fails to lower."""
 
 
 @dataclass
@@ -114,7 +110,7 @@ def lower_declared(namespace: Mapping[str, Any], *, hlo: bool = False) -> list[I
             )
         except Exception as exc:  # noqa: BLE001 - reported to the user as one line
             raise DeclarationError(
-                f"{name}{_arg_text(args)} failed to lower: {_one_line(exc)}"
+                f"{name}{_arg_text(args)} failed to lower: {one_line(exc)}"
             ) from exc
     return pairs
 
@@ -139,41 +135,6 @@ def load_user_module(path: str | Path) -> ModuleType:
     return module
 
 
-def add_parser() -> ArgParser:
-    p = ArgParser(
-        prog="fuzzjax add",
-        description="EXECUTE a Python file (it is imported, so any code in it runs; only use "
-        f"files you trust) and add each function its {EXAMPLES_NAME} dict declares "
-        '({"fn_name": (example args...)}) to the corpus, with category "user", '
-        "deduplicated by IR hash.",
-    )
-    p.add_argument("file", metavar="FILE.py", help="Python file to EXECUTE and read")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
-    p.add_argument("--hlo", action="store_true", help="also store XLA HLO text")
-    return p
-
-
-def cmd_add(argv: Sequence[str]) -> int:
-    args = add_parser().parse_args(argv)
-    file = Path(args.file)
-    if not file.is_file():
-        raise UsageError(f"{file} is not a file")
-    try:
-        module = load_user_module(file)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error in the file is one line
-        raise UsageError(f"executing {file} failed{_where(exc, file)}: {_one_line(exc)}") from None
-    try:
-        pairs = lower_declared(vars(module), hlo=args.hlo)
-        with Corpus(args.db) as corpus:
-            result = add_pairs(corpus, pairs)
-    except DeclarationError as exc:
-        raise UsageError(f"{file}: {exc}") from None
-    except CorpusError as exc:
-        raise UsageError(str(exc)) from None
-    print(result.line(args.db))
-    return 0
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -186,7 +147,7 @@ def _arg_text(args: Sequence[Any]) -> str:
     return f"({', '.join(parts)})"
 
 
-def _where(exc: BaseException, file: Path) -> str:
+def where(exc: BaseException, file: Path) -> str:
     """`` at line N`` of the innermost traceback frame in the user's file, if any."""
     frames = [
         f
@@ -194,8 +155,3 @@ def _where(exc: BaseException, file: Path) -> str:
         if Path(f.filename).resolve() == file.resolve()
     ]
     return f" at line {frames[-1].lineno}" if frames else ""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

@@ -20,7 +20,8 @@ import platform
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,34 @@ TEMPLATE_CEILING = len(TEMPLATES) * len(TEMPLATE_DIMS) ** 2 * len(TEMPLATE_DTYPE
 # ---------------------------------------------------------------- worker-side tasks
 
 
-def make_stock_lower_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+@dataclass(frozen=True)
+class BenchConfig:
+    """A baseline task's settings: the corpus to re-lower, the from_lark time budget."""
+
+    db: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class BenchResult:
+    """One baseline task's measurement (only the fields its baseline sets)."""
+
+    seconds: float = 0.0
+    hash: str = ""
+    hashes: list[str] = field(default_factory=list)
+    tried: int = 0
+
+
+def make_stock_lower_task(config: BenchConfig) -> Callable[[int], BenchResult]:
     """Lower stored program ``index`` with stock JAX; only the lowering is timed."""
     from fuzzjax.corpus.store import Corpus
     from fuzzjax.lowering.lower import load_function, specs_of
     from fuzzjax.program import ArgSpec
 
-    with Corpus(config["db"], create=False) as corpus:
+    with Corpus(config.db, create=False) as corpus:
         rows = list(corpus.iter_pairs(["source", "input_info"]))
 
-    def task(index: int) -> dict[str, Any]:
+    def task(index: int) -> BenchResult:
         import json
 
         import jax
@@ -63,19 +82,19 @@ def make_stock_lower_task(config: dict[str, Any]) -> Callable[[int], dict[str, A
         specs = specs_of([ArgSpec.from_json(a) for a in json.loads(row["input_info"])])
         start = time.perf_counter()
         jax.jit(fn).lower(*specs).as_text()
-        return {"seconds": time.perf_counter() - start}
+        return BenchResult(seconds=time.perf_counter() - start)
 
     return task
 
 
-def make_template_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+def make_template_task(config: BenchConfig) -> Callable[[int], BenchResult]:
     """The origin's approach: a fixed template with random shapes, stock lowering, hash."""
     import jax
     import jax.numpy as jnp
 
     from fuzzjax.lowering.canonical import canonicalize, ir_hash
 
-    def task(seed: int) -> dict[str, Any]:
+    def task(seed: int) -> BenchResult:
         rng = random.Random(seed)
         template = rng.choice(TEMPLATES)
         m, n = rng.choice(TEMPLATE_DIMS), rng.choice(TEMPLATE_DIMS)
@@ -84,12 +103,12 @@ def make_template_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]
         exec(f"def f(x, y):\n    return {template}\n", namespace)  # fixed templates only
         spec = jax.ShapeDtypeStruct((m, n), dtype)
         text = jax.jit(namespace["f"]).lower(spec, spec).as_text()
-        return {"hash": ir_hash(canonicalize(text))}
+        return BenchResult(hash=ir_hash(canonicalize(text)))
 
     return task
 
 
-def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+def make_from_lark_task(config: BenchConfig) -> Callable[[int], BenchResult]:
     """Draw programs from ``from_lark(grammar)`` for a time budget; keep the valid ones."""
     import jax
     import jax.numpy as jnp
@@ -101,14 +120,14 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
     from fuzzjax.lowering.lower import load_function
     from fuzzjax.syntax import grammar_text
 
-    budget = float(config["seconds"])
+    budget = config.seconds
     # A parser of its own: from_lark reads ``Lark.grammar``, which a cached parser lacks.
     grammar = Lark(grammar_text(), parser="lalr", start="start", maybe_placeholders=False)
 
-    def task(seed: int) -> dict[str, Any]:
+    def task(seed: int) -> BenchResult:
         hashes: list[str] = []
         tried = [0]
-        deadline = time.monotonic() + budget
+        deadline: list[float] = []  # set at the first draw: building the strategy is not timed
         rng = random.Random(seed)
 
         @settings(
@@ -120,7 +139,9 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
         )
         @given(from_lark(grammar, start="start"))
         def draw(text: str) -> None:
-            if time.monotonic() > deadline:
+            if not deadline:
+                deadline.append(time.monotonic() + budget)
+            elif time.monotonic() > deadline[0]:
                 raise _Done
             tried[0] += 1
             try:
@@ -134,7 +155,7 @@ def make_from_lark_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any
 
         with contextlib.suppress(_Done):
             draw()
-        return {"hashes": hashes, "tried": tried[0]}
+        return BenchResult(hashes=hashes, tried=tried[0])
 
     return task
 
@@ -143,15 +164,15 @@ class _Done(Exception):
     pass
 
 
-def _payloads(outcomes: Iterator[Outcome], what: str) -> list[dict[str, Any]]:
-    """Payloads of a measurement; a crashed or timed-out task fails the benchmark loudly."""
-    payloads = []
+def _results(outcomes: Iterator[Outcome[BenchResult]], what: str) -> list[BenchResult]:
+    """Results of a measurement; a crashed or timed-out task fails the benchmark loudly."""
+    results = []
     for outcome in outcomes:
-        if outcome.kind != "ok":
-            error = outcome.payload.get("error", "")
-            raise RuntimeError(f"bench {what}: seed {outcome.seed} {outcome.kind}: {error}")
-        payloads.append(outcome.payload)
-    return payloads
+        if outcome.result is None:
+            kind, error = outcome.kind.value, outcome.error
+            raise RuntimeError(f"bench {what}: seed {outcome.seed} {kind}: {error}")
+        results.append(outcome.result)
+    return results
 
 
 # ---------------------------------------------------------------- supervisor side
@@ -170,28 +191,26 @@ def _end_to_end(n: int, workers: int, max_depth: int, tmp: Path) -> tuple[float,
 
 
 def _lowering_limit(db: Path, n: int, workers: int) -> float:
-    with Pool(
-        "fuzzjax.corpus.bench:make_stock_lower_task", {"db": str(db)}, workers=workers
-    ) as pool:
-        total = sum(p["seconds"] for p in _payloads(pool.imap(iter(range(n))), "lowering"))
+    with Pool(make_stock_lower_task, BenchConfig(db=str(db)), workers=workers) as pool:
+        total = sum(r.seconds for r in _results(pool.imap(iter(range(n))), "lowering"))
     return n * workers / total
 
 
 def _templates(n: int, workers: int) -> tuple[float, int]:
     start = time.perf_counter()
-    with Pool("fuzzjax.corpus.bench:make_template_task", {}, workers=workers) as pool:
-        hashes = {p["hash"] for p in _payloads(pool.imap(iter(range(n))), "templates")}
+    with Pool(make_template_task, BenchConfig(), workers=workers) as pool:
+        hashes = {r.hash for r in _results(pool.imap(iter(range(n))), "templates")}
     return len(hashes) / (time.perf_counter() - start), len(hashes)
 
 
 def _from_lark(seconds: float, workers: int) -> tuple[float, int, int]:
     start = time.perf_counter()
-    config = {"seconds": seconds}
-    with Pool("fuzzjax.corpus.bench:make_from_lark_task", config, workers=workers) as pool:
-        payloads = _payloads(pool.imap(iter(range(workers))), "from_lark")
-    hashes = {h for p in payloads for h in p["hashes"]}
-    valid = sum(len(p["hashes"]) for p in payloads)
-    tried = sum(p["tried"] for p in payloads)
+    config = BenchConfig(seconds=seconds)
+    with Pool(make_from_lark_task, config, workers=workers) as pool:
+        results = _results(pool.imap(iter(range(workers))), "from_lark")
+    hashes = {h for r in results for h in r.hashes}
+    valid = sum(len(r.hashes) for r in results)
+    tried = sum(r.tried for r in results)
     return len(hashes) / (time.perf_counter() - start), valid, tried
 
 
@@ -285,10 +304,11 @@ def _rss_mb() -> float:
 
 def memory_profile(n: int, every: int, out: Path | None) -> str:
     """RSS of one worker's task loop (generate + lower + periodic cache clearing) over n seeds."""
-    from fuzzjax.corpus.build import make_generation_task
+    from fuzzjax.corpus.build import GenerationConfig, make_generation_task
+    from fuzzjax.lowering.lower import CLEAR_CACHES_EVERY
     from fuzzjax.program import GenOptions
 
-    task = make_generation_task({"options": GenOptions().to_json()})
+    task = make_generation_task(GenerationConfig(GenOptions().to_json()))
     rows = ["| programs | RSS MB | seconds |", "|---|---|---|"]
     start = time.perf_counter()
     for seed in range(n):
@@ -303,7 +323,7 @@ def memory_profile(n: int, every: int, out: Path | None) -> str:
             f"Command: `python -m fuzzjax bench --memory {n} --every {every}` "
             f"({time.strftime('%Y-%m-%d')}); one process running the worker task "
             "(generate, lower, canonicalise, hash; jax.clear_caches() every "
-            "500 programs; MLIR context rebuilt every 500 lowerings).",
+            f"{CLEAR_CACHES_EVERY} programs; MLIR context rebuilt every 500 lowerings).",
             "",
             *rows,
         ]
@@ -312,46 +332,3 @@ def memory_profile(n: int, every: int, out: Path | None) -> str:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report + "\n")
     return report
-
-
-def cmd_bench(argv: Sequence[str]) -> int:
-    from fuzzjax.cli.main import ArgParser, _positive
-
-    p = ArgParser(prog="fuzzjax bench", description=__doc__.splitlines()[0] if __doc__ else "")
-    p.add_argument(
-        "--count",
-        type=_positive("--count"),
-        default=3000,
-        help="programs per measurement (default 3000)",
-    )
-    p.add_argument("--workers", type=_positive("--workers"), default=default_workers())
-    p.add_argument(
-        "--lark-seconds",
-        type=float,
-        default=30.0,
-        help="time budget of the from_lark baseline (default 30)",
-    )
-    p.add_argument(
-        "--out", default="notes/benchmarks.md", help="write the report here ('-' for stdout only)"
-    )
-    p.add_argument(
-        "--memory",
-        type=_positive("--memory"),
-        default=None,
-        metavar="N",
-        help="instead: measure RSS over N programs (writes notes/memory.md)",
-    )
-    p.add_argument(
-        "--every",
-        type=_positive("--every"),
-        default=5000,
-        help="RSS sample interval for --memory (default 5000)",
-    )
-    args = p.parse_args(argv)
-    if args.memory:
-        out = None if args.out == "-" else Path(args.out).with_name("memory.md")
-        memory_profile(args.memory, args.every, out)
-        return 0
-    out = None if args.out == "-" else Path(args.out)
-    print(run_bench(args.count, args.workers, args.lark_seconds, out), end="")
-    return 0

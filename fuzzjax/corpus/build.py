@@ -17,13 +17,11 @@ from typing import Any
 from fuzzjax.corpus.store import Corpus
 from fuzzjax.lowering.platforms import parse_platforms
 from fuzzjax.program import GenOptions
-from fuzzjax.workers import Outcome, Pool
+from fuzzjax.workers import Outcome, OutcomeKind, Pool
 
 #: Commit after this many processed seeds or this many seconds, whichever comes first.
 BATCH_SEEDS = 64
 BATCH_SECONDS = 1.0
-#: Clear JAX's trace/lowering caches this often in each worker, to keep memory flat.
-CLEAR_CACHES_EVERY = 500
 
 
 @dataclass
@@ -47,66 +45,84 @@ class Summary:
         )
 
 
-def make_generation_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
-    """Worker-side task: seed -> row dict (or failure dict). Imports JAX once per worker."""
-    import jax
+@dataclass(frozen=True)
+class GenerationConfig:
+    """What a generation worker needs: the options JSON and what to lower besides StableHLO."""
 
+    options: str
+    hlo: bool = False
+    fast: bool = True
+    platforms: tuple[str, ...] = ()
+    artifacts: bool = False
+
+
+@dataclass
+class GenerationResult:
+    """One seed's result: a corpus ``row``, or the stage and one-line error of a failure."""
+
+    row: dict[str, Any] | None = None
+    failure: str = ""
+    error: str = ""
+    source: str | None = None
+
+
+def make_generation_task(config: GenerationConfig) -> Callable[[int], GenerationResult]:
+    """Worker-side task: seed -> ``GenerationResult``. Imports JAX once per worker."""
     from fuzzjax.generation.generator import GenerationError, generate
     from fuzzjax.lowering.lower import (
         LoweringError,
+        cache_clearer,
         load_function,
         lower_program,
         pair_row,
         specs_of,
         x64_scope,
     )
-    from fuzzjax.lowering.platforms import PlatformLoweringError, lower_for_platforms
+    from fuzzjax.lowering.platforms import lower_for_platforms
     from fuzzjax.rules.table import category_of
     from fuzzjax.syntax import grammar_sha
 
-    options = GenOptions.from_json(config["options"])
-    hlo, fast = bool(config.get("hlo")), bool(config.get("fast", True))
-    platforms, artifacts = tuple(config.get("platforms", ())), bool(config.get("artifacts"))
-    calls = itertools.count(1)
+    options = GenOptions.from_json(config.options)
+    tick = cache_clearer()
 
-    def task(seed: int) -> dict[str, Any]:
-        if next(calls) % CLEAR_CACHES_EVERY == 0:
-            jax.clear_caches()
+    def task(seed: int) -> GenerationResult:
+        tick()
         try:
             program = generate(seed, options)
         except GenerationError as exc:
-            return {"failure": "generate", "error": str(exc).splitlines()[0], "source": None}
+            return GenerationResult(failure="generate", error=str(exc).splitlines()[0])
         try:
-            pair = lower_program(program, fast=fast, hlo=hlo)
-        except LoweringError as exc:
-            return {"failure": exc.stage, "error": exc.message, "source": program.source}
-        per_platform: list[dict[str, Any]] = []
-        if platforms:
-            fn, specs = load_function(program.source), specs_of(program.args)
-            try:
+            pair = lower_program(program, fast=config.fast, hlo=config.hlo)
+            per_platform: list[dict[str, Any]] = []
+            if config.platforms:
+                fn, specs = load_function(program.source), specs_of(program.args)
                 with x64_scope(options.x64):
-                    irs = lower_for_platforms(fn, specs, platforms, artifacts=artifacts)
-            except PlatformLoweringError as exc:
-                return {"failure": exc.stage, "error": exc.message, "source": program.source}
-            per_platform = [ir.to_row() for ir in irs]
+                    irs = lower_for_platforms(
+                        fn, specs, config.platforms, artifacts=config.artifacts
+                    )
+                per_platform = [ir.to_row() for ir in irs]
+        except LoweringError as exc:
+            return GenerationResult(failure=exc.label, error=exc.message, source=program.source)
         row = pair_row(
             pair,
             seed=seed,
-            options=config["options"],
+            options=config.options,
             category=category_of(program.aliases),
             operation=program.top_alias,
             grammar_sha=grammar_sha(),
             platform_ir=per_platform,
         )
-        return {"row": row}
+        return GenerationResult(row=row)
 
     return task
 
 
-def _in_process(config: dict[str, Any], seeds: Iterator[int]) -> Iterator[Outcome]:
+def _in_process(
+    config: GenerationConfig, seeds: Iterator[int]
+) -> Iterator[Outcome[GenerationResult]]:
     task = make_generation_task(config)
     for seed in seeds:
-        yield Outcome(seed, "ok", task(seed))
+        yield Outcome(seed, OutcomeKind.OK, task(seed))
 
 
 def build_corpus(
@@ -141,28 +157,21 @@ def build_corpus(
     opts = options.to_json()
     done = corpus.processed_seeds(opts, base_seed)
     seeds = (s for s in itertools.count(base_seed) if s not in done)
-    config = {
-        "options": opts,
-        "hlo": hlo,
-        "fast": fast,
-        "platforms": list(chosen),
-        "artifacts": artifacts,
-    }
+    config = GenerationConfig(opts, hlo, fast, chosen, artifacts)
     bar = _progress_bar(count, summary.total, progress)
     start = time.perf_counter()
-    pool = (
-        Pool("fuzzjax.corpus.build:make_generation_task", config, workers=workers)
-        if workers
-        else None
-    )
+    pool = Pool(make_generation_task, config, workers=workers) if workers else None
     outcomes = pool.imap(seeds) if pool else _in_process(config, seeds)
     try:
-        batch: list[Outcome] = []
+        batch: list[Outcome[GenerationResult]] = []
         last_commit = time.monotonic()
         for outcome in outcomes:
             batch.append(outcome)
             room = count - summary.total
-            if len(batch) >= min(BATCH_SEEDS, room) or time.monotonic() - last_commit > 1.0:
+            if (
+                len(batch) >= min(BATCH_SEEDS, room)
+                or time.monotonic() - last_commit > BATCH_SECONDS
+            ):
                 _commit(corpus, batch, opts, summary, bar)
                 batch, last_commit = [], time.monotonic()
                 if summary.total >= count:
@@ -180,15 +189,22 @@ def build_corpus(
     return summary
 
 
-def _commit(corpus: Corpus, batch: list[Outcome], opts: str, summary: Summary, bar: Any) -> None:
+def _commit(
+    corpus: Corpus,
+    batch: list[Outcome[GenerationResult]],
+    opts: str,
+    summary: Summary,
+    bar: Any,
+) -> None:
     with corpus.transaction():
         for outcome in batch:
-            payload = outcome.payload
-            row = payload.get("row")
-            if outcome.kind != "ok" or row is None:
-                stage = payload.get("failure", outcome.kind)
+            result = outcome.result
+            row = result.row if result is not None else None
+            if result is None or row is None:
+                if result is None:  # the worker crashed or timed out on this seed
+                    result = GenerationResult(failure=outcome.kind.value, error=outcome.error)
                 corpus.record_failure(
-                    outcome.seed, opts, stage, payload.get("error", ""), payload.get("source")
+                    outcome.seed, opts, result.failure, result.error, result.source
                 )
                 corpus.record_seed(outcome.seed, opts, "failed", None)
                 summary.failures += 1

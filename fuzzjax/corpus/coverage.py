@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 from fuzzjax.corpus.store import Corpus
@@ -67,21 +66,3 @@ def format_coverage(cov: dict[str, Any], top: int = 0) -> str:
     for op, count in ops[: top or len(ops)]:
         lines.append(f"  {op:<40} {count:>9}")
     return "\n".join(lines)
-
-
-def cmd_coverage(argv: Sequence[str]) -> int:
-    from fuzzjax.cli.main import DEFAULT_DB, ArgParser, UsageError
-    from fuzzjax.corpus.store import CorpusError
-
-    p = ArgParser(prog="fuzzjax coverage", description=__doc__.splitlines()[0] if __doc__ else "")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--top", type=int, default=0, help="show only the N most frequent ops")
-    args = p.parse_args(argv)
-    try:
-        with Corpus(args.db, create=False) as corpus:
-            cov = grammar_coverage(corpus)
-    except CorpusError as exc:
-        raise UsageError(str(exc)) from None
-    print(json.dumps(cov, indent=2) if args.json else format_coverage(cov, args.top))
-    return 0

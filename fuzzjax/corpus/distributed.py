@@ -31,11 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.corpus.build import BATCH_SEEDS, Summary, _commit, make_generation_task
+from fuzzjax.corpus.build import (
+    BATCH_SEEDS,
+    GenerationConfig,
+    GenerationResult,
+    Summary,
+    _commit,
+    make_generation_task,
+)
 from fuzzjax.corpus.merge import merge_source, open_source
 from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import DistributedError, one_line
 from fuzzjax.program import GenOptions
-from fuzzjax.workers import Outcome
+from fuzzjax.workers import Outcome, OutcomeKind
 
 DEFAULT_SHARD_SIZE = 500
 INSTALL_HINT = "pip install 'fuzzjax[distributed]'"
@@ -50,10 +58,6 @@ DEFAULT_SCHEDULER_PORT = 8786
 #: One shard at a time per worker process: generation is GIL-bound Python (threads add no
 #: speed) and the task's periodic ``jax.clear_caches()`` must not run under another lowering.
 _SHARD_LOCK = threading.Lock()
-
-
-class DistributedError(RuntimeError):
-    """Dask is missing, the scheduler is unreachable, or a shard failed on the cluster."""
 
 
 @dataclass(frozen=True)
@@ -88,15 +92,15 @@ class SeedPlan:
 
 
 @functools.lru_cache(maxsize=4)
-def _task(options: str, hlo: bool, fast: bool) -> Callable[[int], dict[str, Any]]:
-    return make_generation_task({"options": options, "hlo": hlo, "fast": fast})
+def _task(options: str, hlo: bool, fast: bool) -> Callable[[int], GenerationResult]:
+    return make_generation_task(GenerationConfig(options, hlo, fast))
 
 
-def _outcome(task: Callable[[int], dict[str, Any]], seed: int) -> Outcome:
+def _outcome(task: Callable[[int], GenerationResult], seed: int) -> Outcome[GenerationResult]:
     try:
-        return Outcome(seed, "ok", task(seed))
+        return Outcome(seed, OutcomeKind.OK, task(seed))
     except Exception as exc:  # noqa: BLE001 - like a crashed pool worker: one failed seed
-        return Outcome(seed, "crash", {"error": f"{type(exc).__name__}: {exc}"[:500]})
+        return Outcome(seed, OutcomeKind.CRASH, error=one_line(exc))
 
 
 def run_shard(seeds: list[int], options: str, hlo: bool = False, fast: bool = True) -> bytes:

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from fuzzjax.cli.main import DEFAULT_DB, ArgParser, UsageError
-from fuzzjax.corpus.store import Corpus, CorpusError
+from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import MissingDependency
 
 FORMATS = ("parquet", "jsonl")
 SPLITS = ("train", "validation", "test")
@@ -250,12 +250,12 @@ def parquet_schema(with_split: bool = False, with_platforms: bool = False) -> An
 
 
 def require_pyarrow() -> None:
-    """UsageError with the install command when pyarrow is missing."""
+    """``MissingDependency`` with the install command when pyarrow is missing."""
     try:
         import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
-        raise UsageError(f"--format parquet needs pyarrow: {INSTALL_HINT}") from None
+        raise MissingDependency(f"--format parquet needs pyarrow: {INSTALL_HINT}") from None
 
 
 # ---- export ----
@@ -496,76 +496,3 @@ _FORMAT_NOTE = {
 
 def _depth_key(item: tuple[str, int]) -> tuple[int, str]:
     return (0, item[0].zfill(6)) if item[0].isdigit() else (1, item[0])
-
-
-# ---- command ----
-
-
-def export_parser() -> ArgParser:
-    p = ArgParser(
-        prog="fuzzjax export",
-        description="Write a corpus as a dataset directory: "
-        "data.FORMAT (or train/validation/test.FORMAT with --split) and README.md.",
-    )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="output directory (created when missing)"
-    )
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="parquet",
-        help="parquet (needs pyarrow) or jsonl (default parquet)",
-    )
-    p.add_argument("--db", default=DEFAULT_DB, help=f"corpus file (default {DEFAULT_DB})")
-    p.add_argument(
-        "--split",
-        nargs="?",
-        const=",".join(map(str, DEFAULT_SPLIT)),
-        metavar="T,V,T",
-        help="write train/validation/test files with these "
-        "fractions, assigned by IR hash (default when given alone: 0.9,0.05,0.05)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=DEFAULT_BATCH_SIZE,
-        help=f"rows per Parquet record batch (default {DEFAULT_BATCH_SIZE})",
-    )
-    p.add_argument("--force", action="store_true", help="replace an export already in DIR")
-    return p
-
-
-def cmd_export(argv: Sequence[str]) -> int:
-    args = export_parser().parse_args(argv)
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size={args.batch_size} must be >= 1")
-    try:
-        fractions = parse_split(args.split) if args.split is not None else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if args.format == "parquet":
-        require_pyarrow()
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a directory")
-    try:
-        with Corpus(args.db, create=False) as corpus:
-            if corpus.count() == 0:
-                raise UsageError(f"{args.db} holds no pairs: nothing to export")
-            summary = export_corpus(
-                corpus,
-                out,
-                fmt=args.format,
-                fractions=fractions,
-                batch_size=args.batch_size,
-                force=args.force,
-                db_label=args.db,
-            )
-    except CorpusError as exc:
-        raise UsageError(str(exc)) from None
-    except FileExistsError as exc:
-        raise UsageError(f"{exc}; pass --force to replace it") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(summary.line())
-    return 0

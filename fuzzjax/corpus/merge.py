@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.cli.main import DEFAULT_DB, ArgParser, UsageError
 from fuzzjax.corpus.store import (
     PAIR_COLUMNS,
     PLATFORM_COLUMNS,
     READABLE_SCHEMAS,
     Corpus,
-    CorpusError,
 )
+from fuzzjax.errors import CorpusError
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PAIR_COLUMNS = [*PAIR_COLUMNS, "created_at"]
@@ -226,31 +225,3 @@ class _Copier:
         for row in rows:
             if self.inserted(insert, (*row, row[0])):
                 self.summary.platform_rows += 1
-
-
-# ---- command ----
-
-
-def merge_parser() -> ArgParser:
-    p = ArgParser(
-        prog="fuzzjax merge",
-        description="Merge corpus files (e.g. the shards of a distributed run) into one corpus, "
-        "deduplicated by IR hash. Sources are opened read-only and never modified.",
-    )
-    p.add_argument("sources", nargs="+", metavar="SHARD.sqlite", help="corpus files to merge")
-    p.add_argument(
-        "--db",
-        default=DEFAULT_DB,
-        help=f"target corpus, created when missing (default {DEFAULT_DB})",
-    )
-    return p
-
-
-def cmd_merge(argv: Sequence[str]) -> int:
-    args = merge_parser().parse_args(argv)
-    try:
-        summary = merge_corpora(args.db, args.sources)
-    except CorpusError as exc:
-        raise UsageError(str(exc)) from None
-    print(summary.line(args.db))
-    return 0

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.cli.main import UsageError
 from fuzzjax.corpus.stats import corpus_stats
 from fuzzjax.corpus.store import Corpus
+from fuzzjax.errors import FuzzjaxError, MissingDependency
 
 TOP_OPS = 25
 #: Scatter at most this many points (an evenly spaced subset of the pairs, in id order).
@@ -28,12 +28,12 @@ def write_plots(corpus_or_stats: Corpus | Mapping[str, Any], out_dir: str | Path
     """Write the plots of a corpus to ``out_dir``; return their paths ([] when no pairs).
 
     Pass the ``Corpus``, or the dict of ``corpus_stats(corpus, top=25, lengths=True)``.
-    Raises ``UsageError`` when matplotlib is missing or ``out_dir`` cannot be created.
+    Raises ``MissingDependency`` when matplotlib is missing or ``out_dir`` cannot be created.
     """
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'fuzzjax[dataset]'") from None
+        raise MissingDependency("--plot needs matplotlib: pip install 'fuzzjax[dataset]'") from None
     if isinstance(corpus_or_stats, Corpus):
         stats: Mapping[str, Any] = corpus_stats(corpus_or_stats, top=TOP_OPS, lengths=True)
     else:
@@ -46,7 +46,7 @@ def write_plots(corpus_or_stats: Corpus | Mapping[str, Any], out_dir: str | Path
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --plot directory {out}: {exc.strerror}") from None
+        raise FuzzjaxError(f"cannot create --plot directory {out}: {exc.strerror}") from None
     label = f"{stats['pairs']} pairs, {Path(str(stats.get('db', 'corpus'))).name}"
     paths = []
     for name, draw in (("depth", _depth), ("ops", _ops), ("lengths", _lengths)):

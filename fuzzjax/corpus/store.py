@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from fuzzjax.errors import CorpusError
+
 SCHEMA_VERSION = "2"
 #: Versions this code opens; older ones are upgraded to ``SCHEMA_VERSION`` (additive only).
 READABLE_SCHEMAS = ("1", "2")
@@ -128,10 +130,6 @@ PAIR_COLUMNS = [
     "fuzzjax_version",
     "lower_ms",
 ]
-
-
-class CorpusError(RuntimeError):
-    """The corpus file cannot be opened or is not a fuzzjax corpus."""
 
 
 def _now() -> str:

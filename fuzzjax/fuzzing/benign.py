@@ -4,7 +4,7 @@ A difference between JAX and the NumPy reference (or between jit and eager) is o
 accepted through an entry here. Accepted differences are counted per entry and reported by
 ``fuzzjax fuzz`` separately from failures; they are never dropped silently.
 
-Entries are matched in three ways (``Benign.matched_by``):
+Entries are matched in three ways (``Benign.matched_by``, a ``MatchedBy``):
 
 * ``element``: elements that differ only inside a reference ``undefined`` mask with this tag
   (``fuzzjax.fuzzing.reference``), or that match the flush-to-zero variant of the reference
@@ -12,7 +12,6 @@ Entries are matched in three ways (``Benign.matched_by``):
 * ``unlocalized``: a whole-program difference where every operation agrees with its reference
   when run on its own (``fuzzjax.fuzzing.diagnose.blame`` found no culprit), and ``applies``
   holds;
-* ``culprit``: a difference localised to one operation for which ``applies`` holds;
 * ``exception``: an exception in one stage only (facts include its one-line ``detail``) that
   JAX documents as intended behaviour.
 """
@@ -21,18 +20,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 #: Program-level facts a rule may look at: the stage, the aliases used, and the dtypes of all
 #: intermediate values.
 Facts = dict[str, object]
 
 
+class MatchedBy(str, Enum):
+    """How a rule is matched against a difference (see the module docstring)."""
+
+    ELEMENT = "element"
+    UNLOCALIZED = "unlocalized"
+    EXCEPTION = "exception"
+
+
 @dataclass(frozen=True)
 class Benign:
+    """One accepted discrepancy: an id, why it is accepted, where upstream says so."""
+
     id: str
     reason: str
     link: str
-    matched_by: str
+    matched_by: MatchedBy
     applies: Callable[[Facts], bool] = lambda facts: True
 
 
@@ -75,7 +85,7 @@ REGISTRY: dict[str, Benign] = {
             '("zero-length scan is not supported in disable_jit() mode because the output '
             'type is unknown"); under jit it runs.',
             "https://github.com/jax-ml/jax/blob/main/jax/_src/lax/control_flow/loops.py",
-            "exception",
+            MatchedBy.EXCEPTION,
             _zero_length_scan_eager,
         ),
         Benign(
@@ -83,7 +93,7 @@ REGISTRY: dict[str, Benign] = {
             "XLA on CPU runs with denormals flushed to zero (FTZ/DAZ); NumPy keeps IEEE "
             "subnormals. Elements that match the reference evaluated with flushing are benign.",
             "https://github.com/jax-ml/jax/issues/16200",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "complex_infinity",
@@ -91,21 +101,21 @@ REGISTRY: dict[str, Benign] = {
             "infinite part as infinite whatever its other part, and XLA and NumPy recover "
             "infinities differently (inf+nanj vs inf+infj).",
             "https://en.cppreference.com/w/c/numeric/complex",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "int_div_by_zero",
             "Integer // and % by zero: NumPy returns 0 with a warning, jnp returns values from "
             "XLA's unguarded division; the array API leaves it implementation-defined.",
             "https://github.com/jax-ml/jax/issues/11990",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "int_pow_negative_exponent",
             "Integer ** negative integer: NumPy refuses it (ValueError), jnp returns wrapped "
             "values (e.g. int8 127 ** -1 == 127); there is no common answer to compare.",
             "https://github.com/numpy/numpy/issues/6215",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "int_pow_overflow",
@@ -113,49 +123,49 @@ REGISTRY: dict[str, Benign] = {
             "a fixed number of exponent bits, so results differ from wrapped arithmetic "
             "(integer overflow has no defined result in jnp).",
             "https://github.com/jax-ml/jax/blob/main/jax/_src/numpy/ufuncs.py",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "shift_out_of_range",
             "Shifts by a negative amount or by >= the bit width are undefined in C/NumPy; "
             "XLA defines them (0, or the sign for arithmetic right shifts).",
             "https://github.com/numpy/numpy/issues/13898",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "index_out_of_bounds",
             "jnp.take/take_along_axis with out-of-range indices fill (NaN, INT_MIN) by default; "
             "NumPy raises IndexError.",
             "https://docs.jax.dev/en/latest/_autosummary/jax.numpy.take.html",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "linalg_sign_ambiguous",
             "Eigenvectors and QR factors are unique only up to the sign/phase of each column; "
             "LAPACK-style implementations legitimately differ.",
             "https://numpy.org/doc/stable/reference/generated/numpy.linalg.qr.html",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "linalg_singular_or_nonfinite",
             "Decompositions of singular, ill-conditioned (cond > 1e3) or non-finite matrices have "
             "no stable answer to compare (NumPy raises LinAlgError, JAX returns NaN or noise).",
             "https://numpy.org/doc/stable/reference/generated/numpy.linalg.cholesky.html",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "derivative_not_checkable",
             "Gradients at kinks, non-finite points or of large arguments cannot be checked by "
             "central differences; JAX's derivative conventions at kinks are its own choice.",
             "https://docs.jax.dev/en/latest/faq.html",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "float_to_int_out_of_range",
             "float -> int casts of NaN, inf or out-of-range values are undefined behaviour in C "
             "and NumPy; XLA saturates (NaN -> 0).",
             "https://github.com/numpy/numpy/issues/14412",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "float_accumulation_order",
@@ -163,14 +173,14 @@ REGISTRY: dict[str, Benign] = {
             "the working precision although the exact result does not: the answer depends on "
             "the (unspecified) accumulation order and precision.",
             "https://jax.readthedocs.io/en/latest/faq.html#jit-changes-the-exact-numerics-of-outputs",
-            "element",
+            MatchedBy.ELEMENT,
         ),
         Benign(
             "accumulated_rounding",
             "Every operation agrees with NumPy on its own; the whole-program difference is "
             "rounding error amplified along the chain of operations.",
             "https://jax.readthedocs.io/en/latest/faq.html#jit-changes-the-exact-numerics-of-outputs",
-            "unlocalized",
+            MatchedBy.UNLOCALIZED,
             lambda facts: facts.get("stage") == "vs_numpy",
         ),
         Benign(
@@ -179,7 +189,7 @@ REGISTRY: dict[str, Benign] = {
             "(xla_allow_excess_precision defaults to true), so jit rounds less often than "
             "eager execution.",
             "https://github.com/jax-ml/jax/issues/23007",
-            "unlocalized",
+            MatchedBy.UNLOCALIZED,
             lambda facts: facts.get("stage") == "jit_vs_eager" and _has_low_precision(facts),
         ),
         Benign(
@@ -187,7 +197,7 @@ REGISTRY: dict[str, Benign] = {
             "Under jit, XLA on CPU may contract a*b+c into a fused multiply-add or reorder "
             "float arithmetic, changing rounding compared with op-by-op execution.",
             "https://github.com/jax-ml/jax/issues/18507",
-            "unlocalized",
+            MatchedBy.UNLOCALIZED,
             lambda facts: facts.get("stage") == "jit_vs_eager" and _float_rewrite_possible(facts),
         ),
     )
@@ -197,18 +207,14 @@ REGISTRY: dict[str, Benign] = {
 def element_rule(tag: str) -> Benign:
     """The registry entry of an element-level explanation tag (``undefined`` tag or ``ftz``)."""
     rule = REGISTRY.get(tag)
-    if rule is None or rule.matched_by != "element":
+    if rule is None or rule.matched_by is not MatchedBy.ELEMENT:
         raise KeyError(f"{tag!r} is not an element-level benign rule in fuzzjax.fuzzing.benign")
     return rule
 
 
-def match(matched_by: str, facts: Facts) -> Benign | None:
+def match(matched_by: MatchedBy, facts: Facts) -> Benign | None:
     """The first registry entry of kind ``matched_by`` whose condition holds for ``facts``."""
     for rule in REGISTRY.values():
         if rule.matched_by == matched_by and rule.applies(facts):
             return rule
     return None
-
-
-def describe(rule_ids: list[str]) -> list[dict[str, str]]:
-    return [{"id": r, "reason": REGISTRY[r].reason, "link": REGISTRY[r].link} for r in rule_ids]

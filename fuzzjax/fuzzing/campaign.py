@@ -1,139 +1,48 @@
 """``fuzzjax fuzz``: generate programs, run the differential oracles in isolated workers, bucket.
 
 Each seed is a program (``fuzzjax.generate``) plus inputs from ``derive_input_seed(seed)``.
-Workers (``fuzzjax.workers.Pool``: spawn, per-program time and memory limits) run
-``fuzzjax.fuzzing.diagnose.diagnose`` and leave a breadcrumb file naming the stage they are in,
-so a worker that segfaults or hangs is recorded with its stage and symptom and the run goes on.
-Every new bucket is shrunk (``fuzzjax.fuzzing.shrink``) and written to its own folder under
-``--out`` (``fuzzjax.fuzzing.repro``); later hits only raise its hit count. Benign matches are
-counted per ``fuzzjax.fuzzing.benign`` rule and written to ``benign.json``.
+Workers (``fuzzjax.workers.Pool``: spawn, per-program time and memory limits) run the worker
+protocol of ``fuzzjax.fuzzing.task``, so a worker that segfaults or hangs is recorded with its
+stage and symptom and the run goes on. Every new bucket is shrunk (``fuzzjax.fuzzing.shrink``)
+and written to its own folder under ``--out`` (``fuzzjax.fuzzing.folders``); later hits only
+raise its hit count. Benign matches are counted per ``fuzzjax.fuzzing.benign`` rule and written
+to ``benign.json``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
-import os
-import pickle
 import queue
 import shlex
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.fuzzing.diagnose import Case, Signature, diagnose
-from fuzzjax.fuzzing.inputs import derive_input_seed, make_inputs
-from fuzzjax.fuzzing.oracles import Stage, Symptom
-from fuzzjax.fuzzing.repro import BucketStore, write_run_summary
-from fuzzjax.program import GenOptions
-
-DEFAULT_OUT = "corpus/failures"
-#: Test-only hooks: make the worker segfault / hang on one seed (tests/test_fuzz_isolation.py).
-TEST_CRASH_ENV = "FUZZJAX_TEST_CRASH_SEED"
-TEST_HANG_ENV = "FUZZJAX_TEST_HANG_SEED"
-CLEAR_CACHES_EVERY = 200
-#: Task numbers from here on name pickled shrinking candidates, not seeds (the pool takes
-#: non-negative integers only: -1 is its "idle" marker).
-CANDIDATE_BASE = 1 << 60
-_SIGNALS = {-11: Symptom.SEGFAULT, -6: Symptom.ABORT, -9: Symptom.KILLED}
-
-
-def _test_hooks(seed: int, stage: Stage) -> None:
-    """Test-only fault injection, inert unless the FUZZJAX_TEST_* variables name this seed."""
-    if stage is not Stage.JIT:
-        return
-    if os.environ.get(TEST_CRASH_ENV) == str(seed):
-        import ctypes
-
-        ctypes.string_at(0)  # segfault
-    if os.environ.get(TEST_HANG_ENV) == str(seed):
-        time.sleep(3600)
-
-
-def seed_case(seed: int, options: GenOptions) -> tuple[Case, Any]:
-    """The program of ``seed`` with its inputs (also rebuilt by the supervisor after a crash)."""
-    from fuzzjax.generation.generator import generate
-
-    program = generate(seed, options)
-    inputs = make_inputs(program.args, derive_input_seed(seed))
-    case = Case(program.source, program.args, inputs, program.result_dtype, program.result_shape)
-    return case, program
-
-
-def make_fuzz_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
-    """Worker side: seed, or shrink candidate (``CANDIDATE_BASE + n``, pickled) -> payload."""
-    import jax
-
-    from fuzzjax.fuzzing.reference import positions_parser
-    from fuzzjax.syntax import parser
-
-    parser(), positions_parser()  # build both Lark parsers before the first timed task
-    options = GenOptions.from_json(config["options"])
-    crumbs = Path(config["crumbs"])
-    candidates = Path(config.get("candidates") or crumbs)
-    calls = itertools.count(1)
-
-    def task(n: int) -> dict[str, Any]:
-        if next(calls) % CLEAR_CACHES_EVERY == 0:
-            jax.clear_caches()
-        crumb = crumbs / str(n)
-        crumb.write_text(Stage.GENERATE.value)
-        try:
-            if n >= CANDIDATE_BASE:
-                case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
-            else:
-                case = seed_case(n, options)[0]
-
-            def tell(stage: Stage) -> None:
-                crumb.write_text(stage.value)
-                _test_hooks(n, stage)
-
-            found = diagnose(case, on_stage=tell)
-        except Exception as exc:  # noqa: BLE001 - generation failures are findings too
-            return {"status": "fail", "error": f"{type(exc).__name__}: {exc}"[:300]}
-        finally:
-            crumb.unlink(missing_ok=True)
-        return {
-            "status": found.status,
-            "signature": found.signature.to_json() if found.signature else None,
-            "benign": found.benign,
-            "detail": found.detail,
-            "index": found.index,
-            "culprit": found.culprit,
-        }
-
-    return task
-
-
-def outcome_signature(outcome: Any, case: Case | None, crumbs: Path) -> Signature | None:
-    """The signature of a pool outcome: the worker's own, or one for a crash or a hang."""
-    crumb = crumbs / str(outcome.seed)
-    stage_text = crumb.read_text().strip() if crumb.exists() else Stage.GENERATE.value
-    crumb.unlink(missing_ok=True)
-    if outcome.kind == "ok":
-        sig = outcome.payload.get("signature")
-        if sig is None and outcome.payload.get("error"):
-            return Signature(Stage.GENERATE, Symptom.EXCEPTION, (), "")
-        return Signature.from_json(sig) if sig else None
-    symptom = Symptom.HANG
-    if outcome.kind != "timeout":
-        symptom = _SIGNALS.get(outcome.payload.get("exitcode") or 0, Symptom.CRASH)
-    ops: tuple[str, ...] = ()
-    dtype = ""
-    if case is not None:
-        from fuzzjax.syntax import aliases_used, parse
-
-        ops, dtype = tuple(sorted(aliases_used(parse(case.source)))), case.result_dtype
-    return Signature(Stage(stage_text or "generate"), symptom, ops, dtype)
+from fuzzjax.errors import InvalidArgument, one_line
+from fuzzjax.fuzzing.case import Case, Signature
+from fuzzjax.fuzzing.diagnose import Status
+from fuzzjax.fuzzing.folders import BucketStore, write_run_summary
+from fuzzjax.fuzzing.inputs import derive_input_seed
+from fuzzjax.fuzzing.task import (
+    FuzzResult,
+    FuzzTaskConfig,
+    make_fuzz_task,
+    outcome_signature,
+    seed_case,
+)
+from fuzzjax.program import GenOptions, Program
+from fuzzjax.workers import Outcome, Pool
 
 
 @dataclass
 class FuzzConfig:
+    """A fuzz run: where findings go, what to generate, and its limits."""
+
     out: Path
     options: GenOptions = field(default_factory=GenOptions)
     seed: int = 0
@@ -149,13 +58,15 @@ class FuzzConfig:
 
     def __post_init__(self) -> None:
         if self.options.x64:
-            raise ValueError(
-                "fuzz mode runs with x64 disabled only (its inputs and NumPy reference assume "
-                "JAX's 32-bit defaults): use GenOptions(x64=False)"
+            raise InvalidArgument(
+                "options.x64",
+                True,
+                "is not supported: fuzz mode runs with x64 disabled only (its inputs and NumPy "
+                "reference assume JAX's 32-bit defaults)",
             )
 
-    def pool_config(self, crumbs: Path) -> dict[str, Any]:
-        return {"options": self.options.to_json(), "crumbs": str(crumbs)}
+    def task_config(self, crumbs: Path) -> FuzzTaskConfig:
+        return FuzzTaskConfig(self.options.to_json(), str(crumbs))
 
     def command(self, seed: int | None = None, count: int | None = None) -> str:
         o = self.options
@@ -180,6 +91,8 @@ class FuzzConfig:
 
 @dataclass
 class FuzzSummary:
+    """What a run did: counts, buckets hit (and which are new), benign matches per rule."""
+
     programs: int = 0
     passed: int = 0
     failures: int = 0
@@ -199,6 +112,18 @@ class FuzzSummary:
         )
 
 
+@dataclass
+class ShrinkJob:
+    """A new bucket waiting for the background shrinker."""
+
+    sig: Signature
+    case: Case
+    program: Program | None
+    seed: int
+    culprit: Case | None
+    meta: dict[str, Any]
+
+
 class BackgroundShrinker(threading.Thread):
     """Shrinks new buckets one at a time while fuzzing goes on, then refreshes their folders.
 
@@ -209,7 +134,7 @@ class BackgroundShrinker(threading.Thread):
     def __init__(self, config: FuzzConfig, store: BucketStore, echo: Callable[[str], None]):
         super().__init__(daemon=True, name="fuzzjax-shrink")
         self.config, self.store, self.echo = config, store, echo
-        self.jobs: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self.jobs: queue.Queue[ShrinkJob | None] = queue.Queue()
         self.stop_at: float | None = None
 
     def run(self) -> None:
@@ -218,7 +143,6 @@ class BackgroundShrinker(threading.Thread):
         runner: CandidateRunner | None = None
         try:
             while (job := self.jobs.get()) is not None:
-                sig, case, program, seed, culprit, extra = job
                 if self.stop_at is not None and time.monotonic() > self.stop_at:
                     continue  # the run is over: keep the unshrunk folder
                 c = self.config
@@ -226,15 +150,28 @@ class BackgroundShrinker(threading.Thread):
                 budget = c.shrink_seconds
                 if self.stop_at is not None:
                     budget = min(budget, max(1.0, self.stop_at - time.monotonic()))
-                seed_in = derive_input_seed(seed)
                 try:
-                    shrunk, stats = shrink(case, sig, runner, seconds=budget, culprit=culprit,
-                                           program=program, input_seed=seed_in)  # fmt: skip
+                    shrunk, stats = shrink(
+                        job.case,
+                        job.sig,
+                        runner,
+                        seconds=budget,
+                        culprit=job.culprit,
+                        program=job.program,
+                        input_seed=derive_input_seed(job.seed),
+                    )
                 except Exception as exc:  # noqa: BLE001 - a shrinker bug must not stop the run
-                    shrunk, stats = case, {"status": f"shrinker error: {exc!r}"[:300]}
-                self.store.add(sig, {**extra, "shrink": stats}, original=case, shrunk=shrunk,
-                               command=c.command(seed, 1), timeout=c.timeout)  # fmt: skip
-                self.echo(f"shrunk {sig.key()}: {stats['ops_before']} -> {stats['ops_after']} ops")
+                    shrunk, stats = job.case, {"status": f"shrinker error: {one_line(exc)}"}
+                self.store.add(
+                    job.sig,
+                    {**job.meta, "shrink": stats},
+                    original=job.case,
+                    shrunk=shrunk,
+                    command=c.command(job.seed, 1),
+                    timeout=c.timeout,
+                )
+                before, after = stats.get("ops_before", "?"), stats.get("ops_after", "?")
+                self.echo(f"shrunk {job.sig.key()}: {before} -> {after} ops")
         finally:
             if runner is not None:
                 runner.close()
@@ -247,8 +184,6 @@ class BackgroundShrinker(threading.Thread):
 
 def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> FuzzSummary:
     """Fuzz until ``count`` programs or ``seconds`` have passed; returns the summary."""
-    from fuzzjax.workers import Pool
-
     store = BucketStore(config.out)
     crumbs = config.out / ".inflight"
     crumbs.mkdir(parents=True, exist_ok=True)
@@ -266,9 +201,12 @@ def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> Fuzz
             yield seed
 
     pool = Pool(
-        "fuzzjax.fuzzing.campaign:make_fuzz_task", config.pool_config(crumbs),
-        workers=config.workers, timeout=config.timeout, memory_mb=config.memory_mb,
-    )  # fmt: skip
+        make_fuzz_task,
+        config.task_config(crumbs),
+        workers=config.workers,
+        timeout=config.timeout,
+        memory_mb=config.memory_mb,
+    )
     shrinker = BackgroundShrinker(config, store, echo) if config.shrink else None
     if shrinker is not None:
         shrinker.start()
@@ -292,17 +230,22 @@ def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> Fuzz
             shrinker.finish(grace=max(config.shrink_seconds, 0.25 * summary.seconds))
         summary.seconds = summary.seconds or time.monotonic() - start
         report = {
-            "command": config.command(), "programs": summary.programs, "passed": summary.passed,
-            "failures": summary.failures, "buckets": summary.hits,
-            "new_buckets": summary.new_buckets, "benign": summary.benign,
-            "seconds": round(summary.seconds, 1), "worker_restarts": summary.restarts,
-        }  # fmt: skip
+            "command": config.command(),
+            "programs": summary.programs,
+            "passed": summary.passed,
+            "failures": summary.failures,
+            "buckets": summary.hits,
+            "new_buckets": summary.new_buckets,
+            "benign": summary.benign,
+            "seconds": round(summary.seconds, 1),
+            "worker_restarts": summary.restarts,
+        }
         write_run_summary(config.out, report, summary.benign, summary.benign_examples)
     return summary
 
 
 def _record(
-    outcome: Any,
+    outcome: Outcome[FuzzResult],
     config: FuzzConfig,
     store: BucketStore,
     summary: FuzzSummary,
@@ -310,17 +253,19 @@ def _record(
     shrinker: BackgroundShrinker | None,
     echo: Callable[[str], None],
 ) -> None:
-    payload = outcome.payload
-    case = program = None
-    if outcome.kind != "ok" or payload.get("status") == "fail":
+    result = outcome.result
+    case: Case | None = None
+    program: Program | None = None
+    if result is None or result.status is Status.FAIL:
         try:
             case, program = seed_case(outcome.seed, config.options)
         except Exception:  # noqa: BLE001 - a generator crash has no case to show
             case = None
     sig = outcome_signature(outcome, case, crumbs)
     if sig is None:
-        summary.passed += payload.get("status") == "pass"
-        for rule in payload.get("benign", []):
+        assert result is not None  # a crash or hang always has a signature
+        summary.passed += result.status is Status.PASS
+        for rule in result.benign:
             summary.benign[rule] = summary.benign.get(rule, 0) + 1
             examples = summary.benign_examples.setdefault(rule, [])
             if len(examples) < 5:
@@ -334,67 +279,25 @@ def _record(
         return
     if case is None:
         return
-    extra = {
-        "seed": outcome.seed, "input_seed": derive_input_seed(outcome.seed),
+    meta = {
+        "seed": outcome.seed,
+        "input_seed": derive_input_seed(outcome.seed),
         "options": json.loads(config.options.to_json()),
-        "detail": payload.get("detail") or payload.get("error", ""),
-        "benign_explained": payload.get("benign", []),
-    }  # fmt: skip
+        "detail": (result.detail or result.error) if result else outcome.error,
+        "benign_explained": result.benign if result else [],
+    }
     pending = {"status": "queued"} if shrinker is not None else {"status": "disabled"}
-    folder = store.add(sig, {**extra, "shrink": pending}, original=case, shrunk=case,
-                       command=config.command(outcome.seed, 1), timeout=config.timeout)  # fmt: skip
+    folder = store.add(
+        sig,
+        {**meta, "shrink": pending},
+        original=case,
+        shrunk=case,
+        command=config.command(outcome.seed, 1),
+        timeout=config.timeout,
+    )
     store.hit(key, outcome.seed)
     summary.new_buckets.append(key)
     echo(f"new bucket {key}: {folder}/repro.py (seed {outcome.seed})")
     if shrinker is not None:
-        shrinker.jobs.put((sig, case, program, outcome.seed, payload.get("culprit"), extra))
-
-
-def cmd_fuzz(argv: Sequence[str]) -> int:
-    from fuzzjax.cli.main import ArgParser, UsageError, _options
-    from fuzzjax.workers import default_workers
-
-    p = ArgParser(prog="fuzzjax fuzz", description="Differential fuzzing: jit vs eager vs a "
-                  "NumPy reference, crash isolation, failure buckets with repro.py.")  # fmt: skip
-    limit = p.add_mutually_exclusive_group()
-    limit.add_argument("--time", type=float, default=None, help="run for SECONDS (default 60)")
-    limit.add_argument("--count", type=int, default=None, help="run N programs")
-    p.add_argument("--max-depth", type=int, default=4, help="maximum expression depth (4)")
-    p.add_argument("--min-depth", type=int, default=1, help="minimum expression depth (1)")
-    p.add_argument("--max-rank", type=int, default=4, help="maximum array rank (4)")
-    p.add_argument("--max-elements", type=int, default=4096, help="elements per array (4096)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (0)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"failure folders ({DEFAULT_OUT})")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (cores)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per program (30)")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory per worker (4096)")
-    p.add_argument("--no-shrink", action="store_true", help="do not shrink new buckets")
-    p.add_argument("--shrink-time", type=float, default=60.0, help="seconds per bucket (60)")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
-    args = p.parse_args(argv)
-    for name, value, low in [("--time", args.time, 0), ("--count", args.count, 0),
-                             ("--seed", args.seed, -1), ("--workers", args.workers, 0),
-                             ("--timeout", args.timeout, 0), ("--memory-mb", args.memory_mb, 255),
-                             ("--shrink-time", args.shrink_time, 0)]:  # fmt: skip
-        if value is not None and value <= low:
-            raise UsageError(f"{name}={value} must be > {low}")
-    options = _options(args)
-    assert isinstance(options, GenOptions)
-    if args.max_elements < 1:
-        raise UsageError(f"--max-elements={args.max_elements} must be >= 1")
-    options = dataclasses.replace(options, max_elements=args.max_elements)
-    config = FuzzConfig(
-        out=Path(args.out), options=options, seed=args.seed, count=args.count,
-        seconds=args.time if args.time is not None or args.count is not None else 60.0,
-        workers=args.workers or default_workers(), timeout=args.timeout,
-        memory_mb=args.memory_mb, shrink=not args.no_shrink, shrink_seconds=args.shrink_time,
-        progress=not args.quiet and sys.stderr.isatty(),
-    )  # fmt: skip
-    summary = run_fuzz(config)
-    print(summary.line())
-    for rule, n in sorted(summary.benign.items()):
-        print(f"  benign {rule}: {n}")
-    for key, n in sorted(summary.hits.items(), key=lambda kv: -kv[1]):
-        print(f"  bucket {key}: {n} hits  ->  python {config.out / key / 'repro.py'}")
-    print(f"reproduce this run: {config.command()}")
-    return 0
+        culprit = result.culprit if result else None
+        shrinker.jobs.put(ShrinkJob(sig, case, program, outcome.seed, culprit, meta))

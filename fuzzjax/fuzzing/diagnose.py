@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
 
 import numpy as np
 
 from fuzzjax.dtypes import KIND
 from fuzzjax.fuzzing import benign
-from fuzzjax.fuzzing.inputs import dtype_name, finfo
-from fuzzjax.fuzzing.oracles import VALUE_SYMPTOMS, Stage, Symptom, check_program, compare
+from fuzzjax.fuzzing.case import VALUE_SYMPTOMS, Case, Signature, Stage, Symptom
+from fuzzjax.fuzzing.inputs import finfo
+from fuzzjax.fuzzing.oracles import check_program, compare
 from fuzzjax.fuzzing.reference import Evaluation, NodeEval, Val, evaluate
 from fuzzjax.program import ArgSpec
 from fuzzjax.syntax import aliases_used, parse
@@ -30,62 +31,18 @@ from fuzzjax.syntax import aliases_used, parse
 MAX_BLAME_NODES = 40
 
 
-@dataclass(frozen=True)
-class Signature:
-    """The bucket key of a failure."""
+class Status(str, Enum):
+    """The verdict on one case."""
 
-    stage: Stage
-    symptom: Symptom
-    ops: tuple[str, ...]
-    dtype: str
-    localized: bool = False
-
-    def key(self) -> str:
-        ops = "+".join(self.ops) if len(self.ops) <= 4 else f"{len(self.ops)}ops"
-        text = f"{self.stage.value}-{self.symptom.value}-{ops}-{self.dtype}"
-        return re.sub(r"[^A-Za-z0-9_.+-]", "_", text.replace("->", "_to_").replace(",", "_"))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "stage": self.stage.value,
-            "symptom": self.symptom.value,
-            "ops": list(self.ops),
-            "dtype": self.dtype,
-            "localized": self.localized,
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Signature:
-        return cls(
-            Stage(obj["stage"]),
-            Symptom(obj["symptom"]),
-            tuple(obj["ops"]),
-            str(obj["dtype"]),
-            bool(obj.get("localized", False)),
-        )
-
-    def kept_by(self, other: Signature | None) -> bool:
-        """Whether a shrinking candidate with signature ``other`` still shows this failure."""
-        if other is None or (other.stage, other.symptom) != (self.stage, self.symptom):
-            return False
-        if self.localized:
-            return other.localized and (other.ops, other.dtype) == (self.ops, self.dtype)
-        return set(other.ops) <= set(self.ops)
-
-
-@dataclass
-class Case:
-    """A program with concrete inputs and the result type the typing table promises."""
-
-    source: str
-    args: tuple[ArgSpec, ...]
-    inputs: list[np.ndarray]
-    result_dtype: str
-    result_shape: tuple[int, ...]
+    PASS = "pass"
+    BENIGN = "benign"  # every difference is explained by a fuzzjax.fuzzing.benign rule
+    FAIL = "fail"
 
 
 @dataclass
 class Diagnosis:
+    """A case's verdict: a failure ``signature``, or the benign rules that explain it."""
+
     signature: Signature | None
     benign: list[str] = field(default_factory=list)
     detail: str = ""
@@ -93,8 +50,10 @@ class Diagnosis:
     index: list[int] | None = None
 
     @property
-    def status(self) -> str:
-        return "fail" if self.signature else ("benign" if self.benign else "pass")
+    def status(self) -> Status:
+        if self.signature is not None:
+            return Status.FAIL
+        return Status.BENIGN if self.benign else Status.PASS
 
 
 def dtype_label(node: NodeEval) -> str:
@@ -247,7 +206,7 @@ def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> 
             "aliases": ops,
             "detail": failure.detail,
         }
-        rule = benign.match("exception", said)
+        rule = benign.match(benign.MatchedBy.EXCEPTION, said)
         if rule is not None:
             return Diagnosis(None, [rule.id], failure.detail)
     if failure.symptom not in VALUE_SYMPTOMS:
@@ -264,17 +223,10 @@ def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> 
     }
     found = blame(case.source, evaluation, failure.stage)
     if found is None:
-        rule = benign.match("unlocalized", facts)
+        rule = benign.match(benign.MatchedBy.UNLOCALIZED, facts)
         if rule is not None:
             return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
         return Diagnosis(program_sig, explained, failure.detail, index=failure.index)
     node, culprit, symptom = found
-    rule = benign.match("culprit", {**facts, "culprit": node.alias, "label": dtype_label(node)})
-    if rule is not None:
-        return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
     sig = Signature(failure.stage, symptom, (node.alias,), dtype_label(node), localized=True)
     return Diagnosis(sig, explained, failure.detail, culprit, failure.index)
-
-
-def case_dtype_name(value: np.ndarray) -> str:
-    return dtype_name(np.asarray(value).dtype)

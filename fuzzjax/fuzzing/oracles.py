@@ -15,46 +15,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
+from fuzzjax.errors import one_line
+from fuzzjax.fuzzing.case import Stage, Symptom
 from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
 from fuzzjax.fuzzing.reference import Evaluation, evaluate
-
-
-class Stage(str, Enum):
-    """Where a failure shows up."""
-
-    GENERATE = "generate"
-    LOWER = "lower"
-    COMPILE = "compile"
-    JIT = "jit"
-    EAGER = "eager"
-    REFERENCE = "reference"
-    DETERMINISM = "determinism"
-    JIT_VS_EAGER = "jit_vs_eager"
-    VS_NUMPY = "vs_numpy"
-
-
-class Symptom(str, Enum):
-    """What the failure looks like."""
-
-    SEGFAULT = "segfault"
-    ABORT = "abort"
-    KILLED = "killed"
-    CRASH = "crash"
-    HANG = "hang"
-    EXCEPTION = "exception"
-    WRONG_DTYPE = "wrong_dtype"
-    WRONG_SHAPE = "wrong_shape"
-    NONDETERMINISM = "nondeterminism"
-    WRONG_NAN = "wrong_nan"
-    WRONG_INF = "wrong_inf"
-    WRONG_VALUE = "wrong_value"
-
-
-VALUE_SYMPTOMS = (Symptom.WRONG_NAN, Symptom.WRONG_INF, Symptom.WRONG_VALUE)
 
 #: Allowed distance in units in the last place, per result dtype (complex: per component).
 TOLERANCE_ULP: dict[str, int] = {"float16": 2, "bfloat16": 2, "float32": 4, "complex64": 8}
@@ -216,11 +183,6 @@ def _stage(stage: Stage) -> Iterator[None]:
         raise _Stop(Failure(stage, Symptom.EXCEPTION, one_line(exc))) from exc
 
 
-def one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
-
-
 def check_program(
     source: str,
     inputs: Sequence[np.ndarray],
@@ -342,10 +304,3 @@ def _check_type(stage: Stage, value: np.ndarray, dtype: str, shape: tuple[int, .
     if tuple(value.shape) != tuple(shape):
         detail = f"result shape {tuple(value.shape)}, expected {tuple(shape)}"
         raise _Stop(Failure(stage, Symptom.WRONG_SHAPE, detail))
-
-
-def tolerance_note(dtype: str) -> str:
-    if dtype in TOLERANCE_ULP:
-        eps = float(finfo("float32" if dtype == "complex64" else dtype).eps)
-        return f"{TOLERANCE_ULP[dtype]} ulp (eps {eps:g}); NaN positions and inf signs exact"
-    return "exact"

@@ -1,75 +1,18 @@
-"""Failure folders: a stand-alone ``repro.py``, ``meta.json`` and the program text per bucket.
+"""The stand-alone ``repro.py`` of a failure, and program files ``fuzzjax shrink`` reads back.
 
 ``repro.py`` imports only jax and numpy. It embeds the program text, the exact input bytes and
 (for NumPy mismatches) the reference result, re-runs the failing stage, prints the mismatch and
-exits 1 while the failure is there, 0 once it is gone. ``meta.json`` records the seed, input
-seed, versions, platform, stage, symptom, tolerances, original and shrunk source, the hit count
-and the command that reproduces the finding.
+exits 1 while the failure is there, 0 once it is gone. Its ulp comparison is a copy of
+``fuzzjax.fuzzing.oracles``'s (a repro must not need fuzzjax); a test checks they agree.
 """
 
 from __future__ import annotations
 
-import json
-import platform
-import sys
-import threading
-from importlib import metadata
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from fuzzjax.fuzzing.diagnose import Case, Signature
-from fuzzjax.fuzzing.inputs import dtype_name, np_dtype
-from fuzzjax.fuzzing.oracles import TOLERANCE_ULP, Stage
+from fuzzjax.fuzzing.case import Case, Signature, Stage, encode_array
+from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.reference import evaluate
-from fuzzjax.program import ArgSpec
-
-
-def encode_array(x: np.ndarray) -> list[Any]:
-    x = np.asarray(x)
-    return [dtype_name(x.dtype), list(x.shape), x.tobytes().hex()]
-
-
-def decode_array(spec: list[Any]) -> np.ndarray:
-    dtype, shape, data = spec
-    return np.frombuffer(bytes.fromhex(data), dtype=np_dtype(dtype)).reshape(shape).copy()
-
-
-def case_to_json(case: Case, *, with_inputs: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "source": case.source,
-        "args": [a.to_json() for a in case.args],
-        "result_dtype": case.result_dtype,
-        "result_shape": list(case.result_shape),
-    }
-    if with_inputs:
-        out["inputs"] = [encode_array(x) for x in case.inputs]
-    return out
-
-
-def case_from_json(obj: dict[str, Any]) -> Case:
-    return Case(
-        obj["source"],
-        tuple(ArgSpec.from_json(a) for a in obj["args"]),
-        [decode_array(x) for x in obj["inputs"]],
-        obj["result_dtype"],
-        tuple(obj["result_shape"]),
-    )
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in ("jax", "jaxlib", "numpy", "ml_dtypes", "fuzzjax"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "unknown"
-    return found
-
-
-def platform_info() -> dict[str, str]:
-    return {"platform": platform.platform(), "machine": platform.machine()}
 
 
 def program_text(case: Case, header: list[str]) -> str:
@@ -251,112 +194,3 @@ if __name__ == "__main__":
 
 
 _TEMPLATE = _template()
-
-
-def write_folder(
-    folder: Path,
-    *,
-    sig: Signature,
-    original: Case,
-    shrunk: Case,
-    meta: dict[str, Any],
-    command: str,
-    timeout: float,
-) -> None:
-    """Create or refresh one bucket folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "repro.py").write_text(repro_text(shrunk, sig, command=command, timeout=timeout))
-    (folder / "program.py").write_text(program_text(shrunk, [f"fuzzjax bucket {sig.key()}"]))
-    header = [f"original program of bucket {sig.key()}"]
-    (folder / "original.py").write_text(program_text(original, header))
-    full = {
-        "signature": sig.to_json(),
-        "key": sig.key(),
-        "stage": sig.stage.value,
-        "symptom": sig.symptom.value,
-        "versions": versions(),
-        **platform_info(),
-        "tolerances_ulp": TOLERANCE_ULP,
-        "command": command,
-        "repro_command": f"{Path(sys.executable).name} {folder / 'repro.py'}",
-        "original": case_to_json(original, with_inputs=False),
-        "shrunk": case_to_json(shrunk),
-        **meta,
-    }
-    write_meta(folder, full)
-
-
-def write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    tmp = folder / "meta.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    tmp.replace(folder / "meta.json")
-
-
-def read_meta(folder: Path) -> dict[str, Any]:
-    return dict(json.loads((folder / "meta.json").read_text()))
-
-
-class BucketStore:
-    """Bucket folders under ``root``, keyed by ``Signature.key()``; persists across runs.
-
-    Thread-safe: the fuzz loop counts hits while a background thread writes shrunk cases.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.folders = {p.name: p for p in root.iterdir() if (p / "meta.json").exists()}
-        self.lock = threading.Lock()
-
-    def hit(self, key: str, seed: int) -> None:
-        with self.lock:
-            folder = self.folders[key]
-            meta = read_meta(folder)
-            meta["hits"] = int(meta.get("hits", 0)) + 1
-            meta["seeds"] = (list(meta.get("seeds", [])) + [seed])[:20]
-            write_meta(folder, meta)
-
-    def add(self, sig: Signature, meta: dict[str, Any], **files: Any) -> Path:
-        """Create the folder of ``sig``, or rewrite it keeping its hit count and seeds."""
-        folder = self.root / sig.key()
-        with self.lock:
-            if (folder / "meta.json").exists():
-                old = read_meta(folder)
-                meta = {**meta, "hits": old.get("hits", 0), "seeds": old.get("seeds", [])}
-            write_folder(folder, sig=sig, meta={"hits": 0, "seeds": [], **meta}, **files)
-            self.folders[sig.key()] = folder
-        return folder
-
-
-def replay_folder(folder: Path, *, ir: bool = False) -> int:
-    """``fuzzjax replay FOLDER``: print the shrunk program, then run its repro.py.
-
-    Returns repro.py's exit code: 1 while the failure reproduces, 0 once it is gone.
-    """
-    import subprocess
-
-    meta = read_meta(folder)
-    sys.stdout.write(program_text(case_from_json(meta["shrunk"]), [f"bucket {meta['key']}"]))
-    print(f"# found by: {meta.get('command', '?')}")
-    if ir:
-        from fuzzjax.lowering.lower import load_function, lower_text, specs_of
-
-        shrunk = case_from_json(meta["shrunk"])
-        print(lower_text(load_function(shrunk.source), specs_of(shrunk.args)))
-    sys.stdout.flush()
-    return subprocess.call([sys.executable, str(folder / "repro.py")], cwd=folder)
-
-
-def write_run_summary(
-    out: Path, report: dict[str, Any], benign: dict[str, int], examples: dict[str, list[int]]
-) -> None:
-    """``summary.json`` (the run) and ``benign.json`` (accepted differences, per rule)."""
-    from fuzzjax.fuzzing.benign import REGISTRY
-
-    rules = {
-        rule: {"count": n, "reason": REGISTRY[rule].reason, "link": REGISTRY[rule].link,
-               "example_seeds": examples.get(rule, [])}
-        for rule, n in sorted(benign.items())
-    }  # fmt: skip
-    (out / "benign.json").write_text(json.dumps(rules, indent=2) + "\n")
-    (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n")

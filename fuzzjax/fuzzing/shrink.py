@@ -21,23 +21,31 @@ from __future__ import annotations
 import pickle
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from lark import Tree
 
-from fuzzjax.fuzzing.diagnose import Case, Signature, Symptom, isolate
+from fuzzjax.fuzzing.case import Case, Signature, Symptom, case_from_json
+from fuzzjax.fuzzing.diagnose import isolate
+from fuzzjax.fuzzing.folders import read_meta, write_folder
 from fuzzjax.fuzzing.inputs import make_inputs
 from fuzzjax.fuzzing.reference import CONTROL, evaluate, parse_with_positions
-from fuzzjax.fuzzing.repro import case_from_json, program_text, read_meta, write_folder
+from fuzzjax.fuzzing.task import (
+    CANDIDATE_BASE,
+    FuzzResult,
+    FuzzTaskConfig,
+    make_fuzz_task,
+    outcome_signature,
+)
 from fuzzjax.program import ArgSpec, GenOptions
 from fuzzjax.rules import table as rules
 from fuzzjax.syntax import operation_aliases
+from fuzzjax.workers import Pool
 
 _ELEMENTWISE_EXTRA = {"where", "clip", "astype"}
 SIMPLE_VALUES = (0, 1, -1, 2, 0.5)
@@ -47,31 +55,30 @@ SIMPLE_VALUES = (0, 1, -1, 2, 0.5)
 HANG_CANDIDATE_SECONDS = 5.0
 
 
+class Runner(Protocol):
+    """What ``shrink`` needs: each candidate's signature, under a settable time limit."""
+
+    def signature(self, case: Case) -> tuple[Signature | None, FuzzResult | None]: ...
+
+    def limit(self, seconds: float | None) -> float: ...
+
+
 class CandidateRunner:
     """Diagnoses candidate cases in one spawn worker with the fuzz run's limits."""
 
     def __init__(self, options: GenOptions, timeout: float, memory_mb: int | None) -> None:
-        from fuzzjax.workers import Pool
-
         self.timeout = timeout
         self.dir = Path(tempfile.mkdtemp(prefix="fuzzjax-shrink-"))
-        config = {
-            "options": options.to_json(),
-            "crumbs": str(self.dir),
-            "candidates": str(self.dir),
-        }
-        self.pool = Pool(
-            "fuzzjax.fuzzing.campaign:make_fuzz_task", config, timeout=timeout, memory_mb=memory_mb
-        )
+        config = FuzzTaskConfig(options.to_json(), str(self.dir), str(self.dir))
+        self.pool = Pool(make_fuzz_task, config, timeout=timeout, memory_mb=memory_mb)
         self.count = 0
 
-    def signature(self, case: Case) -> tuple[Signature | None, Any]:
-        from fuzzjax.fuzzing.campaign import CANDIDATE_BASE, outcome_signature
-
+    def signature(self, case: Case) -> tuple[Signature | None, FuzzResult | None]:
+        """The candidate's signature, and the worker's result (None if it crashed or hung)."""
         self.count += 1
         (self.dir / f"{self.count}.pkl").write_bytes(pickle.dumps(case))
         (outcome,) = list(self.pool.imap(iter([CANDIDATE_BASE + self.count])))
-        return outcome_signature(outcome, case, self.dir), outcome.payload
+        return outcome_signature(outcome, case, self.dir), outcome.result
 
     def limit(self, seconds: float | None) -> float:
         """Set the per-candidate time limit (``None``: the fuzz run's own); return it."""
@@ -104,7 +111,7 @@ def _value_cost(inputs: Sequence[np.ndarray]) -> float:
 def shrink(
     case: Case,
     sig: Signature,
-    runner: CandidateRunner,
+    runner: Runner,
     *,
     seconds: float = 60.0,
     culprit: Case | None = None,
@@ -126,21 +133,21 @@ def shrink(
             return False
         seen.add(key)
         tried += 1
-        got, payload = runner.signature(candidate)
+        got, result = runner.signature(candidate)
         if sig.kept_by(got):
-            best, best_index = candidate, payload.get("index")
+            best, best_index = candidate, result.index if result else None
             return True
         return False
 
     hang = sig.symptom == Symptom.HANG
     limit = runner.limit(HANG_CANDIDATE_SECONDS if hang else None)
     try:
-        reproduced, payload = runner.signature(case)
+        reproduced, first = runner.signature(case)
         stats: dict[str, Any] = {"reproduced": sig.kept_by(reproduced)}
         if hang:
             stats["candidate_seconds"] = limit
         if stats["reproduced"]:
-            best_index = payload.get("index")
+            best_index = first.index if first else None
             # Choice edits regenerate the inputs, which loses the values a hang depends on
             # (INT_MIN into gcd), and each hanging candidate costs seconds: hangs go straight
             # to the tree passes, which keep the inputs.
@@ -357,52 +364,56 @@ def _dims(text: str) -> tuple[int, ...]:
     return tuple(int(d) for d in text.replace(" ", "").split(",") if d)
 
 
-def cmd_shrink(argv: Sequence[str]) -> int:
-    from fuzzjax.cli.main import ArgParser, UsageError
+def shrink_case(
+    case: Case,
+    sig: Signature | None,
+    *,
+    timeout: float,
+    memory_mb: int | None,
+    seconds: float,
+) -> tuple[Signature, Case, dict[str, Any]] | None:
+    """Shrink ``case`` in its own worker; ``sig=None`` first finds its signature.
 
-    p = ArgParser(prog="fuzzjax shrink", description="Shrink a failure folder or a program "
-                  "file to a small program with the same failure signature.")  # fmt: skip
-    p.add_argument("path", help="failure folder (with meta.json) or program file")
-    p.add_argument("--time", type=float, default=60.0, help="shrinking budget in seconds (60)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per candidate (30)")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory per worker (4096)")
-    args = p.parse_args(argv)
-    path = Path(args.path)
-    if not path.exists():
-        raise UsageError(f"{path} does not exist")
-    if args.time <= 0 or args.timeout <= 0:
-        raise UsageError("--time and --timeout must be > 0")
-    try:
-        case, sig, meta = load_target(path)
-    except (ValueError, KeyError, OSError) as exc:
-        raise UsageError(str(exc)) from None
-    runner = CandidateRunner(GenOptions(), args.timeout, args.memory_mb)
+    Returns ``(signature, shrunk case, stats)``, or ``None`` when the case does not fail.
+    """
+    runner = CandidateRunner(GenOptions(), timeout, memory_mb)
     try:
         if sig is None:
             sig = runner.signature(case)[0]
             if sig is None:
-                print(f"{path}: the program does not fail (nothing to shrink)", file=sys.stderr)
-                return 1
-        shrunk, stats = shrink(case, sig, runner, seconds=args.time)
+                return None
+        shrunk, stats = shrink(case, sig, runner, seconds=seconds)
     finally:
         runner.close()
-    print(f"# {sig.key()}: {stats['ops_before']} -> {stats['ops_after']} operations, "
-          f"{stats['candidates']} candidates, {stats['seconds']} s")  # fmt: skip
-    print(program_text(shrunk, []), end="")
-    if path.is_dir() and stats.get("reproduced"):
-        first = meta["original"]
-        first_args = tuple(ArgSpec.from_json(a) for a in first["args"])
-        inputs = make_inputs(first_args, int(meta.get("input_seed", 0)))
-        shape = tuple(first["result_shape"])
-        original = Case(first["source"], first_args, inputs, first["result_dtype"], shape)
-        keep = {
-            k: v
-            for k, v in meta.items()
-            if k in ("hits", "seeds", "seed", "input_seed", "options", "detail")
-        }
-        command = meta.get("command", "")
-        meta = {**keep, "shrink": stats}
-        write_folder(path, sig=sig, original=original, shrunk=shrunk, meta=meta,
-                     command=command, timeout=args.timeout)  # fmt: skip
-        print(f"updated {path}")
-    return 0
+    return sig, shrunk, stats
+
+
+def reshrink_folder(
+    path: Path,
+    meta: dict[str, Any],
+    sig: Signature,
+    shrunk: Case,
+    stats: dict[str, Any],
+    *,
+    timeout: float,
+) -> None:
+    """Rewrite the failure folder ``path`` with a new shrunk case, keeping its history."""
+    first = meta["original"]
+    first_args = tuple(ArgSpec.from_json(a) for a in first["args"])
+    inputs = make_inputs(first_args, int(meta.get("input_seed", 0)))
+    shape = tuple(first["result_shape"])
+    original = Case(first["source"], first_args, inputs, first["result_dtype"], shape)
+    keep = {
+        k: v
+        for k, v in meta.items()
+        if k in ("hits", "seeds", "seed", "input_seed", "options", "detail")
+    }
+    write_folder(
+        path,
+        sig=sig,
+        original=original,
+        shrunk=shrunk,
+        meta={**keep, "shrink": stats},
+        command=meta.get("command", ""),
+        timeout=timeout,
+    )

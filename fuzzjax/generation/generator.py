@@ -22,7 +22,7 @@ from fuzzjax.program import ArgSpec, GenOptions, Program
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
 from fuzzjax.rules.table import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
-from fuzzjax.syntax import measure_depth, parse
+from fuzzjax.syntax import LEAF_ALIASES, measure_depth, parse
 
 #: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
 #: are drawn in x64 mode only).
@@ -296,7 +296,7 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
 
 
 def _aliases(node: Node) -> set[str]:
-    found = {node.alias} if node.alias not in ("param", "literal", "local", "bound") else set()
+    found = {node.alias} if node.alias not in LEAF_ALIASES else set()
     for child in node.children:
         found |= _aliases(child)
     return found
@@ -309,45 +309,10 @@ def generate(seed: int, options: GenOptions | None = None, **kwargs: Any) -> Pro
     """
     opts = options or GenOptions()
     if kwargs:
-        opts = dataclasses.replace(opts, **kwargs)
-    validate_options(opts)
+        opts = dataclasses.replace(opts, **kwargs)  # validated by GenOptions itself
     return build(SeededChooser(seed), opts, seed=seed)
 
 
 def replay_choices(choices: list[int] | tuple[int, ...], options: GenOptions) -> Program:
     """Rebuild a program from a recorded (possibly edited) choice sequence."""
     return build(ReplayChooser(choices), options)
-
-
-def validate_options(opts: GenOptions) -> None:
-    """Raise ``ValueError`` naming the argument and value for out-of-range options."""
-    checks = [
-        ("max_depth", opts.max_depth, 1, 64),
-        ("min_depth", opts.min_depth, 1, opts.max_depth),
-        ("max_rank", opts.max_rank, 0, 8),
-        ("max_elements", opts.max_elements, 1, 1 << 24),
-        ("max_params", opts.max_params, 1, 256),
-        ("let_percent", opts.let_percent, 0, 100),
-        ("kernel_percent", opts.kernel_percent, 0, 100),
-    ]
-    if not isinstance(opts.x64, bool):
-        raise ValueError(f"x64={opts.x64!r} must be True or False")
-    if opts.category and opts.category not in CATEGORIES:
-        raise ValueError(f"category={opts.category!r} must be one of {', '.join(CATEGORIES)}")
-    if opts.category == "combined" and opts.max_depth < 2:
-        raise ValueError("category='combined' needs max_depth >= 2")
-    weights = opts.depth_weights
-    if weights:
-        span = opts.max_depth - opts.min_depth + 1
-        if len(weights) != span or min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(
-                f"depth_weights={list(weights)} must give {span} non-negative weights "
-                f"(depths {opts.min_depth}..{opts.max_depth}) with a positive sum"
-            )
-    for name, value, lo, hi in checks:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"{name}={value!r} must be an integer")
-        if value < lo:
-            raise ValueError(f"{name}={value} must be >= {lo}")
-        if value > hi:
-            raise ValueError(f"{name}={value} must be <= {hi}")

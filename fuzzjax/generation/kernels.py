@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from fuzzjax.dtypes import ArrayType
 from fuzzjax.generation.render import Node
 from fuzzjax.rules.base import Body
+from fuzzjax.syntax import NAME_ALIASES
 
 if TYPE_CHECKING:
     from fuzzjax.generation.generator import Generator
@@ -63,7 +64,7 @@ def build_kernel(gen: Generator, name: str, out: ArrayType, depth: int) -> Node:
 def _field(gen: Generator, out: ArrayType, depth: int) -> Node:
     """A sub-expression used several times: bound to a local unless it is a leaf."""
     node = gen.expr(out, depth)
-    if node.alias in ("param", "local", "bound"):
+    if node.alias in NAME_ALIASES:
         return node
     return gen.bind(node, out, depth)
 

@@ -38,9 +38,6 @@ class Node:
     children: list[Node] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
 
-    def size(self) -> int:
-        return 1 + sum(c.size() for c in self.children)
-
 
 @cache
 def _origins() -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from fuzzjax.choices import HypothesisChooser
-from fuzzjax.generation.generator import build, validate_options
+from fuzzjax.generation.generator import build
 from fuzzjax.program import GenOptions, Program
 
 
@@ -27,10 +27,9 @@ def programs(
     the same typed generator and stay valid programs. ``x64=True`` gives x64-mode programs
     (``fuzzjax.lowering.lower.lower_program`` lowers them under ``jax.enable_x64(True)``).
     """
-    options = GenOptions(
+    options = GenOptions(  # raises InvalidArgument naming a bad option
         max_depth, min_depth, max_rank, max_elements, max_params, let_percent, x64=x64
     )
-    validate_options(options)
 
     @st.composite
     def _programs(draw: Any) -> Program:

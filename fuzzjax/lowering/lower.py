@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from fuzzjax.errors import one_line
 from fuzzjax.lowering.canonical import canonicalize, ir_hash, op_counts
 from fuzzjax.lowering.fastlower import lower_stablehlo
 from fuzzjax.program import ArgSpec, Program
@@ -45,13 +48,46 @@ MLIR_ELEMENT = {
 _MAIN_RESULT = re.compile(r"func\.func public @main\(.*\) -> \(?(tensor<[^<>]*(?:<[^<>]*>)?>)")
 
 
+class LoweringStage(str, Enum):
+    """Where lowering failed."""
+
+    EXEC = "exec"  # running the program text to define the function
+    LOWER = "lower"  # jit(...).lower(...)
+    TYPE = "type"  # lowered, to another result type than the typing table's
+    EXPORT = "export"  # jax.export for one platform (fuzzjax.lowering.platforms)
+
+
 class LoweringError(RuntimeError):
     """A program that failed to lower, or lowered to an unexpected result type."""
 
-    def __init__(self, stage: str, message: str) -> None:
-        super().__init__(f"{stage}: {message}")
+    def __init__(self, stage: LoweringStage, message: str) -> None:
+        super().__init__(f"{self.label_of(stage)}: {message}")
         self.stage = stage
         self.message = message
+
+    def label_of(self, stage: LoweringStage) -> str:
+        return stage.value
+
+    @property
+    def label(self) -> str:
+        """The stage as recorded in a corpus's ``failures`` table."""
+        return self.label_of(self.stage)
+
+
+#: Worker processes clear JAX's trace, lowering and compilation caches after this many
+#: programs (corpus building and fuzzing alike), so their memory stays flat.
+CLEAR_CACHES_EVERY = 500
+
+
+def cache_clearer(every: int = CLEAR_CACHES_EVERY) -> Callable[[], None]:
+    """A function to call once per program: every ``every``-th call clears JAX's caches."""
+    calls = itertools.count(1)
+
+    def tick() -> None:
+        if next(calls) % every == 0:
+            jax.clear_caches()  # type: ignore[no-untyped-call]
+
+    return tick
 
 
 @dataclass
@@ -149,20 +185,20 @@ def _lower_program(program: Program, *, fast: bool, hlo: bool) -> IRPair:
     try:
         fn = load_function(program.source)
     except Exception as exc:  # noqa: BLE001 - any failure here is recorded, never raised raw
-        raise LoweringError("exec", _one_line(exc)) from exc
+        raise LoweringError(LoweringStage.EXEC, one_line(exc)) from exc
     specs = specs_of(program.args)
     start = time.perf_counter()
     try:
         raw = lower_text(fn, specs, fast=fast)
     except Exception as exc:  # noqa: BLE001
-        raise LoweringError("lower", _one_line(exc)) from exc
+        raise LoweringError(LoweringStage.LOWER, one_line(exc)) from exc
     elapsed = (time.perf_counter() - start) * 1000
     text = canonicalize(raw)
     expected = tensor_type(program.result_dtype, program.result_shape)
     match = _MAIN_RESULT.search(text)
     got = match.group(1) if match else "?"
     if got != expected:
-        raise LoweringError("type", f"typing table says {expected}, JAX lowered {got}")
+        raise LoweringError(LoweringStage.TYPE, f"typing table says {expected}, JAX lowered {got}")
     return IRPair(
         function_name="f",
         python_source=program.source,
@@ -234,8 +270,3 @@ def _depth_if_ours(source: str) -> int | None:
         return measure_depth(parse(source))
     except Exception:  # noqa: BLE001 - user code outside the grammar has no measured depth
         return None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]

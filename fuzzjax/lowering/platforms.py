@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fuzzjax.errors import one_line
 from fuzzjax.lowering.canonical import canonicalize, ir_hash, op_counts
-from fuzzjax.lowering.lower import LoweringError
+from fuzzjax.lowering.lower import LoweringError, LoweringStage
 
 #: Platforms ``jax.export`` lowers for, in the order rows are stored.
 PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
@@ -41,8 +42,11 @@ class PlatformLoweringError(LoweringError):
     """``jax.export`` failed for one platform (stage ``export:<platform>``)."""
 
     def __init__(self, platform: str, message: str) -> None:
-        super().__init__(f"export:{platform}", message)
         self.platform = platform
+        super().__init__(LoweringStage.EXPORT, message)
+
+    def label_of(self, stage: LoweringStage) -> str:
+        return f"{stage.value}:{self.platform}"
 
 
 def parse_platforms(text: str) -> tuple[str, ...]:
@@ -111,10 +115,7 @@ def lower_for_platform(
         elapsed = (time.perf_counter() - start) * 1000
         blob = bytes(exported.serialize()) if artifact else None
     except Exception as exc:  # noqa: BLE001 - recorded per platform, never raised raw
-        lines = str(exc).strip().splitlines()
-        raise PlatformLoweringError(
-            platform, f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
-        ) from exc
+        raise PlatformLoweringError(platform, one_line(exc)) from exc
     return PlatformIR(
         platform=platform,
         stablehlo=text,

@@ -8,6 +8,7 @@ live in one module per family (``rules_elementwise``, ``rules_reduce``, ``rules_
 
 from __future__ import annotations
 
+from fuzzjax.program import CATEGORIES
 from fuzzjax.rules.base import LITERALS, Arg, Body, Literal, Plan, Rule
 from fuzzjax.rules.control import control_rules
 from fuzzjax.rules.elementwise import Elementwise, elementwise_rules
@@ -69,7 +70,6 @@ CATEGORY_OF_FAMILY: dict[str, str] = {
 
 
 #: Dataset categories, in the order ``--balanced category`` cycles through them.
-CATEGORIES: tuple[str, ...] = ("arithmetic", "math", "array", "control_flow", "combined")
 
 
 def category_of(aliases: list[str] | tuple[str, ...]) -> str:

@@ -30,7 +30,7 @@ from fuzzjax.fuzzing.reference.values import (
     literal,
     wide,
 )
-from fuzzjax.syntax import ProgramSyntaxError, grammar_text
+from fuzzjax.syntax import NAME_ALIASES, ProgramSyntaxError, grammar_text
 
 
 @cache
@@ -83,7 +83,7 @@ class Interp:
 
     def eval(self, node: Tree | Token) -> Val:
         assert isinstance(node, Tree)
-        if node.data in ("param", "local", "bound"):
+        if node.data in NAME_ALIASES:
             return self.env[str(node.children[0])]
         if node.data == "literal":
             return literal(str(node.children[0]))

@@ -1,0 +1,67 @@
+"""``fuzzjax stats`` and ``fuzzjax coverage``: read a corpus and summarise it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fuzzjax.cli.args import ArgParser, db_parent, integer
+
+
+def stats_parser() -> ArgParser:
+    p = ArgParser(prog="fuzzjax stats", description="Summarise a corpus.", parents=[db_parent()])
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write depth.png, ops.png and lengths.png to DIR "
+        "(needs matplotlib: pip install 'fuzzjax[dataset]')",
+    )
+    return p
+
+
+def cmd_stats(argv: Sequence[str]) -> int:
+    args = stats_parser().parse_args(argv)
+    from fuzzjax.corpus.stats import corpus_stats, format_stats
+    from fuzzjax.corpus.store import Corpus
+
+    plots: list[Path] = []
+    with Corpus(args.db, create=False) as corpus:
+        stats = corpus_stats(corpus)
+        if args.plot:
+            from fuzzjax.corpus.plots import write_plots
+
+            plots = write_plots(corpus, args.plot)
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    for path in plots:
+        print(f"wrote {path}", file=sys.stderr)
+    if args.plot and not plots:
+        print("no plots written: the corpus has no pairs", file=sys.stderr)
+    return 0
+
+
+def coverage_parser() -> ArgParser:
+    p = ArgParser(
+        prog="fuzzjax coverage",
+        description="Grammar alternatives a corpus reaches and does not reach, and its "
+        "StableHLO op kinds.",
+        parents=[db_parent()],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--top", type=integer("--top", 0), default=0, help="show only the N most frequent ops"
+    )
+    return p
+
+
+def cmd_coverage(argv: Sequence[str]) -> int:
+    args = coverage_parser().parse_args(argv)
+    from fuzzjax.corpus.coverage import format_coverage, grammar_coverage
+    from fuzzjax.corpus.store import Corpus
+
+    with Corpus(args.db, create=False) as corpus:
+        cov = grammar_coverage(corpus)
+    print(json.dumps(cov, indent=2) if args.json else format_coverage(cov, args.top))
+    return 0
