@@ -105,7 +105,7 @@ _VALIDATED: OrderedDict[str, None] = OrderedDict()
 _VALIDATED_MAX = 256
 
 
-def parse(source: str) -> Tree:
+def parse(source: str) -> Tree[Token]:
     """Parse program text; raise ``ProgramSyntaxError`` with a one-line reason if it is not ours."""
     try:
         tree = parser().parse(source)
@@ -125,7 +125,7 @@ def ensure_valid(source: str) -> None:
         parse(source)
 
 
-def _check_names(tree: Tree) -> None:
+def _check_names(tree: Tree[Token]) -> None:
     funcdef = tree.children[0]
     assert isinstance(funcdef, Tree)
     known: set[str] = set()
@@ -144,7 +144,7 @@ def _check_names(tree: Tree) -> None:
             _check_refs(child, known)
 
 
-def _check_refs(node: Tree | Token, known: set[str]) -> None:
+def _check_refs(node: Tree[Token] | Token, known: set[str]) -> None:
     if isinstance(node, Token):
         return
     if node.data in NAME_ALIASES:
@@ -159,7 +159,7 @@ def _check_refs(node: Tree | Token, known: set[str]) -> None:
         _check_refs(child, inner)
 
 
-def measure_depth(tree: Tree) -> int:
+def measure_depth(tree: Tree[Token]) -> int:
     """Expression depth of a parsed program: operator/call nesting on the longest path.
 
     Leaves (parameters, literals) have depth 0; a reference to a let-bound local has the depth
@@ -171,7 +171,7 @@ def measure_depth(tree: Tree) -> int:
     carries = while_carries(tree)
     local_depths: dict[str, int] = {}
 
-    def depth(node: Tree | Token) -> int:
+    def depth(node: Tree[Token] | Token) -> int:
         if isinstance(node, Token):
             return 0
         if node.data == "local":
@@ -194,11 +194,11 @@ def measure_depth(tree: Tree) -> int:
     return result
 
 
-def _is_bound(node: Tree | Token) -> bool:
+def _is_bound(node: Tree[Token] | Token) -> bool:
     return isinstance(node, Tree) and node.data == "bound"
 
 
-def while_carries(tree: Tree) -> frozenset[str]:
+def while_carries(tree: Tree[Token]) -> frozenset[str]:
     """Names bound by ``lax.while_loop`` lambdas: (value, counter) pairs, read as ``c0[k]``."""
     return frozenset(
         str(token)
@@ -209,7 +209,7 @@ def while_carries(tree: Tree) -> frozenset[str]:
     )
 
 
-def is_bound_read(node: Tree, carries: frozenset[str]) -> bool:
+def is_bound_read(node: Tree[Token], carries: frozenset[str]) -> bool:
     """How a lambda body reads its parameters, as opposed to operating on them.
 
     ``c0[k]`` unpacks a while-loop carry (``carries``: see :func:`while_carries`). A loop
@@ -232,17 +232,17 @@ def is_bound_read(node: Tree, carries: frozenset[str]) -> bool:
     )
 
 
-def _bound_name(node: Tree | Token) -> str:
+def _bound_name(node: Tree[Token] | Token) -> str:
     return str(node.children[0]) if _is_bound(node) else ""  # type: ignore[union-attr]
 
 
-def _subscript_text(node: Tree | Token) -> str:
+def _subscript_text(node: Tree[Token] | Token) -> str:
     if isinstance(node, Token):
         return str(node)
     return "".join(_subscript_text(c) for c in node.children) if node.data == "index" else "?"
 
 
-def aliases_used(tree: Tree) -> set[str]:
+def aliases_used(tree: Tree[Token]) -> set[str]:
     """Operation aliases that occur in a parsed program."""
     ops, carries = operation_aliases(), while_carries(tree)
     return {t.data for t in tree.iter_subtrees() if t.data in ops and not is_bound_read(t, carries)}

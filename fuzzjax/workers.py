@@ -221,7 +221,7 @@ class Pool(Generic[C, R]):
     def _collect(self, finished: dict[int, Outcome[R]], retry: deque[int]) -> None:
         by_pipe = {worker.results: worker for worker in self.workers}
         for pipe in wait(list(by_pipe), timeout=0.2):
-            self._receive(by_pipe[pipe], finished)  # type: ignore[index]
+            self._receive(by_pipe[pipe], finished)  # type: ignore[index,unused-ignore]
         self._check_health(finished, retry)
 
     def _receive(self, worker: _Worker, finished: dict[int, Outcome[R]]) -> None:

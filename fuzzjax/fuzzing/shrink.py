@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from lark import Tree
+from lark import Token, Tree
 
 from fuzzjax.fuzzing.case import Case, Signature, Symptom, case_from_json
 from fuzzjax.fuzzing.diagnose import isolate
@@ -240,18 +240,20 @@ def _tree_passes(current: Any, attempt: Any, deadline: float) -> None:
                     break
 
 
-def _text(source: str, tree: Tree) -> str:
+def _text(source: str, tree: Tree[Token]) -> str:
     text = source[tree.meta.start_pos : tree.meta.end_pos]
     return text if tree.data in ("param", "local") or _atomic(tree) else f"({text})"
 
 
-def _atomic(tree: Tree) -> bool:
+def _atomic(tree: Tree[Token]) -> bool:
     from fuzzjax.generation.render import ATOM_LEVEL, level_of
 
     return tree.data in operation_aliases() and level_of(tree.data) == ATOM_LEVEL
 
 
-def _replace(case: Case, tree: Tree, text: str, extra: list[tuple[ArgSpec, np.ndarray]]) -> Case:
+def _replace(
+    case: Case, tree: Tree[Token], text: str, extra: list[tuple[ArgSpec, np.ndarray]]
+) -> Case:
     source = case.source[: tree.meta.start_pos] + text + case.source[tree.meta.end_pos :]
     args = list(case.args) + [spec for spec, _ in extra]
     inputs = list(case.inputs) + [value for _, value in extra]

@@ -85,7 +85,7 @@ def cache_clearer(every: int = CLEAR_CACHES_EVERY) -> Callable[[], None]:
 
     def tick() -> None:
         if next(calls) % every == 0:
-            jax.clear_caches()  # type: ignore[no-untyped-call]
+            jax.clear_caches()
 
     return tick
 
@@ -156,7 +156,8 @@ def load_function(source: str) -> Callable[..., Any]:
     builtins = {"__import__": __import__}
     namespace: dict[str, Any] = {"__builtins__": builtins, "jax": jax, "jnp": jnp, "lax": lax}
     exec(compile(source, "<fuzzjax-program>", "exec"), namespace)
-    return namespace["f"]
+    fn: Callable[..., Any] = namespace["f"]
+    return fn
 
 
 def x64_scope(enabled: bool) -> AbstractContextManager[Any]:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # ---- reductions and scans ---------------------------------------------------------------
 
 
-def _reduce_attrs(it: Interp, tree: Tree) -> tuple[int | None, bool, str | None]:
+def _reduce_attrs(it: Interp, tree: Tree[Token]) -> tuple[int | None, bool, str | None]:
     a = attrs(tree)
     if tree.data == "norm":
         return int(str(a[0])), str(a[1]) == "True", None
@@ -45,7 +45,7 @@ def _logsumexp(x: np.ndarray, axis: int | None, keepdims: bool) -> np.ndarray:
     top = np.where(np.isfinite(top), top, 0)
     total = np.sum(np.exp(x - top), axis=axis, keepdims=True)
     out = np.log(total) + top
-    return out if keepdims else np.squeeze(out, axis=axis)
+    return np.asarray(out if keepdims else np.squeeze(out, axis=axis))
 
 
 def _nanarg(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,7 +77,7 @@ REDUCE: dict[str, tuple[Callable[..., Any], bool]] = {
 }  # fmt: skip
 
 
-def _reduction(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _reduction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (arg,) = args
     axis, keepdims, explicit = _reduce_attrs(it, tree)
     out = explicit or dtype_fn(tree.data)(arg.dtype)
@@ -140,7 +140,7 @@ def _top_k(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(x, order, -1), order
 
 
-def _scan(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _scan(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (arg,) = args
     alias, a = tree.data, attrs(tree)
     axis = ints(a[0])[0]
@@ -186,7 +186,7 @@ def _softmax(x: np.ndarray, axis: int, log: bool = False) -> np.ndarray:
 # ---- shape, index, select and cast ------------------------------------------------------
 
 
-def _shape_fn(it: Interp, tree: Tree) -> Callable[[np.ndarray], np.ndarray]:
+def _shape_fn(it: Interp, tree: Tree[Token]) -> Callable[[np.ndarray], np.ndarray]:
     a, alias = attrs(tree), tree.data
     n = [() if isinstance(t, Tree) and t.data in ("pad_width", "slice") else ints(t) for t in a]
     fns: dict[str, Callable[[np.ndarray], Any]] = {
@@ -207,7 +207,7 @@ def _shape_fn(it: Interp, tree: Tree) -> Callable[[np.ndarray], np.ndarray]:
     return fns[alias]
 
 
-def _shape_op(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _shape_op(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     if tree.data == "getitem" and args[0].items is not None:
         item = args[0].items[_subscripts(it, attrs(tree))[0]]
         assert isinstance(item, Val)
@@ -226,7 +226,7 @@ def _shape_op(it: Interp, tree: Tree, args: list[Val]) -> Val:
     return Val(np.array(fn(x)), args[0].dtype, masks)
 
 
-def _subscripts(it: Interp, subs: list[Tree | Token]) -> tuple[int | slice, ...]:
+def _subscripts(it: Interp, subs: list[Tree[Token] | Token]) -> tuple[int | slice, ...]:
     out: list[int | slice] = []
     for s in subs:
         if isinstance(s, Tree) and s.data == "slice":
@@ -237,14 +237,18 @@ def _subscripts(it: Interp, subs: list[Tree | Token]) -> tuple[int | slice, ...]
     return tuple(out)
 
 
-def _at_update(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _at_update(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     x, v = args
     index = _subscripts(it, attrs(tree))
     result = np.array(np.asarray(x.value))
     update = np.asarray(v.value).astype(result.dtype)
-    ops = {"at_set": lambda old: update, "at_add": lambda old: old + update,
-           "at_multiply": lambda old: old * update, "at_min": lambda old: np.minimum(old, update),
-           "at_max": lambda old: np.maximum(old, update)}  # fmt: skip
+    ops: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "at_set": lambda old: update,
+        "at_add": lambda old: old + update,
+        "at_multiply": lambda old: old * update,
+        "at_min": lambda old: np.minimum(old, update),
+        "at_max": lambda old: np.maximum(old, update),
+    }
     fresh = ops[tree.data](wide(result[index], x.dtype))
     result[index] = it.flush(np.asarray(fresh), x.dtype).astype(result.dtype)
     undefined = {}
@@ -256,7 +260,7 @@ def _at_update(it: Interp, tree: Tree, args: list[Val]) -> Val:
     return Val(result, x.dtype, undefined)
 
 
-def _take(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _take(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     x, idx = args
     axis = ints(attrs(tree)[0])[0]
     data, i = np.asarray(x.value), np.asarray(idx.value).astype(np.int64)
@@ -282,7 +286,7 @@ def _take(it: Interp, tree: Tree, args: list[Val]) -> Val:
     return Val(value, x.dtype, undefined)
 
 
-def _where(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _where(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     cond, x, y = args
     out = promote_all(*concrete([x, y]))
     c = np.asarray(cond.value).astype(bool)
@@ -298,7 +302,7 @@ def _where(it: Interp, tree: Tree, args: list[Val]) -> Val:
     return Val(value, out, undefined)
 
 
-def _clip(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _clip(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (arg,) = args
     lo, hi = (it.to(literal(str(t)), arg.dtype) for t in attrs(tree))
     return it.out(
@@ -318,7 +322,7 @@ def _bad_cast(val: Val, target: str) -> np.ndarray:
     return np.asarray(~np.isfinite(truncated) | (truncated < info.min) | (truncated > info.max))
 
 
-def _cast(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _cast(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (arg,) = args
     target = DTYPE_FROM_SPELLING[str(attrs(tree)[0])]
     x, undefined = np.asarray(arg.value), dict(arg.undefined)

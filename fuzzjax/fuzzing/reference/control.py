@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # ---- control flow and transforms ---------------------------------------------------------
 
 
-def _bind(it: Interp, names: dict[str, Val], body: Tree) -> Val:
+def _bind(it: Interp, names: dict[str, Val], body: Tree[Token]) -> Val:
     saved = {n: it.env.get(n) for n in names}
     it.env.update(names)
     try:
@@ -30,15 +30,15 @@ def _bind(it: Interp, names: dict[str, Val], body: Tree) -> Val:
                 it.env[n] = v
 
 
-def _exprs(tree: Tree) -> list[Tree]:
-    return [c for c in tree.children if is_expression(c)]  # type: ignore[misc]
+def _exprs(tree: Tree[Token]) -> list[Tree[Token]]:
+    return [c for c in tree.children if is_expression(c)]
 
 
-def _toks(tree: Tree) -> list[str]:
+def _toks(tree: Tree[Token]) -> list[str]:
     return [str(c) for c in tree.children if isinstance(c, Token)]
 
 
-def _cond(it: Interp, tree: Tree) -> Val:
+def _cond(it: Interp, tree: Tree[Token]) -> Val:
     pred, *branches = _exprs(tree)
     p = it.eval(pred)
     index = int(np.clip(np.asarray(p.value).astype(np.int64), 0, len(branches) - 1))
@@ -48,7 +48,7 @@ def _cond(it: Interp, tree: Tree) -> Val:
     return Val(val.value, val.dtype, {**val.undefined, **whole([p], np.shape(val.value))})
 
 
-def _fori(it: Interp, tree: Tree) -> Val:
+def _fori(it: Interp, tree: Tree[Token]) -> Val:
     lo, hi, i, c = _toks(tree)
     body, init = _exprs(tree)
     carry = it.eval(init)
@@ -59,7 +59,7 @@ def _fori(it: Interp, tree: Tree) -> Val:
     return carry
 
 
-def _while(it: Interp, tree: Tree) -> Val:
+def _while(it: Interp, tree: Tree[Token]) -> Val:
     c, _, _, limit, _, _, _, step, start, which = _toks(tree)
     body, init = _exprs(tree)
     value, count = it.eval(init), int(start)
@@ -72,7 +72,7 @@ def _while(it: Interp, tree: Tree) -> Val:
     return value if int(which) == 0 else Val(np.array(count, np.int32), "int32")
 
 
-def _scan_loop(it: Interp, tree: Tree) -> Val:
+def _scan_loop(it: Interp, tree: Tree[Token]) -> Val:
     c, a, which = _toks(tree)
     new_carry, y, init, xs = _exprs(tree)
     carry, seq = it.eval(init), it.eval(xs)
@@ -94,7 +94,7 @@ def _scan_loop(it: Interp, tree: Tree) -> Val:
     return Val(stacked, ys[0].dtype, whole(ys, stacked.shape))
 
 
-def _mapped(it: Interp, tree: Tree) -> Val:
+def _mapped(it: Interp, tree: Tree[Token]) -> Val:
     (a,) = _toks(tree)[:1]
     body, arg = _exprs(tree)
     x = it.eval(arg)
@@ -112,12 +112,15 @@ def _mapped(it: Interp, tree: Tree) -> Val:
     return _gradient(it, a, body, x)
 
 
-def _gradient(it: Interp, name: str, body: Tree, x: Val) -> Val:
+def _gradient(it: Interp, name: str, body: Tree[Token], x: Val) -> Val:
     """Central differences of the body in float64; kinks and non-finite points are undefined."""
     base = np.asarray(x.value).astype(np.float64)
     grad, bad = np.zeros(base.shape), np.zeros(base.shape, bool)
     exact = type(it)(it.source, dict(it.env), False, precise=True)
-    f = lambda v: float(np.asarray(_bind(exact, {name: Val(v, x.dtype)}, body).value))  # noqa: E731
+
+    def f(v: np.ndarray) -> float:
+        return float(np.asarray(_bind(exact, {name: Val(v, x.dtype)}, body).value))
+
     with np.errstate(all="ignore"):
         f0 = f(base)
         for index in np.ndindex(*base.shape) if base.size <= 64 else ():
@@ -137,7 +140,7 @@ def _gradient(it: Interp, name: str, body: Tree, x: Val) -> Val:
     return it.out(grad, x.dtype, undefined)
 
 
-CONTROL: dict[str, Callable[[Interp, Tree], Val]] = {
+CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
     "cond": _cond, "switch": _cond, "fori_loop": _fori, "while_loop": _while,
     "scan": _scan_loop, "vmap": _mapped, "grad": _mapped, "value_and_grad": _mapped,
     "checkpoint": _mapped,

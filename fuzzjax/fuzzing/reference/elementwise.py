@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from lark import Tree
+from lark import Token, Tree
 from scipy import special
 
 from fuzzjax.dtypes import KIND, promote_all
@@ -65,16 +65,16 @@ def _expm1(x: np.ndarray) -> np.ndarray:
     """NumPy's complex expm1 gives inf+nanj at inf+0j; C99's cexp(z) - 1 gives inf+0j."""
     if not np.iscomplexobj(x):
         return np.asarray(np.expm1(x))
-    return np.where(np.isfinite(x), np.expm1(x), np.exp(x) - 1)
+    return np.asarray(np.where(np.isfinite(x), np.expm1(x), np.exp(x) - 1))
 
 
 def _lgamma(x: np.ndarray) -> np.ndarray:
     """log|Gamma(x)|; C99 (and XLA) give +inf at -inf, where SciPy's gammaln gives -inf."""
-    return np.where(np.isneginf(x), np.inf, special.gammaln(x))
+    return np.asarray(np.where(np.isneginf(x), np.inf, special.gammaln(x)))
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:  # jax.nn.gelu(approximate=True)
-    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    return np.asarray(0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))))
 
 
 _SELU = (1.0507009873554804934193349852946, 1.6732632423543772848170429916717)
@@ -141,7 +141,7 @@ ROUNDED_INPUT = {"sinc", "sin", "cos", "tan", "lax_sin", "lax_cos", "lax_lgamma"
 _IN_OPERANDS = {"abs", "lax_abs", "real", "imag", "angle", "isclose", "signbit"}
 
 
-def _elementwise(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     alias, dtypes = tree.data, concrete(args)
     out = dtype_fn(alias)(*dtypes)
     if out is None:

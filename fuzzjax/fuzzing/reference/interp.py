@@ -42,7 +42,7 @@ def positions_parser() -> Lark:
     )  # fmt: skip
 
 
-def parse_with_positions(source: str) -> Tree:
+def parse_with_positions(source: str) -> Tree[Token]:
     """Parse program text keeping source positions; ``ProgramSyntaxError`` if not ours."""
     try:
         return positions_parser().parse(source)
@@ -81,7 +81,7 @@ class Interp:
         self.nodes: list[NodeEval] = []
         self.broken = os.environ.get(TEST_BREAK_ENV, "")
 
-    def eval(self, node: Tree | Token) -> Val:
+    def eval(self, node: Tree[Token] | Token) -> Val:
         assert isinstance(node, Tree)
         if node.data in NAME_ALIASES:
             return self.env[str(node.children[0])]
@@ -101,7 +101,7 @@ class Interp:
         self.nodes.append(NodeEval(node, node.data, val, args))
         return val
 
-    def text(self, tree: Tree | Token) -> str:
+    def text(self, tree: Tree[Token] | Token) -> str:
         if isinstance(tree, Token):
             return str(tree)
         return self.source[tree.meta.start_pos : tree.meta.end_pos]
@@ -130,7 +130,7 @@ class Interp:
         return Val(value, dtype, undefined or {})
 
 
-def _control(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _control(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     return CONTROL[tree.data](it, tree)
 
 

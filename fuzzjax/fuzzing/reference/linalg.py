@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from lark import Tree
+from lark import Token, Tree
 
 from fuzzjax.dtypes import KIND, promote_all
 from fuzzjax.fuzzing.reference.values import (
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # ---- linear algebra ---------------------------------------------------------------------
 
 
-def _contraction(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _contraction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     alias, a = tree.data, attrs(tree)
     dtypes = concrete(args)
     out = promote_all(*dtypes)
@@ -61,7 +61,7 @@ def _windows(x: np.ndarray, window: tuple[int, ...], strides: tuple[int, ...]) -
     return view[index]
 
 
-def _conv(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _conv(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     lhs, rhs = (it.to(v, args[0].dtype) for v in args)
     strides, padding = ints(attrs(tree)[0]), str(attrs(tree)[1]).strip('"')
     kernel = rhs.shape[2:]
@@ -79,7 +79,7 @@ def _conv(it: Interp, tree: Tree, args: list[Val]) -> Val:
     return it.out(result, args[0].dtype, whole(args, result.shape))
 
 
-def _pool(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _pool(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     a = attrs(tree)
     (arg,) = args
     x = it.to(arg, arg.dtype)
@@ -94,7 +94,7 @@ def _pool(it: Interp, tree: Tree, args: list[Val]) -> Val:
     return it.out(result, arg.dtype, whole(args, np.shape(result)))
 
 
-def _linalg(it: Interp, tree: Tree, args: list[Val]) -> Val:
+def _linalg(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     alias, a = tree.data, attrs(tree)
     dtype = args[0].dtype
     xs = [it.to(v, dtype) for v in args]

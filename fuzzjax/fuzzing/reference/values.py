@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 from lark import Token, Tree
@@ -56,10 +56,10 @@ class Val:
 class NodeEval:
     """One evaluated operation: its tree, alias, result and expression arguments."""
 
-    tree: Tree
+    tree: Tree[Token]
     alias: str
     val: Val
-    args: list[tuple[Tree, Val]]
+    args: list[tuple[Tree[Token], Val]]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Evaluation:
     nodes: list[NodeEval]  # post-order
 
 
-def is_expression(node: Tree | Token) -> bool:
+def is_expression(node: Tree[Token] | Token) -> TypeGuard[Tree[Token]]:
     return isinstance(node, Tree) and (
         node.data in LEAF_ALIASES or node.data in operation_aliases()
     )
@@ -123,11 +123,11 @@ def whole(vals: Sequence[Val], shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     return out
 
 
-def attrs(tree: Tree) -> list[Tree | Token]:
+def attrs(tree: Tree[Token]) -> list[Tree[Token] | Token]:
     return [c for c in tree.children if not is_expression(c)]
 
 
-def ints(node: Tree | Token) -> tuple[int, ...]:
+def ints(node: Tree[Token] | Token) -> tuple[int, ...]:
     return (int(node),) if isinstance(node, Token) else tuple(int(str(t)) for t in node.children)
 
 
@@ -136,4 +136,4 @@ def dtype_fn(alias: str) -> dr.DtypeFn:
 
 
 #: The reference implementation of one operation: (interpreter, its tree, evaluated operands).
-Impl = Callable[["Interp", Tree, list[Val]], Val]
+Impl = Callable[["Interp", Tree[Token], list[Val]], Val]
