@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fuzzjax.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from fuzzjax.lowering.lower import IRPair
 
 #: The program categories, derived from the grammar families a program uses
 #: (``fuzzjax.rules.table.category_of``).
@@ -125,3 +131,24 @@ class Program:
 
     def input_info(self) -> list[dict[str, Any]]:
         return [a.to_json() for a in self.args]
+
+    def fn(self) -> Callable[..., Any]:
+        """The function ``f`` the source defines: checked against the grammar, then exec'd in a
+        namespace holding only ``jax``, ``jnp`` and ``lax``."""
+        from fuzzjax.lowering.lower import load_function
+
+        return load_function(self.source)
+
+    def lower(self, *, fast: bool = True, hlo: bool = False) -> IRPair:
+        """The program's ``IRPair``: canonical StableHLO, its hash and op counts (x64 programs
+        are lowered under ``jax.enable_x64(True)``)."""
+        from fuzzjax.lowering.lower import lower_program
+
+        return lower_program(self, fast=fast, hlo=hlo)
+
+    def inputs(self, seed: int = 0) -> list[np.ndarray]:
+        """Arrays of the argument types, mixing ordinary values with edge values (NaN, +-inf,
+        +-0, subnormals, extremes, INT_MIN...) as fuzz mode does; the same for the same seed."""
+        from fuzzjax.fuzzing.inputs import make_inputs
+
+        return make_inputs(self.args, seed)

@@ -95,23 +95,27 @@ def ordered(x, dtype):
     return np.where(bits < 0, -magnitude, magnitude)
 
 
-def close(got, want, dtype):
+def close(got, want, dtype, atol=None):
     got, want = np.asarray(got), np.asarray(want)
-    if dtype == "complex64":  # per part, or within the budget in ulps of |want|
-        parts = close(got.real, want.real, "float32") & close(got.imag, want.imag, "float32")
+    if dtype == "complex64":  # each part within ULP, or within the budget in ulps of |want|
         with np.errstate(all="ignore"):
-            g, w = got.astype(np.complex128), want.astype(np.complex128)
-            finite = np.isfinite(g) & np.isfinite(w)
-            eps = float(np.finfo(np.float32).eps)
-            normwise = finite & (np.abs(g - w) <= ULP["complex64"] * eps * np.abs(w))
+            size = np.abs(want.astype(np.complex128))
+        scale = np.where(np.isfinite(size), size, 0.0)
+        atol = ULP["complex64"] * float(np.finfo(np.float32).eps) * scale
+        parts = close(got.real, want.real, "float32", atol)
+        parts &= close(got.imag, want.imag, "float32", atol)
         infinite = lambda z: np.isinf(z.real) | np.isinf(z.imag)  # noqa: E731  (C99 Annex G)
-        return parts | normwise | (infinite(got) & infinite(want))
+        return parts | (infinite(got) & infinite(want))
     if dtype not in ULP:
         return got == want
     g, w = got.astype(np.float64), want.astype(np.float64)
     gnan, wnan = np.isnan(g), np.isnan(w)
     ulp = np.abs(ordered(got, dtype) - ordered(want, dtype))
-    return (gnan & wnan) | (~gnan & ~wnan & ((ulp <= ULP[dtype]) | (g == w)))
+    ok = (gnan & wnan) | (~gnan & ~wnan & ((ulp <= ULP[dtype]) | (g == w)))
+    if atol is not None:
+        with np.errstate(all="ignore"):
+            ok |= ~gnan & ~wnan & (np.abs(g - w) <= atol)
+    return ok
 
 
 def mismatch(got, want, allowed=None):
