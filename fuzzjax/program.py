@@ -57,16 +57,30 @@ class GenOptions:
     #: JAX's x64 mode (``--x64``): float64/int64/complex128 programs, lowered under
     #: ``jax.enable_x64(True)``.
     x64: bool = False
+    #: Swarm testing: each program draws a random subset of the grammar's families (and of
+    #: the result dtypes) and uses only those where they can produce the requested type.
+    swarm: bool = False
+    #: Relative weights of grammar aliases, ``(alias, weight)`` sorted by alias; rules not
+    #: listed weigh ``DEFAULT_ALIAS_WEIGHT``. Empty: families, then rules, drawn uniformly.
+    #: Fuzz campaigns set it from coverage counts (``fuzzjax.fuzzing.coverage``).
+    weights: tuple[tuple[str, int], ...] = ()
+    #: Percent of drawn shapes given one large dimension (tens of thousands of elements),
+    #: within ``max_elements`` (``fuzzjax.rules.shapes.LARGE_DIMS``).
+    large_percent: int = 0
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def to_json(self) -> str:
-        """Sorted-key JSON; ``x64`` is left out when False, so options recorded before x64 mode
-        existed (and their corpora's seed bookkeeping) stay byte-identical."""
+        """Sorted-key JSON. Fields added after fuzzjax 0.2 are left out at their defaults, so
+        options recorded before they existed (and corpora's seed bookkeeping) stay
+        byte-identical."""
         fields = asdict(self)
-        if not self.x64:
-            del fields["x64"]
+        for name in _LATER_FIELDS:
+            if fields[name] == getattr(GenOptions, name):
+                del fields[name]
+        if "weights" in fields:
+            fields["weights"] = [list(pair) for pair in self.weights]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
@@ -75,7 +89,15 @@ class GenOptions:
         fields = {k: v for k, v in json.loads(text).items() if k in known}
         if "depth_weights" in fields:
             fields["depth_weights"] = tuple(fields["depth_weights"])
+        if "weights" in fields:
+            fields["weights"] = tuple((str(a), int(w)) for a, w in fields["weights"])
         return cls(**fields)
+
+
+#: Rules missing from ``GenOptions.weights`` weigh this much.
+DEFAULT_ALIAS_WEIGHT = 8
+#: GenOptions fields written to JSON only when they differ from their default.
+_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent")
 
 
 def _validate(opts: GenOptions) -> None:
@@ -88,9 +110,19 @@ def _validate(opts: GenOptions) -> None:
         ("max_params", opts.max_params, 1, 256),
         ("let_percent", opts.let_percent, 0, 100),
         ("kernel_percent", opts.kernel_percent, 0, 100),
+        ("large_percent", opts.large_percent, 0, 100),
     ]
-    if not isinstance(opts.x64, bool):
-        raise InvalidArgument("x64", opts.x64, "must be True or False")
+    for name in ("x64", "swarm", "balanced"):
+        if not isinstance(getattr(opts, name), bool):
+            raise InvalidArgument(name, getattr(opts, name), "must be True or False")
+    aliases = [a for a, _ in opts.weights]
+    if aliases != sorted(set(aliases)) or any(
+        not isinstance(w, int) or isinstance(w, bool) or not 0 <= w <= 1 << 16
+        for _, w in opts.weights
+    ):
+        raise InvalidArgument(
+            "weights", opts.weights, "must be (alias, weight) pairs sorted by alias, 0..65536"
+        )
     if opts.category and opts.category not in CATEGORIES:
         raise InvalidArgument("category", opts.category, f"must be one of {', '.join(CATEGORIES)}")
     if opts.category == "combined" and opts.max_depth < 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fuzzjax.cli.args import (
     DEFAULT_FAILURES,
@@ -16,6 +17,14 @@ from fuzzjax.cli.args import (
     seconds,
 )
 
+if TYPE_CHECKING:
+    from fuzzjax.program import GenOptions
+
+#: fuzz defaults: the whole input space (up to rank 8, occasional dimensions in the tens of
+#: thousands and totals up to a million elements), several input sets per compile.
+DEFAULT_MAX_ELEMENTS = 1 << 20
+DEFAULT_INPUTS = 8
+
 
 def fuzz_parser() -> ArgParser:
     p = ArgParser(
@@ -26,12 +35,61 @@ def fuzz_parser() -> ArgParser:
     limit = p.add_mutually_exclusive_group()
     limit.add_argument("--time", type=seconds("--time"), help="run for SECONDS (default 60)")
     limit.add_argument("--count", type=integer("--count"), help="run N programs")
-    add_gen_options(p, max_depth=4, max_rank=4, x64=False)
+    add_gen_options(p, max_depth=4, max_rank=8, x64=False)
     p.add_argument(
         "--max-elements",
         type=integer("--max-elements"),
-        default=4096,
-        help="elements per array (default 4096)",
+        default=DEFAULT_MAX_ELEMENTS,
+        help=f"elements per array (default {DEFAULT_MAX_ELEMENTS})",
+    )
+    p.add_argument(
+        "--large-percent",
+        type=integer("--large-percent", 0),
+        default=2,
+        help="percent of shapes with one large dimension, up to 65536 (default 2)",
+    )
+    p.add_argument(
+        "--inputs",
+        type=integer("--inputs"),
+        default=DEFAULT_INPUTS,
+        help="input sets per compiled program: mixed, random, special, near-overflow, "
+        f"subnormal-heavy, repeating (default {DEFAULT_INPUTS})",
+    )
+    p.add_argument(
+        "--eager",
+        type=integer("--eager", 0),
+        default=10,
+        metavar="PERCENT",
+        help="percent of programs also run eagerly on every input set; eager always runs when "
+        "two other oracles disagree (default 10)",
+    )
+    p.add_argument(
+        "--no-o0", action="store_true", help="no optimised vs unoptimised (HLO passes off) oracle"
+    )
+    p.add_argument(
+        "--no-swarm",
+        action="store_true",
+        help="no swarm testing (by default each program draws a random subset of families "
+        "and dtypes)",
+    )
+    p.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="no coverage feedback (by default generation weights lean toward the least "
+        "covered operations, recomputed every --epoch programs)",
+    )
+    p.add_argument(
+        "--epoch",
+        type=integer("--epoch"),
+        default=500,
+        help="programs per worker pool and per weight update (default 500)",
+    )
+    p.add_argument(
+        "--options-json",
+        metavar="JSON",
+        default=None,
+        help="exact generation options (GenOptions JSON, as in a failure's meta.json); "
+        "replaces the generation flags and turns coverage feedback off",
     )
     p.add_argument("--seed", type=integer("--seed", 0), default=0, help="first seed (default 0)")
     p.add_argument(
@@ -59,9 +117,15 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
     from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
     from fuzzjax.workers import default_workers
 
+    if args.eager > 100 or args.large_percent > 100:
+        raise UsageError("--eager and --large-percent are percentages (0..100)")
+    if args.options_json is not None:
+        options = _options_json(args.options_json)
+    else:
+        options = gen_options(args, swarm=not args.no_swarm, large_percent=args.large_percent)
     config = FuzzConfig(
         out=Path(args.out),
-        options=gen_options(args),
+        options=options,
         seed=args.seed,
         count=args.count,
         seconds=args.time if args.time is not None or args.count is not None else 60.0,
@@ -71,15 +135,34 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
         shrink=not args.no_shrink,
         shrink_seconds=args.shrink_time,
         progress=not args.quiet and sys.stderr.isatty(),
+        inputs_per_program=args.inputs,
+        eager_percent=args.eager,
+        o0=not args.no_o0,
+        feedback=not args.no_feedback and args.options_json is None,
+        epoch=args.epoch,
     )
     summary = run_fuzz(config)
     print(summary.line())
+    print(summary.coverage_line())
+    print("oracle runs: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.oracles.items())))
     for rule, n in sorted(summary.benign.items()):
         print(f"  benign {rule}: {n}")
     for key, n in sorted(summary.hits.items(), key=lambda kv: -kv[1]):
         print(f"  bucket {key}: {n} hits  ->  python {config.out / key / 'repro.py'}")
     print(f"reproduce this run: {config.command()}")
     return 0
+
+
+def _options_json(text: str) -> GenOptions:
+    from fuzzjax.program import GenOptions
+
+    try:
+        options = GenOptions.from_json(text)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"--options-json is not a GenOptions JSON object: {exc}") from None
+    if options.x64:
+        raise UsageError("--options-json: fuzz runs with x64 disabled only")
+    return options
 
 
 def shrink_parser() -> ArgParser:

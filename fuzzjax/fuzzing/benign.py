@@ -46,29 +46,11 @@ class Benign:
     applies: Callable[[Facts], bool] = lambda facts: True
 
 
-_LOW_PRECISION = {"float16", "bfloat16"}
-_INEXACT = {"float16", "bfloat16", "float32", "complex64"}
 
 
 def _dtypes(facts: Facts) -> set[str]:
     found = facts.get("dtypes", ())
     return set(found) if isinstance(found, (list, tuple, set, frozenset)) else set()
-
-
-def _has_low_precision(facts: Facts) -> bool:
-    return bool(_dtypes(facts) & _LOW_PRECISION)
-
-
-def _float_rewrite_possible(facts: Facts) -> bool:
-    """jit may contract a*b+c into an FMA or reassociate float arithmetic."""
-    aliases = facts.get("aliases", ())
-    return bool(_dtypes(facts) & _INEXACT) and bool(
-        isinstance(aliases, (list, tuple, set, frozenset))
-        and set(aliases)
-        & {"op_mul", "multiply", "op_matmul", "matmul", "dot", "square", "op_pow", "sum",
-           "mean", "var", "std", "prod", "logaddexp", "hypot", "op_truediv", "reciprocal",
-           "lax_mul", "lax_square", "lax_pow", "lax_div"}
-    )  # fmt: skip
 
 
 def _zero_length_scan_eager(facts: Facts) -> bool:
@@ -184,21 +166,15 @@ REGISTRY: dict[str, Benign] = {
             lambda facts: facts.get("stage") == "vs_numpy",
         ),
         Benign(
-            "excess_precision",
-            "XLA keeps float16/bfloat16 intermediates of fused computations in float32 "
-            "(xla_allow_excess_precision defaults to true), so jit rounds less often than "
-            "eager execution.",
-            "https://github.com/jax-ml/jax/issues/23007",
-            MatchedBy.UNLOCALIZED,
-            lambda facts: facts.get("stage") == "jit_vs_eager" and _has_low_precision(facts),
-        ),
-        Benign(
-            "fma_reassociation",
-            "Under jit, XLA on CPU may contract a*b+c into a fused multiply-add or reorder "
-            "float arithmetic, changing rounding compared with op-by-op execution.",
-            "https://github.com/jax-ml/jax/issues/18507",
-            MatchedBy.UNLOCALIZED,
-            lambda facts: facts.get("stage") == "jit_vs_eager" and _float_rewrite_possible(facts),
+            "rewrite_rounding",
+            "Two of JAX's own executions (optimised jit, the unoptimised executable, eager) "
+            "differ by rounding alone: fusion, reassociation, FMA contraction and float32 "
+            "intermediates for float16/bfloat16 (xla_allow_excess_precision) change where a "
+            "chain rounds. Accepted only for finite values within 4 * n * eps * scale "
+            "(n operations, eps of the chain's lowest precision, scale its largest finite "
+            "value: fuzzjax.fuzzing.runner.rewrite_tolerance); never NaN or inf differences.",
+            "https://docs.jax.dev/en/latest/faq.html#jit-changes-the-exact-numerics-of-outputs",
+            MatchedBy.ELEMENT,
         ),
     )
 }

@@ -18,7 +18,7 @@ from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
 from fuzzjax.dtypes import ArrayType, dtype_set
 from fuzzjax.generation import kernels
 from fuzzjax.generation.render import Node, render
-from fuzzjax.program import ArgSpec, GenOptions, Program
+from fuzzjax.program import DEFAULT_ALIAS_WEIGHT, ArgSpec, GenOptions, Program
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
 from fuzzjax.rules.table import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
@@ -56,7 +56,11 @@ class Generator:
         self.seed = seed
         self.options = options
         self.limits = Limits(
-            options.max_rank, options.max_elements, options.max_params, x64=options.x64
+            options.max_rank,
+            options.max_elements,
+            options.max_params,
+            x64=options.x64,
+            large_percent=options.large_percent,
         )
         self.params: list[ArrayType] = []
         self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order
@@ -68,6 +72,9 @@ class Generator:
         self.category = options.category
         self.exclude_category = ""  # "combined": the spine child must use another category
         self.no_control = False
+        #: Swarm testing: the families this program may use (None: all).
+        self.enabled: frozenset[str] | None = None
+        self.weights = dict(options.weights)
 
     def program_tree(self) -> tuple[Node, int]:
         ch = self.ch
@@ -84,6 +91,8 @@ class Generator:
         if self.category == "combined" and depth < 2:
             depth = 2  # a mix of categories needs two nested operations
         dtypes = dtype_set(self.limits.x64)
+        if self.options.swarm:
+            dtypes = self.draw_swarm(dtypes)
         dtype = dtypes[ch.weighted([DTYPE_WEIGHTS[d] for d in dtypes])]
         rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
         shape = list(draw_shape(ch, self.limits, rank))
@@ -91,6 +100,14 @@ class Generator:
             shape[ch.integer(0, rank - 1)] = 0
         out = ArrayType(dtype, tuple(shape))
         return self.expr(out, depth, root=True), depth
+
+    def draw_swarm(self, dtypes: tuple[str, ...]) -> tuple[str, ...]:
+        """Swarm testing: keep each family and each result dtype with probability 1/2 (at least
+        one of each); the choices are recorded, so a seed replays the same subset."""
+        families = [f for f in FAMILIES if self.ch.chance(50)] or [self.ch.choice(list(FAMILIES))]
+        self.enabled = frozenset(families)
+        kept = tuple(d for d in dtypes if self.ch.chance(50))
+        return kept or (self.ch.choice(dtypes),)
 
     def expr(self, out: ArrayType, depth: int, root: bool = False) -> Node:
         if depth == 0:
@@ -189,7 +206,18 @@ class Generator:
         families = candidate_families(
             out, self.limits, self.differentiable, deep, category, exclude
         ) or candidate_families(out, self.limits, self.differentiable, deep)
-        return self.ch.choice(self.ch.choice(families))
+        if self.enabled is not None:
+            families = tuple(f for f in families if f[0].family in self.enabled) or families
+        if not self.weights:
+            return self.ch.choice(self.ch.choice(families))
+        per_family = [
+            [self.weights.get(r.alias, DEFAULT_ALIAS_WEIGHT) for r in f] for f in families
+        ]
+        totals = [sum(w) for w in per_family]
+        if not any(totals):  # every candidate weighs 0: fall back to uniform
+            return self.ch.choice(self.ch.choice(families))
+        index = self.ch.weighted(totals)
+        return families[index][self.ch.weighted(per_family[index])]
 
     def leaf(self, out: ArrayType) -> Node:
         bound = [(n, r) for n, t, r in self.scope if t == out]
