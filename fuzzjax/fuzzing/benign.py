@@ -46,8 +46,6 @@ class Benign:
     applies: Callable[[Facts], bool] = lambda facts: True
 
 
-
-
 def _dtypes(facts: Facts) -> set[str]:
     found = facts.get("dtypes", ())
     return set(found) if isinstance(found, (list, tuple, set, frozenset)) else set()
