@@ -70,6 +70,7 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
     duplicates = outcomes.get("duplicate", 0)
     stored_or_dup = processed - outcomes.get("failed", 0)
     stablehlo_ops = Counter({k: n for k, n in ops.items() if k.startswith("stablehlo.")})
+    dups_by_depth = duplicates_by_depth(corpus)
     stats: dict[str, Any] = {
         "db": str(corpus.path),
         "pairs": pairs,
@@ -84,7 +85,8 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
         "seeds_processed": processed,
         "duplicates": duplicates,
         "duplicate_rate": duplicates / stored_or_dup if stored_or_dup else None,
-        "duplicate_rate_by_depth": _duplicate_rate_by_depth(corpus),
+        "duplicate_rate_by_depth": {d: dup / n for d, (dup, n) in dups_by_depth.items()},
+        "duplicates_by_depth": dups_by_depth,
         "failures": corpus.failure_count(),
         "failures_by_stage": dict(
             db.execute("SELECT stage, COUNT(*) FROM failures GROUP BY stage ORDER BY 2 DESC")
@@ -154,7 +156,8 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
     }
 
 
-def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
+def duplicates_by_depth(corpus: Corpus) -> dict[int, list[int]]:
+    """Per depth, ``[duplicates, lowered seeds]`` (stored or duplicate; failures excluded)."""
     tally: dict[int, Counter[str]] = {}
     rows = corpus.db.execute(
         "SELECT depth, outcome, COUNT(*) FROM seeds WHERE outcome != 'failed'"
@@ -164,7 +167,7 @@ def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
         if depth is not None:
             tally.setdefault(int(depth), Counter())[outcome] += int(n)
     return {
-        depth: counter["duplicate"] / total
+        depth: [counter["duplicate"], total]
         for depth, counter in sorted(tally.items())
         if (total := sum(counter.values()))
     }
