@@ -117,6 +117,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _seeds(value: Any) -> list[int]:
     return [s for s in value if integer(s) is not None][:20] if isinstance(value, list) else []
 
@@ -135,8 +139,7 @@ def _shrink_text(shrink: dict[str, Any]) -> str:
 
 
 def _inputs(case: dict[str, Any]) -> list[InputView]:
-    args = case.get("args") if isinstance(case.get("args"), list) else []
-    specs = case.get("inputs") if isinstance(case.get("inputs"), list) else []
+    args, specs = _list(case.get("args")), _list(case.get("inputs"))
     views = []
     for i, spec in enumerate(specs[:64]):
         arg = _dict(args[i]) if i < len(args) else {}

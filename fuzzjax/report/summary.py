@@ -59,7 +59,7 @@ def _bucket_line(b: Bucket) -> str:
 
 def _failure_lines(f: FailuresPart) -> list[str]:
     run = f.run
-    labels = (("programs", "programs"), ("passed", "passed"), ("failures", "failures"))
+    labels = (("programs", "programs"), ("passed", "passed"), ("failures", "failed"))
     facts = [f"{clean(run[k], 40)} {label}" for k, label in labels if k in run]
     if "seconds" in run:
         facts.append(f"{clean(run['seconds'], 40)} s")
