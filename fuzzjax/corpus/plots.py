@@ -164,7 +164,7 @@ def _dtype(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
     ax.set_yticks(rows, names)
     legend = ["programs with a parameter of this dtype", "parameters"]
     ax.legend([a, b], legend, fontsize=9, loc="lower right")
-    ax.set_xlabel("count (programs or parameters)")
+    ax.set_xlabel("programs or parameters (count)")
     ax.set_ylabel("parameter dtype")
     ax.set_title(f"Parameter dtypes ({label})")
     ax.margins(x=0.12)
@@ -214,7 +214,7 @@ def _lengths(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=15))
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("source length (characters, log scale)")
