@@ -328,3 +328,25 @@ def test_failures_only_report_needs_no_matplotlib(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     page = _render(capsys, "--failures", str(failures), "--out", str(tmp_path / "f.html"))
     assert "<figure" not in page
+
+
+def test_optional_columns_appear_when_a_bucket_has_them(
+    failures: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = failures / HOSTILE_KEY / "meta.json"
+    meta = json.loads(hostile.read_text())
+    meta["upstream"] = {"url": "https://github.com/jax-ml/jax/issues/1", "title": "jax#1"}
+    hostile.write_text(json.dumps(meta))
+    page = _render(capsys, "--failures", str(failures), "--out", str(tmp_path / "r.html"))
+    head = page[page.index('id="bucket-table"') :].split("</thead>")[0]
+    assert all(f"<th>{c}</th>" in head for c in ("first seen", "verdict", "upstream"))
+    assert (
+        '<a href="https://github.com/jax-ml/jax/issues/1" rel="noreferrer noopener">jax#1</a>'
+        in page
+    )
+    for name in (HOSTILE_KEY, "broken-bucket"):
+        (failures / name / "meta.json").unlink()
+    page = _render(capsys, "--failures", str(failures), "--out", str(tmp_path / "r.html"))
+    head = page[page.index('id="bucket-table"') :].split("</thead>")[0]
+    assert "<th>first seen</th>" in head  # BucketStore records it
+    assert "<th>verdict</th>" not in head and "<th>upstream</th>" not in head

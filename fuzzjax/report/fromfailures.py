@@ -82,6 +82,14 @@ class FailuresPart:
     def hits(self) -> int:
         return sum(b.hits or 0 for b in self.buckets)
 
+    def has(self, what: str) -> bool:
+        """Whether any bucket has ``what`` ("seen", "verdict", "upstream"): a column for it."""
+        if what == "seen":
+            return any(b.first_seen or b.last_seen for b in self.buckets)
+        if what == "verdict":
+            return any(b.verdict for b in self.buckets)
+        return any(b.upstream_url for b in self.buckets)
+
 
 def text(value: Any, limit: int = 20_000) -> str:
     """A stored value as text ("" when missing), at most ``limit`` characters."""
