@@ -101,6 +101,13 @@ def write_plots(corpus_or_stats: Corpus | Mapping[str, Any], out_dir: str | Path
     return paths
 
 
+def _label(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    """Every chart's axis labels (with units) and title."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def _integer_axis(axis: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
@@ -118,13 +125,14 @@ def _depth(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
         counts.append(int(stats["unmeasured_depth"]))
     bars = ax.bar(names, counts, color=COLOR)
     ax.bar_label(bars, padding=2, fontsize=9)
-    ax.set_xlabel(
+    _label(
+        ax,
         "expression depth (levels; n/a: user functions outside the grammar)"
         if "n/a" in names
-        else "expression depth (levels of operator/call nesting)"
+        else "expression depth (levels of operator/call nesting)",
+        "pairs (count)",
+        f"Pairs per expression depth ({label})",
     )
-    ax.set_ylabel("pairs (count)")
-    ax.set_title(f"Pairs per expression depth ({label})")
     ax.margins(y=0.12)
     return True
 
@@ -138,9 +146,12 @@ def _category(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
     ax.bar_label(
         bars, labels=[f"{int(n)} ({100 * int(n) / total:.0f}%)" for _, n in items], fontsize=9
     )
-    ax.set_xlabel("category (from the grammar families a program uses)")
-    ax.set_ylabel("pairs (count)")
-    ax.set_title(f"Pairs per category ({label})")
+    _label(
+        ax,
+        "category (from the grammar families a program uses)",
+        "pairs (count)",
+        f"Pairs per category ({label})",
+    )
     ax.margins(y=0.12)
     return True
 
@@ -164,9 +175,7 @@ def _dtype(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
     ax.set_yticks(rows, names)
     legend = ["programs with a parameter of this dtype", "parameters"]
     ax.legend([a, b], legend, fontsize=9, loc="lower right")
-    ax.set_xlabel("programs or parameters (count)")
-    ax.set_ylabel("parameter dtype")
-    ax.set_title(f"Parameter dtypes ({label})")
+    _label(ax, "programs or parameters (count)", "parameter dtype", f"Parameter dtypes ({label})")
     ax.margins(x=0.12)
     return True
 
@@ -182,9 +191,12 @@ def _ops(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
     bars = ax.barh(names, counts, color=COLOR)
     ax.bar_label(bars, padding=2, fontsize=8)
     ax.tick_params(axis="y", labelsize=9)
-    ax.set_xlabel("occurrences in all pairs (count)")
-    ax.set_ylabel("StableHLO op kind (stablehlo. prefix omitted)")
-    ax.set_title(f"Top {len(top)} StableHLO op kinds ({label})")
+    _label(
+        ax,
+        "occurrences in all pairs (count)",
+        "StableHLO op kind (stablehlo. prefix omitted)",
+        f"Top {len(top)} StableHLO op kinds ({label})",
+    )
     ax.margins(x=0.1)
     return True
 
@@ -217,10 +229,13 @@ def _lengths(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=15))
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("source length (characters, log scale)")
-    ax.set_ylabel("StableHLO length (characters, log scale)")
     sampled = f", every {step}th shown" if step > 1 else ""
-    ax.set_title(f"Source vs StableHLO length ({label}{sampled})")
+    _label(
+        ax,
+        "source length (characters, log scale)",
+        "StableHLO length (characters, log scale)",
+        f"Source vs StableHLO length ({label}{sampled})",
+    )
     ax.grid(True, which="major", alpha=0.3)
     return True
 
@@ -239,9 +254,12 @@ def _duplicates(fig: Any, stats: Mapping[str, Any], label: str) -> bool:
         f"{r:.2f}%\n{counts[d][0]} of {counts[d][1]}" for d, r in zip(depths, rates, strict=True)
     ]
     ax.bar_label(bars, labels=texts, padding=2, fontsize=9)
-    ax.set_xlabel("expression depth (levels)")
-    ax.set_ylabel("duplicate rate (% of lowered seeds)")
-    ax.set_title(f"Seeds whose StableHLO was already stored, per depth ({label})")
+    _label(
+        ax,
+        "expression depth (levels)",
+        "duplicate rate (% of lowered seeds)",
+        f"Seeds whose StableHLO was already stored, per depth ({label})",
+    )
     ax.set_ylim(0, max(1.0, 1.25 * max(rates)))
     return True
 
