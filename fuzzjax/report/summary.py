@@ -63,8 +63,9 @@ def _failure_lines(f: FailuresPart) -> list[str]:
     facts = [f"{clean(run[k], 40)} {label}" for k, label in labels if k in run]
     if "seconds" in run:
         facts.append(f"{clean(run['seconds'], 40)} s")
-    facts.append(f"{len(f.buckets)} buckets ({f.hits} hits)")
-    lines = [f"Fuzz campaign {clean(f.root)}: {', '.join(facts)}."]
+    last = f"last run {', '.join(facts)}; " if facts else ""
+    folder = f"{len(f.buckets)} buckets ({f.hits} hits, all runs into this folder)"
+    lines = [f"Fuzz campaign {clean(f.root)}: {last}{folder}."]
     if run.get("command"):
         lines.append(f"  command: {clean(run['command'], 600)}")
     if f.benign:
