@@ -18,7 +18,6 @@ from collections import Counter
 from typing import Any
 
 from fuzzjax.corpus.store import Corpus
-from fuzzjax.lowering.platforms import differing_keys, platforms_differ
 
 PERCENTILES = (50, 90, 99)
 
@@ -117,6 +116,10 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
     """
     if not corpus.platform_count():
         return None
+    # Imported here: fuzzjax.lowering.platforms imports JAX, which a CPU-only corpus's stats
+    # (and `fuzzjax report`) do not need.
+    from fuzzjax.lowering.platforms import differing_keys, platforms_differ
+
     rows_by_platform: Counter[str] = Counter()
     artifacts = multi = differ = 0
     ops: Counter[str] = Counter()
