@@ -19,7 +19,8 @@ from fuzzjax import extract_ir_pair
 from fuzzjax.cli.main import main
 from fuzzjax.corpus.add import user_row
 from fuzzjax.corpus.build import build_corpus
-from fuzzjax.corpus.export import PLATFORM_FIELDS, export_corpus
+from fuzzjax.corpus.columns import PLATFORM_FIELDS
+from fuzzjax.corpus.export import export_corpus
 from fuzzjax.corpus.merge import merge_corpora
 from fuzzjax.corpus.stats import corpus_stats, format_stats
 from fuzzjax.corpus.store import Corpus

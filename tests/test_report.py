@@ -230,7 +230,7 @@ def test_hostile_strings_are_escaped(
 def test_csp_names_the_inline_script_and_style(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    page = _render(capsys, "--db", str(db), "--out", str(tmp_path / "r.html"))
+    page = _render(capsys, "--db", str(db), "--out", str(tmp_path / "r.html"), "--no-charts")
     metas = [a for t, a in Page(page).tags if t == "meta" and "http-equiv" in a]
     csp = str(metas[0]["content"])
     assert metas[0]["http-equiv"] == "Content-Security-Policy" and "default-src 'none'" in csp
@@ -251,10 +251,17 @@ def test_report_modes_corpus_failures_and_both(
     only_failures = _render(capsys, "--failures", str(failures), "--out", str(tmp_path / "f.html"))
     assert 'id="campaign"' in only_failures and 'id="corpus"' not in only_failures
     both = _render(
-        capsys, "--db", str(db), "--failures", str(failures), "--out", str(tmp_path / "b.html")
+        capsys,
+        "--db",
+        str(db),
+        "--failures",
+        str(failures),
+        "--out",
+        str(tmp_path / "b.html"),
+        "--no-charts",
     )
     assert 'id="corpus"' in both and 'id="campaign"' in both
-    again = _render(capsys, "--db", str(db), "--out", str(tmp_path / "b.html"))  # replaces
+    again = _render(capsys, "--db", str(db), "--out", str(tmp_path / "b.html"), "--no-charts")
     assert 'id="campaign"' not in again
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
@@ -267,8 +274,9 @@ def test_defaults_are_used_when_they_exist(
     assert code == 2 and "nothing to report" in err and len(err.splitlines()) == 1
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "fuzzjax.sqlite").write_bytes(db.read_bytes())
-    page = _render(capsys, "--out", "r.html")
+    page = _render(capsys, "--out", "r.html", "--no-charts")
     assert 'id="corpus"' in page and 'id="campaign"' not in page
+    assert "<figure" not in page
 
 
 def _digest(path: Path) -> str:
