@@ -9,17 +9,23 @@ from fuzzjax.cli.args import DEFAULT_DB, ArgParser, UsageError, db_parent, integ
 
 
 def export_parser() -> ArgParser:
-    from fuzzjax.corpus.export import DEFAULT_BATCH_SIZE, DEFAULT_SPLIT, FORMATS
+    from fuzzjax.corpus.export import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_SHARD_MB,
+        DEFAULT_SPLIT,
+        FORMATS,
+    )
 
     split = ",".join(map(str, DEFAULT_SPLIT))
     p = ArgParser(
         prog="fuzzjax export",
-        description="Write a corpus as a dataset directory: "
-        "data.FORMAT (or train/validation/test.FORMAT with --split) and README.md.",
+        description="Write a corpus as a dataset folder: data/{split}-NNNNN-of-MMMMM.FORMAT "
+        "shards (train only, or train/validation/test with --split) and a README.md dataset "
+        "card. Built beside DIR and swapped in with one rename: a kill never leaves a mix.",
         parents=[db_parent()],
     )
     p.add_argument(
-        "--out", required=True, metavar="DIR", help="output directory (created when missing)"
+        "--out", required=True, metavar="DIR", help="output folder (created when missing)"
     )
     p.add_argument(
         "--format",
@@ -32,14 +38,20 @@ def export_parser() -> ArgParser:
         nargs="?",
         const=split,
         metavar="T,V,T",
-        help="write train/validation/test files with these "
+        help="write train/validation/test shards with these "
         f"fractions, assigned by IR hash (default when given alone: {split})",
     )
     p.add_argument(
         "--batch-size",
         type=integer("--batch-size"),
         default=DEFAULT_BATCH_SIZE,
-        help=f"rows per Parquet record batch (default {DEFAULT_BATCH_SIZE})",
+        help=f"rows per Parquet row group (default {DEFAULT_BATCH_SIZE})",
+    )
+    p.add_argument(
+        "--max-shard-mb",
+        type=integer("--max-shard-mb"),
+        default=DEFAULT_SHARD_MB,
+        help=f"start a new shard after this many MB of data (default {DEFAULT_SHARD_MB})",
     )
     p.add_argument("--force", action="store_true", help="replace an export already in DIR")
     return p
@@ -69,6 +81,7 @@ def cmd_export(argv: Sequence[str]) -> int:
                 fmt=args.format,
                 fractions=fractions,
                 batch_size=args.batch_size,
+                max_shard_bytes=args.max_shard_mb << 20,
                 force=args.force,
                 db_label=args.db,
             )

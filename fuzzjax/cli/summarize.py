@@ -16,8 +16,8 @@ def stats_parser() -> ArgParser:
     p.add_argument(
         "--plot",
         metavar="DIR",
-        help="also write depth.png, ops.png and lengths.png to DIR "
-        "(needs matplotlib: pip install 'fuzzjax[dataset]')",
+        help="also write depth, category, dtype, ops, lengths and duplicates charts (PNG, "
+        "800 px wide) to DIR (needs matplotlib: pip install 'fuzzjax[dataset]')",
     )
     return p
 

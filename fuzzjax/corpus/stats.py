@@ -18,7 +18,6 @@ from collections import Counter
 from typing import Any
 
 from fuzzjax.corpus.store import Corpus
-from fuzzjax.lowering.platforms import differing_keys, platforms_differ
 
 PERCENTILES = (50, 90, 99)
 
@@ -70,6 +69,7 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
     duplicates = outcomes.get("duplicate", 0)
     stored_or_dup = processed - outcomes.get("failed", 0)
     stablehlo_ops = Counter({k: n for k, n in ops.items() if k.startswith("stablehlo.")})
+    dups_by_depth = duplicates_by_depth(corpus)
     stats: dict[str, Any] = {
         "db": str(corpus.path),
         "pairs": pairs,
@@ -84,7 +84,8 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
         "seeds_processed": processed,
         "duplicates": duplicates,
         "duplicate_rate": duplicates / stored_or_dup if stored_or_dup else None,
-        "duplicate_rate_by_depth": _duplicate_rate_by_depth(corpus),
+        "duplicate_rate_by_depth": {d: dup / n for d, (dup, n) in dups_by_depth.items()},
+        "duplicates_by_depth": dups_by_depth,
         "failures": corpus.failure_count(),
         "failures_by_stage": dict(
             db.execute("SELECT stage, COUNT(*) FROM failures GROUP BY stage ORDER BY 2 DESC")
@@ -115,6 +116,10 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
     """
     if not corpus.platform_count():
         return None
+    # Imported here: fuzzjax.lowering.platforms imports JAX, which a CPU-only corpus's stats
+    # (and `fuzzjax report`) do not need.
+    from fuzzjax.lowering.platforms import differing_keys, platforms_differ
+
     rows_by_platform: Counter[str] = Counter()
     artifacts = multi = differ = 0
     ops: Counter[str] = Counter()
@@ -154,7 +159,8 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
     }
 
 
-def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
+def duplicates_by_depth(corpus: Corpus) -> dict[int, list[int]]:
+    """Per depth, ``[duplicates, lowered seeds]`` (stored or duplicate; failures excluded)."""
     tally: dict[int, Counter[str]] = {}
     rows = corpus.db.execute(
         "SELECT depth, outcome, COUNT(*) FROM seeds WHERE outcome != 'failed'"
@@ -164,7 +170,7 @@ def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
         if depth is not None:
             tally.setdefault(int(depth), Counter())[outcome] += int(n)
     return {
-        depth: counter["duplicate"] / total
+        depth: [counter["duplicate"], total]
         for depth, counter in sorted(tally.items())
         if (total := sum(counter.values()))
     }

@@ -11,6 +11,7 @@ import json
 import platform
 import sys
 import threading
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,11 @@ def write_meta(folder: Path, meta: dict[str, Any]) -> None:
     tmp.replace(folder / "meta.json")
 
 
+def utc_now() -> str:
+    """The current time as ISO-8601 UTC (``first_seen``/``last_seen`` in meta.json)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def read_meta(folder: Path) -> dict[str, Any]:
     return dict(json.loads((folder / "meta.json").read_text()))
 
@@ -95,16 +101,20 @@ class BucketStore:
             meta = read_meta(folder)
             meta["hits"] = int(meta.get("hits", 0)) + 1
             meta["seeds"] = (list(meta.get("seeds", [])) + [seed])[:20]
+            meta["last_seen"] = utc_now()
             write_meta(folder, meta)
 
     def add(self, sig: Signature, meta: dict[str, Any], **files: Any) -> Path:
-        """Create the folder of ``sig``, or rewrite it keeping its hit count and seeds."""
+        """Create the folder of ``sig``, or rewrite it keeping its hit count, seeds and times."""
         folder = self.root / sig.key()
         with self.lock:
+            now = utc_now()
             if (folder / "meta.json").exists():
                 old = read_meta(folder)
-                meta = {**meta, "hits": old.get("hits", 0), "seeds": old.get("seeds", [])}
-            write_folder(folder, sig=sig, meta={"hits": 0, "seeds": [], **meta}, **files)
+                kept = ("hits", "seeds", "first_seen", "last_seen")
+                meta = {**meta, **{k: old[k] for k in kept if k in old}}
+            first = {"hits": 0, "seeds": [], "first_seen": now, "last_seen": now}
+            write_folder(folder, sig=sig, meta={**first, **meta}, **files)
             self.folders[sig.key()] = folder
         return folder
 

@@ -409,11 +409,8 @@ def reshrink_folder(
     inputs = make_inputs(first_args, int(meta.get("input_seed", 0)), profile)
     shape = tuple(first["result_shape"])
     original = Case(first["source"], first_args, inputs, first["result_dtype"], shape)
-    keep = {
-        k: v
-        for k, v in meta.items()
-        if k in ("hits", "seeds", "seed", "input_seed", "options", "detail")
-    }
+    kept = ("hits", "seeds", "seed", "input_seed", "options", "detail", "first_seen", "last_seen")
+    keep = {k: v for k, v in meta.items() if k in kept}
     write_folder(
         path,
         sig=sig,
