@@ -80,6 +80,9 @@ def expected_schema(with_split: bool = False) -> Any:
             ("category", pa.string()),
             ("balanced", pa.bool_()),
             ("x64", pa.bool_()),
+            ("swarm", pa.bool_()),
+            ("weights", pa.list_(pa.struct([("alias", pa.string()), ("weight", pa.int64())]))),
+            ("large_percent", pa.int64()),
         ]
     )
     argument = pa.struct(

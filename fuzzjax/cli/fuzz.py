@@ -67,6 +67,11 @@ def fuzz_parser() -> ArgParser:
         "--no-o0", action="store_true", help="no optimised vs unoptimised (HLO passes off) oracle"
     )
     p.add_argument(
+        "--no-benign",
+        action="store_true",
+        help="apply no benign rule: every difference is a bucket (to audit the registry)",
+    )
+    p.add_argument(
         "--no-swarm",
         action="store_true",
         help="no swarm testing (by default each program draws a random subset of families "
@@ -140,6 +145,7 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
         o0=not args.no_o0,
         feedback=not args.no_feedback and args.options_json is None,
         epoch=args.epoch,
+        benign=not args.no_benign,
     )
     summary = run_fuzz(config)
     print(summary.line())
@@ -147,9 +153,38 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
     print("oracle runs: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.oracles.items())))
     for rule, n in sorted(summary.benign.items()):
         print(f"  benign {rule}: {n}")
-    for key, n in sorted(summary.hits.items(), key=lambda kv: -kv[1]):
-        print(f"  bucket {key}: {n} hits  ->  python {config.out / key / 'repro.py'}")
+    from fuzzjax.fuzzing.triage import format_triage, read_entries
+
+    entries = [e for e in read_entries(config.out) if e.key in summary.hits]
+    for entry in entries:
+        entry.hits = summary.hits[entry.key]  # this run's hits
+        if entry.key in summary.new_buckets:
+            entry.key += " (new)"
+    print(f"buckets hit by this run, by verdict (all runs: python -m fuzzjax triage {config.out}):")
+    print(format_triage(entries))
     print(f"reproduce this run: {config.command()}")
+    return 0
+
+
+def triage_parser() -> ArgParser:
+    p = ArgParser(
+        prog="fuzzjax triage",
+        description="Group a failures folder's buckets by verdict (JAX wrong, JAX deviation, "
+        "no referee, known upstream, reference wrong, fuzzjax bug), then by stage and family, "
+        "each with its repro command.",
+    )
+    p.add_argument("folder", nargs="?", default=DEFAULT_FAILURES, help="failures folder")
+    return p
+
+
+def cmd_triage(argv: Sequence[str]) -> int:
+    args = triage_parser().parse_args(argv)
+    from fuzzjax.fuzzing.triage import format_triage, read_entries
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a failures folder (no such directory)")
+    print(format_triage(read_entries(folder)))
     return 0
 
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "merge": dataset.cmd_merge,
     "fuzz": fuzz.cmd_fuzz,
     "shrink": fuzz.cmd_shrink,
+    "triage": fuzz.cmd_triage,
     "bench": bench.cmd_bench,
     "report": report.cmd_report,
 }

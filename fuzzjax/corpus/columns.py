@@ -51,6 +51,7 @@ _OPTION_TYPES: dict[str, Type] = {
     "bool": "bool",
     "str": "string",
     "tuple[int, ...]": List("int64"),
+    "tuple[tuple[str, int], ...]": List(Struct((("alias", "string"), ("weight", "int64")))),
 }
 #: ``GenOptions`` as a struct: one field per option, typed from the dataclass.
 OPTIONS: Type = Struct(tuple((f.name, _OPTION_TYPES[str(f.type)]) for f in fields(GenOptions)))

@@ -88,11 +88,15 @@ def parse_options(text: str | None) -> GenOptions | None:
 
 
 def options_dict(options: GenOptions) -> dict[str, Any]:
-    """Every option field by name (``depth_weights`` as a list), for display and export."""
-    return {
-        f.name: list(v) if isinstance(v := getattr(options, f.name), tuple) else v
-        for f in fields(options)
-    }
+    """Every option field by name (``depth_weights`` as a list, ``weights`` as a list of
+    ``{"alias", "weight"}`` records), for display and export."""
+    out: dict[str, Any] = {}
+    for f in fields(options):
+        value = getattr(options, f.name)
+        if f.name == "weights":
+            value = [{"alias": alias, "weight": weight} for alias, weight in value]
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def option_groups(corpus: Corpus) -> list[OptionGroup]:

@@ -41,6 +41,8 @@ from fuzzjax.fuzzing.task import (
     outcome_signature,
     seed_case,
 )
+from fuzzjax.fuzzing.triage import bucket_verdict
+from fuzzjax.fuzzing.upstream import known_bug
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.workers import Outcome, Pool
 
@@ -71,6 +73,8 @@ class FuzzConfig:
     #: the campaign's coverage counts (and recorded in each seed's options).
     feedback: bool = True
     epoch: int = 500
+    #: Apply the benign registry (False: report every difference, to audit the registry).
+    benign: bool = True
 
     def __post_init__(self) -> None:
         if self.options.x64:
@@ -88,6 +92,7 @@ class FuzzConfig:
             inputs_per_program=self.inputs_per_program,
             eager_percent=self.eager_percent,
             o0=self.o0,
+            benign=self.benign,
         )
 
     def command(
@@ -119,6 +124,7 @@ class FuzzConfig:
             parts += [] if self.feedback and seed is None else ["--no-feedback"]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
         parts += [] if self.o0 else ["--no-o0"]
+        parts += [] if self.benign else ["--no-benign"]
         parts += ["--epoch", str(self.epoch)] if seed is None else []
         parts += ["--out", str(self.out)]
         return shlex.join(parts)
@@ -194,7 +200,7 @@ class BackgroundShrinker(threading.Thread):
                 if self.stop_at is not None and time.monotonic() > self.stop_at:
                     continue  # the run is over: keep the unshrunk folder
                 c = self.config
-                runner = runner or CandidateRunner(c.options, c.timeout, c.memory_mb)
+                runner = runner or CandidateRunner(c.options, c.timeout, c.memory_mb, c.benign)
                 budget = c.shrink_seconds
                 if self.stop_at is not None:
                     budget = min(budget, max(1.0, self.stop_at - time.monotonic()))
@@ -384,7 +390,10 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
         return
     if case is None:
         return
+    bug = known_bug(sig)
     meta = {
+        "verdict": bucket_verdict(sig),
+        "upstream": bug.to_json() if bug is not None else None,
         "seed": outcome.seed,
         "input_index": input_index,
         "input_profile": input_profile(input_index).value,

@@ -19,12 +19,12 @@ from enum import Enum
 import numpy as np
 
 from fuzzjax.dtypes import KIND
-from fuzzjax.fuzzing import benign
+from fuzzjax.fuzzing import benign as registry
 from fuzzjax.fuzzing.case import VALUE_SYMPTOMS, Case, Signature, Stage, Symptom
 from fuzzjax.fuzzing.inputs import finfo
 from fuzzjax.fuzzing.oracles import Failure, compare
 from fuzzjax.fuzzing.reference import Evaluation, NodeEval, Val, evaluate
-from fuzzjax.fuzzing.runner import O0_OPTIONS, check_program
+from fuzzjax.fuzzing.runner import O0_OPTIONS, check_program, rewrite_tolerance
 from fuzzjax.program import ArgSpec
 from fuzzjax.syntax import aliases_used, parse
 
@@ -194,19 +194,35 @@ def blame(
     return None
 
 
+def _bound(evaluation: Evaluation, dtype: str) -> float:
+    """The chain's rounding bound (``rewrite_tolerance``), for bounded benign rules."""
+    tolerance = rewrite_tolerance(evaluation, dtype)
+    return float(tolerance) if tolerance is not None else 0.0
+
+
 def _ftz_result(case: Case) -> np.ndarray:
     return np.asarray(evaluate(case.source, case.inputs, ftz=True).result.value)
 
 
-def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> Diagnosis:
-    """Run the oracles on ``case`` and classify the outcome (failure signature or benign)."""
+def diagnose(
+    case: Case, *, on_stage: Callable[[Stage], None] | None = None, benign: bool = True
+) -> Diagnosis:
+    """Run the oracles on ``case`` and classify the outcome (failure signature or benign);
+    ``benign=False`` applies no benign explanation or rule (``fuzz --no-benign``)."""
     run = check_program(
-        case.source, case.inputs, case.result_dtype, case.result_shape, on_stage=on_stage
+        case.source,
+        case.inputs,
+        case.result_dtype,
+        case.result_shape,
+        on_stage=on_stage,
+        explain=benign,
     )
-    return classify(case, run.failure, run.explained)
+    return classify(case, run.failure, run.explained, benign=benign)
 
 
-def classify(case: Case, failure: Failure | None, explained_tags: dict[str, int]) -> Diagnosis:
+def classify(
+    case: Case, failure: Failure | None, explained_tags: dict[str, int], *, benign: bool = True
+) -> Diagnosis:
     """A failure of ``case`` (its inputs are the failing input set) as a bucket signature,
     localised to one operation where possible, or the benign rules that explain it."""
     if failure is None:
@@ -220,7 +236,7 @@ def classify(case: Case, failure: Failure | None, explained_tags: dict[str, int]
             "aliases": ops,
             "detail": failure.detail,
         }
-        rule = benign.match(benign.MatchedBy.EXCEPTION, said)
+        rule = registry.match(registry.MatchedBy.EXCEPTION, said) if benign else None
         if rule is not None:
             return Diagnosis(None, [rule.id], failure.detail)
     if failure.symptom not in VALUE_SYMPTOMS:
@@ -230,14 +246,17 @@ def classify(case: Case, failure: Failure | None, explained_tags: dict[str, int]
     except Exception:  # noqa: BLE001 - no reference, no localisation
         return Diagnosis(program_sig, detail=failure.detail, index=failure.index)
     explained = sorted(failure.explained)
-    facts: benign.Facts = {
+    facts: registry.Facts = {
         "stage": failure.stage.value,
         "aliases": ops,
         "dtypes": sorted({n.val.dtype for n in evaluation.nodes} | {a.dtype for a in case.args}),
+        "symptom": failure.symptom.value,
+        "max_error": failure.max_error,
+        "bound": _bound(evaluation, case.result_dtype),
     }
     found = blame(case.source, evaluation, failure.stage)
     if found is None:
-        rule = benign.match(benign.MatchedBy.UNLOCALIZED, facts)
+        rule = registry.match(registry.MatchedBy.UNLOCALIZED, facts) if benign else None
         if rule is not None:
             return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
         return Diagnosis(program_sig, explained, failure.detail, index=failure.index)

@@ -33,6 +33,8 @@ class Diff:
     explained: dict[str, int] = field(default_factory=dict)
     detail: str = ""
     index: list[int] | None = None
+    #: Largest absolute difference over the unexplained elements (inf for NaN/inf ones).
+    max_error: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -48,6 +50,8 @@ class Failure:
     detail: str
     explained: dict[str, int] = field(default_factory=dict)
     index: list[int] | None = None  # first unexplained element that differs
+    #: Largest absolute difference over the differing elements (``Diff.max_error``).
+    max_error: float = 0.0
 
 
 def _ordered(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -139,7 +143,17 @@ def compare(
     index = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
     g, w = np.asarray(got)[index], np.asarray(want)[index]
     detail = f"{int(bad.sum())}/{bad.size} elements differ; at {list(index)}: got {g!r}, want {w!r}"
-    return Diff(bad, symptom, explained, detail, list(index))
+    return Diff(bad, symptom, explained, detail, list(index), _max_error(got, want, bad))
+
+
+def _max_error(got: np.ndarray, want: np.ndarray, bad: np.ndarray) -> float:
+    wide = np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(want) else np.float64
+    with np.errstate(all="ignore"):
+        diff = np.abs(np.asarray(got).astype(wide) - np.asarray(want).astype(wide))
+    picked = np.broadcast_to(diff, bad.shape)[bad]
+    if not picked.size:
+        return 0.0
+    return float("inf") if not np.isfinite(picked).all() else float(picked.max())
 
 
 def _complex_infinite(x: np.ndarray) -> np.ndarray:

@@ -113,10 +113,18 @@ def check_program(
     on_stage: Callable[[Stage], None] | None = None,
     want_eager: bool = True,
     o0: bool = True,
+    explain: bool = True,
 ) -> RunResult:
     """Every oracle on one input set (eager included unless ``want_eager=False``)."""
     return run_program(
-        source, [inputs], result_dtype, result_shape, on_stage=on_stage, eager=want_eager, o0=o0
+        source,
+        [inputs],
+        result_dtype,
+        result_shape,
+        on_stage=on_stage,
+        eager=want_eager,
+        o0=o0,
+        explain=explain,
     )
 
 
@@ -130,12 +138,15 @@ def run_program(
     on_input: Callable[[int], None] | None = None,
     eager: bool = True,
     o0: bool = True,
+    explain: bool = True,
 ) -> RunResult:
     """Compile ``source`` once and test it on each input set until one fails.
 
     ``eager`` runs the eager oracle on every input set (else only as a third opinion);
     ``o0=False`` skips the unoptimised executable. ``on_stage`` is told each stage before it
     starts and ``on_input`` each input set's index (the fuzz worker's breadcrumbs).
+    ``explain=False`` (``fuzz --no-benign``) accepts no difference at all: no undefined
+    masks, no flushing, no rounding tolerance, so the benign registry can be audited.
     """
     run = RunResult()
     tell = on_stage or (lambda stage: None)
@@ -145,6 +156,7 @@ def run_program(
         run.failure, run.failing_index = stop.failure, 0
         return run
     run.o0_available = program.unoptimized is not None
+    program.explain = explain
     for index, inputs in enumerate(input_sets):
         if on_input is not None:
             on_input(index)
@@ -171,6 +183,8 @@ class _Program:
     unoptimized: Any | None
     #: The current input set's ``rewrite_tolerance`` (None: compare JAX's paths strictly).
     atol: np.ndarray | None = None
+    #: Whether benign explanations apply (``run_program(explain=...)``).
+    explain: bool = True
 
     @classmethod
     def build(
@@ -258,7 +272,8 @@ class _Program:
             run.evaluations.append(run.reference)
         except _Stop as stop:  # a fuzzjax bug: JAX's own paths are still compared first
             reference_error = stop
-        self.atol = rewrite_tolerance(run.reference, dtype) if run.reference else None
+        explain = self.explain and run.reference is not None
+        self.atol = rewrite_tolerance(run.reference, dtype) if explain and run.reference else None
         if unopt is not None:
             _check_type(Stage.O0, unopt, dtype, shape)
             diff = self._execution_diff(test, run.jit, unopt, dtype)
@@ -275,14 +290,19 @@ class _Program:
         ref = run.reference
         assert ref is not None
         _check_type(Stage.REFERENCE, np.asarray(ref.result.value), dtype, shape)
-        diff = compare(
-            run.jit,
-            np.asarray(ref.result.value),
-            dtype,
-            undefined=ref.result.undefined,
-            alternative=lambda: np.asarray(evaluate(self.source, inputs, ftz=True).result.value),
-            atol=ref.result.slack,
-        )
+        if self.explain:
+            diff = compare(
+                run.jit,
+                np.asarray(ref.result.value),
+                dtype,
+                undefined=ref.result.undefined,
+                alternative=lambda: np.asarray(
+                    evaluate(self.source, inputs, ftz=True).result.value
+                ),
+                atol=ref.result.slack,
+            )
+        else:
+            diff = compare(run.jit, np.asarray(ref.result.value), dtype)
         test.explained.update(diff.explained)
         if diff.symptom is None:
             return
@@ -291,7 +311,16 @@ class _Program:
             if eager_error:
                 raise _Stop(eager_error)
             self._check_eager(test, run, dtype, shape)
-        raise _Stop(Failure(Stage.VS_NUMPY, diff.symptom, diff.detail, diff.explained, diff.index))
+        raise _Stop(
+            Failure(
+                Stage.VS_NUMPY,
+                diff.symptom,
+                diff.detail,
+                diff.explained,
+                diff.index,
+                diff.max_error,
+            )
+        )
 
     def _eager(
         self, run: RunResult, test: TestResult, args: list[Any], tell: Callable[[Stage], None]
@@ -325,7 +354,7 @@ class _Program:
         within ``rewrite_tolerance`` count as ``rewrite_rounding``."""
         diff = compare(got, other, dtype)
         test.explained.update(diff.explained)
-        if not diff.failed:
+        if not diff.failed or not self.explain:
             return diff
         if not compare(flushed(got, dtype), flushed(other, dtype), dtype).failed:
             test.explained["ftz"] = test.explained.get("ftz", 0) + int(diff.bad.sum())

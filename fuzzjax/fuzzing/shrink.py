@@ -66,10 +66,12 @@ class Runner(Protocol):
 class CandidateRunner:
     """Diagnoses candidate cases in one spawn worker with the fuzz run's limits."""
 
-    def __init__(self, options: GenOptions, timeout: float, memory_mb: int | None) -> None:
+    def __init__(
+        self, options: GenOptions, timeout: float, memory_mb: int | None, benign: bool = True
+    ) -> None:
         self.timeout = timeout
         self.dir = Path(tempfile.mkdtemp(prefix="fuzzjax-shrink-"))
-        config = FuzzTaskConfig(options.to_json(), str(self.dir), str(self.dir))
+        config = FuzzTaskConfig(options.to_json(), str(self.dir), str(self.dir), benign=benign)
         self.pool = Pool(make_fuzz_task, config, timeout=timeout, memory_mb=memory_mb)
         self.count = 0
 

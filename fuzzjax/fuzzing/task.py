@@ -51,6 +51,8 @@ class FuzzTaskConfig:
     eager_percent: int = 100
     #: Compare with the executable compiled with XLA's HLO passes off.
     o0: bool = True
+    #: Apply the benign registry (``fuzz --no-benign`` reports every difference).
+    benign: bool = True
 
 
 @dataclass
@@ -130,7 +132,7 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
         try:
             if n >= CANDIDATE_BASE:
                 case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
-                found = diagnose(case, on_stage=tell)
+                found = diagnose(case, on_stage=tell, benign=config.benign)
                 return FuzzResult(
                     found.status,
                     found.signature,
@@ -173,6 +175,7 @@ def _test_seed(
         on_input=on_input,
         eager=eager,
         o0=config.o0,
+        explain=config.benign,
     )
     cells: set[str] = set()
     for evaluation in run.evaluations:
@@ -181,7 +184,7 @@ def _test_seed(
     failing = Case(
         case.source, case.args, sets[max(index, 0)], case.result_dtype, case.result_shape
     )
-    found = classify(failing, run.failure, run.explained)
+    found = classify(failing, run.failure, run.explained, benign=config.benign)
     return FuzzResult(
         found.status,
         found.signature,
