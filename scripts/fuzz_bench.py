@@ -112,7 +112,7 @@ def main() -> None:
     )
     print(f"tests/s ratio (current / baseline): {new_tests / old_rate:.1f}x")
     print(f"oracle runs (current): {new.get('oracles')}")
-    for kind in ("pair", "dtype", "class"):
+    for kind in ("pair", "dtype", "class", "pairclass"):
         o, n = old_reached[kind], new_reached[kind]
         print(f"coverage {kind}: baseline {o}, current {n} ({n / max(o, 1):.1f}x)")
     total_o, total_n = sum(old_reached.values()), sum(new_reached.values())

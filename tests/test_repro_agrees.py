@@ -21,7 +21,7 @@ from fuzzjax.fuzzing.repro import _TEMPLATE
 def _template_helpers() -> dict[str, Any]:
     text = _TEMPLATE[: _TEMPLATE.index("def main():")]
     text = text.replace("@ULP@", repr(TOLERANCE_ULP))
-    text = re.sub(r"@[A-Z_]+@", "None", text)
+    text = re.sub(r"@[A-Z0-9_]+@", "None", text)
     namespace: dict[str, Any] = {}
     exec(compile(text, "<repro-template>", "exec"), namespace)
     return namespace

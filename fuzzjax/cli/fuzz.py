@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: fuzz defaults: the whole input space (up to rank 8, occasional dimensions in the tens of
 #: thousands and totals up to a million elements), several input sets per compile.
 DEFAULT_MAX_ELEMENTS = 1 << 20
-DEFAULT_INPUTS = 8
+DEFAULT_INPUTS = 16
 
 
 def fuzz_parser() -> ArgParser:

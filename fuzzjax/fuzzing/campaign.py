@@ -32,7 +32,7 @@ from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
 from fuzzjax.fuzzing.folders import BucketStore, versions, write_run_summary
 from fuzzjax.fuzzing.inputs import input_profile, input_seed
-from fuzzjax.fuzzing.ledger import LEDGER_NAME, Ledger
+from fuzzjax.fuzzing.ledger import LEDGER_NAME, Ledger, plot_coverage
 from fuzzjax.fuzzing.task import (
     FuzzResult,
     FuzzTaskConfig,
@@ -64,7 +64,7 @@ class FuzzConfig:
     progress: bool = False
     seeds: list[int] | None = None  # explicit seeds instead of seed, seed+1, ... (API only)
     #: Input sets per compiled program (``fuzzjax.fuzzing.inputs.input_set``).
-    inputs_per_program: int = 8
+    inputs_per_program: int = 16
     #: Percent of programs that also run eagerly on every input set.
     eager_percent: int = 10
     #: The optimised vs unoptimised (XLA HLO passes off) executable oracle.
@@ -338,6 +338,7 @@ class _Campaign:
         s.possible = possible_cells(c.options.x64)
         self.ledger.add_point(s.seconds, s.programs, s.tests, s.coverage)
         self.ledger.end_run(s.programs, s.tests, s.seconds, len(s.new_buckets))
+        plot_coverage(self.ledger.series(), c.out / "coverage.png")
         self.ledger.close()
         report = {
             "command": c.command(),

@@ -6,7 +6,9 @@ reference's evaluation of every operation:
 * ``pair:producer>consumer``: an operation whose operand is another operation's result;
 * ``dtype:alias:dtype``: an operation producing a dtype;
 * ``class:alias:class``: an operation meeting an input value class (NaN, +-inf, +-0, subnormal,
-  the largest finite value, INT_MIN, INT_MAX, ordinary values, True, False).
+  the largest finite value, INT_MIN, INT_MAX, ordinary values, True, False);
+* ``pairclass:producer>consumer:class``: a value of that class flowing from one operation into
+  another (operation pair x input class).
 
 ``alias_weights`` turns cell counts into ``GenOptions.weights``: an alias that appears in few
 covered cells weighs more, so the next programs lean toward the least-tested operations.
@@ -26,7 +28,7 @@ from fuzzjax.fuzzing.reference import Evaluation
 from fuzzjax.program import DEFAULT_ALIAS_WEIGHT
 from fuzzjax.syntax import operation_aliases
 
-CELL_KINDS = ("pair", "dtype", "class")
+CELL_KINDS = ("pair", "dtype", "class", "pairclass")
 #: Weights stay within [1, MAX_WEIGHT] (DEFAULT_ALIAS_WEIGHT for an average alias).
 MAX_WEIGHT = 64
 
@@ -40,10 +42,12 @@ def cells_of(evaluation: Evaluation) -> set[str]:
             continue
         found.add(f"dtype:{node.alias}:{node.val.dtype}")
         for child, val in node.args:
+            classes = set() if val.weak else value_classes(val.value)
+            found |= {f"class:{node.alias}:{c}" for c in classes}
             if child.data in ops:
-                found.add(f"pair:{child.data}>{node.alias}")
-            if not val.weak:
-                found |= {f"class:{node.alias}:{c}" for c in value_classes(val.value)}
+                edge = f"{child.data}>{node.alias}"
+                found.add(f"pair:{edge}")
+                found |= {f"pairclass:{edge}:{c}" for c in classes}
     return found
 
 
@@ -54,6 +58,7 @@ def possible_cells(x64: bool = False) -> dict[str, int]:
         "pair": n * n,
         "dtype": n * len(dtype_set(x64)),
         "class": n * len(VALUE_CLASSES),
+        "pairclass": n * n * len(VALUE_CLASSES),
     }
 
 
@@ -74,8 +79,8 @@ def alias_weights(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
     per_alias: Counter[str] = Counter()
     for cell in counts:
         kind, _, rest = cell.partition(":")
-        if kind == "pair":
-            producer, _, consumer = rest.partition(">")
+        if kind in ("pair", "pairclass"):
+            producer, _, consumer = rest.partition(":")[0].partition(">")
             per_alias[producer] += 1
             per_alias[consumer] += 1
         else:

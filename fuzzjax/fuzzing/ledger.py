@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS coverage (
 CREATE TABLE IF NOT EXISTS series (
     run INTEGER NOT NULL, seconds REAL NOT NULL, programs INTEGER NOT NULL,
     tests INTEGER NOT NULL, pair INTEGER NOT NULL, dtype INTEGER NOT NULL,
-    class INTEGER NOT NULL
+    class INTEGER NOT NULL, pairclass INTEGER NOT NULL
 );
 """
 
@@ -153,7 +153,7 @@ class Ledger:
 
     def add_point(self, seconds: float, programs: int, tests: int, reached: dict[str, int]) -> None:
         self.db.execute(
-            "INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self.run_id,
                 seconds,
@@ -162,6 +162,7 @@ class Ledger:
                 reached["pair"],
                 reached["dtype"],
                 reached["class"],
+                reached["pairclass"],
             ),
         )
 
@@ -170,3 +171,38 @@ class Ledger:
         cur = self.db.execute("SELECT * FROM series ORDER BY run, seconds")
         names = [c[0] for c in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def plot_coverage(series: list[dict[str, Any]], path: Path) -> Path | None:
+    """Cells reached over campaign time, one line per kind, as a PNG (None without
+    matplotlib or points). Runs follow each other on the time axis."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    if not series:
+        return None
+    offset, last_run, last_seconds = 0.0, None, 0.0
+    xs: list[float] = []
+    for point in series:
+        if point["run"] != last_run:
+            offset += last_seconds
+            last_run = point["run"]
+        xs.append((offset + float(point["seconds"])) / 60)
+        last_seconds = float(point["seconds"])
+    fig = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    for kind, label in (
+        ("pair", "operation pairs"),
+        ("dtype", "(operation, dtype)"),
+        ("class", "(operation, input class)"),
+        ("pairclass", "(operation pair, input class)"),
+    ):
+        ax.plot(xs, [p[kind] for p in series], label=label)
+    ax.set_title("Fuzz coverage over the campaign")
+    ax.set_xlabel("campaign time (minutes, runs back to back)")
+    ax.set_ylabel("cells reached")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(path)
+    return path

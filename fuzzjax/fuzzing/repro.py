@@ -13,6 +13,7 @@ import numpy as np
 from fuzzjax.fuzzing.case import Case, Signature, Stage, encode_array
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.reference import evaluate
+from fuzzjax.fuzzing.runner import O0_DEEP_OPTIONS, O0_OPTIONS
 
 
 def program_text(case: Case, header: list[str]) -> str:
@@ -48,6 +49,7 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
         "UNDEFINED": repr(undefined),
         "ULP": repr(TOLERANCE_ULP),
         "TIMEOUT": repr(timeout),
+        "O0": repr([O0_OPTIONS, O0_DEEP_OPTIONS]),
     }
     text = _TEMPLATE
     for name, value in values.items():
@@ -81,6 +83,7 @@ REFERENCE_FTZ = @REFERENCE_FTZ@  # reference with denormals flushed, where it di
 UNDEFINED = @UNDEFINED@  # elements whose value is a convention (not compared)
 ULP = @ULP@
 TIMEOUT = @TIMEOUT@
+O0 = @O0@  # compiler options of the unoptimised executables (HLO passes off by name)
 
 
 def array(spec):
@@ -152,6 +155,10 @@ def main():
         if STAGE == "eager":
             with jax.disable_jit():
                 out = np.asarray(f(*args))
+        elif STAGE in ("o0", "compile_o0"):
+            lowered = jax.jit(f).lower(*args)
+            outs = [np.asarray(lowered.compile(compiler_options=o)(*args)) for o in O0]
+            out = outs[0]
         else:
             lowered = jax.jit(f).lower(*args)
             compiled = lowered.compile()
@@ -183,6 +190,9 @@ def main():
         with jax.disable_jit():
             eager = np.asarray(f(*args))
         return 1 if mismatch(out, eager) else 0
+    if STAGE == "jit_vs_o0":  # against either unoptimised executable (fusion on, then off)
+        unopt = [np.asarray(lowered.compile(compiler_options=o)(*args)) for o in O0]
+        return 1 if any(mismatch(out, u) for u in unopt) else 0
     if STAGE == "vs_numpy":
         allowed = array(UNDEFINED) if UNDEFINED else None
         if REFERENCE_FTZ:

@@ -33,11 +33,12 @@ from fuzzjax.fuzzing.reference import Evaluation, evaluate
 #: assignment, copy insertion, the expanders and decomposers) stay on: with
 #: ``xla_disable_all_hlo_passes`` XLA returns wrong values for a plain transpose and hangs on
 #: zero-size arrays (``scripts/o0_zero_size.py``), so that option is no oracle.
+#: Fusion is switched off only for a sampled share of programs (``deep``): unfused modules
+#: take about five times as long to compile (``scripts/fuzz_profile.py``).
 O0_DISABLED_PASSES: tuple[str, ...] = (
     "algsimp",
     "constant_folding",
     "cse",
-    "fusion",
     "reshape-mover",
     "while-loop-invariant-code-motion",
     "while-loop-simplifier",
@@ -47,13 +48,17 @@ O0_DISABLED_PASSES: tuple[str, ...] = (
     "simplify-sorts",
 )
 O0_OPTIONS: dict[str, Any] = {"xla_disable_hlo_passes": ",".join(O0_DISABLED_PASSES)}
+O0_DEEP_OPTIONS: dict[str, Any] = {
+    "xla_disable_hlo_passes": ",".join((*O0_DISABLED_PASSES, "fusion"))
+}
 
 
 class Oracle(str, Enum):
     """The opinions one input set can get."""
 
     JIT = "jit"  # the optimised executable
-    O0 = "o0"  # the same lowered module compiled with HLO passes off
+    O0 = "o0"  # the same lowered module compiled with the simplifying HLO passes off
+    O0_DEEP = "o0_deep"  # the same, with fusion off too
     EAGER = "eager"  # op by op under jax.disable_jit()
     REFERENCE = "reference"  # fuzzjax's NumPy interpreter
     DETERMINISM = "determinism"  # the optimised executable run twice
@@ -139,19 +144,21 @@ def run_program(
     eager: bool = True,
     o0: bool = True,
     explain: bool = True,
+    deep: bool = False,
 ) -> RunResult:
     """Compile ``source`` once and test it on each input set until one fails.
 
     ``eager`` runs the eager oracle on every input set (else only as a third opinion);
     ``o0=False`` skips the unoptimised executable. ``on_stage`` is told each stage before it
     starts and ``on_input`` each input set's index (the fuzz worker's breadcrumbs).
+    ``deep`` also switches fusion off in the unoptimised executable (``O0_DEEP_OPTIONS``).
     ``explain=False`` (``fuzz --no-benign``) accepts no difference at all: no undefined
     masks, no flushing, no rounding tolerance, so the benign registry can be audited.
     """
     run = RunResult()
     tell = on_stage or (lambda stage: None)
     try:
-        program = _Program.build(source, input_sets[0], tell, o0)
+        program = _Program.build(source, input_sets[0], tell, o0, deep)
     except _Stop as stop:
         run.failure, run.failing_index = stop.failure, 0
         return run
@@ -185,10 +192,17 @@ class _Program:
     atol: np.ndarray | None = None
     #: Whether benign explanations apply (``run_program(explain=...)``).
     explain: bool = True
+    #: Whether the unoptimised executable has fusion off too.
+    deep: bool = False
 
     @classmethod
     def build(
-        cls, source: str, inputs: Sequence[np.ndarray], tell: Callable[[Stage], None], o0: bool
+        cls,
+        source: str,
+        inputs: Sequence[np.ndarray],
+        tell: Callable[[Stage], None],
+        o0: bool,
+        deep: bool = False,
     ) -> _Program:
         import jax
         import jax.numpy as jnp
@@ -208,8 +222,9 @@ class _Program:
             # An unoptimised executable XLA cannot build is no finding: some lowerings
             # need passes to run at all. The oracle is then reported as unavailable.
             with contextlib.suppress(Exception):
-                unoptimized = lowered.compile(compiler_options=O0_OPTIONS)
-        return cls(source, fn, compiled, unoptimized)
+                options = O0_DEEP_OPTIONS if deep else O0_OPTIONS
+                unoptimized = lowered.compile(compiler_options=options)
+        return cls(source, fn, compiled, unoptimized, deep=deep and unoptimized is not None)
 
     def test(
         self,
@@ -241,7 +256,7 @@ class _Program:
         o0_error: Failure | None = None
         if self.unoptimized is not None and jit_error is None:
             tell(Stage.O0)
-            test.oracles.append(Oracle.O0)
+            test.oracles.append(Oracle.O0_DEEP if self.deep else Oracle.O0)
             try:
                 with _stage(Stage.O0):
                     unopt = np.asarray(self.unoptimized(*args))

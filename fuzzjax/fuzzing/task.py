@@ -53,6 +53,8 @@ class FuzzTaskConfig:
     o0: bool = True
     #: Apply the benign registry (``fuzz --no-benign`` reports every difference).
     benign: bool = True
+    #: Percent of programs whose unoptimised executable also has fusion off (slow to compile).
+    deep_percent: int = 10
 
 
 @dataclass
@@ -99,9 +101,9 @@ def seed_case(seed: int, options: GenOptions, input_index: int = 0) -> tuple[Cas
     return case, program
 
 
-def eager_sampled(seed: int, percent: int) -> bool:
-    """Whether seed ``seed``'s program runs eagerly on every input set (a stable draw)."""
-    return zlib.crc32(f"eager:{seed}".encode()) % 100 < percent
+def sampled(what: str, seed: int, percent: int) -> bool:
+    """Whether seed ``seed``'s program gets the sampled oracle ``what`` (a stable draw)."""
+    return zlib.crc32(f"{what}:{seed}".encode()) % 100 < percent
 
 
 def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
@@ -165,7 +167,7 @@ def _test_seed(
     sets = [case.inputs] + [
         input_set(program.args, seed, k) for k in range(1, config.inputs_per_program)
     ]
-    eager = eager_sampled(seed, config.eager_percent)
+    eager = sampled("eager", seed, config.eager_percent)
     run = run_program(
         case.source,
         sets,
@@ -176,6 +178,7 @@ def _test_seed(
         eager=eager,
         o0=config.o0,
         explain=config.benign,
+        deep=sampled("o0deep", seed, config.deep_percent),
     )
     cells: set[str] = set()
     for evaluation in run.evaluations:
