@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +235,7 @@ def _is_counts(value: object) -> bool:
 
 
 #: Stored JSON columns and what each must decode to (``options`` may be NULL: user pairs).
-JSON_COLUMNS = {
+JSON_COLUMNS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "options": (lambda v: v is None or isinstance(v, dict), "a JSON object"),
     "input_info": (_is_args, "a JSON list of {name, shape, dtype}"),
     "op_counts": (_is_counts, "a JSON object of counts"),

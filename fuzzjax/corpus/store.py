@@ -249,6 +249,10 @@ class Corpus:
                 self.decode("pairs", column, row[at], row[i])
             yield dict(zip(names[keep], row[keep], strict=True))
 
+    def _row(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        names = [d[1] for d in self.db.execute("PRAGMA table_info(pairs)")]
+        return dict(zip(names, row, strict=False))
+
     def decode(self, table: str, column: str, row_id: object, text: object) -> Any:
         """The JSON value of a stored column, checked; ``CorpusError`` naming the row if not."""
         return decode_json(self.path, table, column, row_id, text)

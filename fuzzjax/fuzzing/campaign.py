@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.errors import InvalidArgument, one_line
+from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
 from fuzzjax.fuzzing.case import Case, Signature
 from fuzzjax.fuzzing.diagnose import Status
 from fuzzjax.fuzzing.folders import BucketStore, write_run_summary
@@ -136,6 +136,7 @@ class BackgroundShrinker(threading.Thread):
         self.config, self.store, self.echo = config, store, echo
         self.jobs: queue.Queue[ShrinkJob | None] = queue.Queue()
         self.stop_at: float | None = None
+        self.error: FuzzjaxError | None = None  # e.g. a full disk; raised by the fuzz loop
 
     def run(self) -> None:
         from fuzzjax.fuzzing.shrink import CandidateRunner, shrink
@@ -162,14 +163,18 @@ class BackgroundShrinker(threading.Thread):
                     )
                 except Exception as exc:  # noqa: BLE001 - a shrinker bug must not stop the run
                     shrunk, stats = job.case, {"status": f"shrinker error: {one_line(exc)}"}
-                self.store.add(
-                    job.sig,
-                    {**job.meta, "shrink": stats},
-                    original=job.case,
-                    shrunk=shrunk,
-                    command=c.command(job.seed, 1),
-                    timeout=c.timeout,
-                )
+                try:
+                    self.store.add(
+                        job.sig,
+                        {**job.meta, "shrink": stats},
+                        original=job.case,
+                        shrunk=shrunk,
+                        command=c.command(job.seed, 1),
+                        timeout=c.timeout,
+                    )
+                except FuzzjaxError as exc:
+                    self.error = exc
+                    return
                 before, after = stats.get("ops_before", "?"), stats.get("ops_after", "?")
                 self.echo(f"shrunk {job.sig.key()}: {before} -> {after} ops")
         finally:
@@ -185,8 +190,15 @@ class BackgroundShrinker(threading.Thread):
 def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> FuzzSummary:
     """Fuzz until ``count`` programs or ``seconds`` have passed; returns the summary."""
     store = BucketStore(config.out)
+    for folder in store.repaired:
+        echo(f"rewrote {folder}: its files did not match its meta.json")
+    for folder in store.broken:
+        echo(f"ignored {folder}: its meta.json is not fuzzjax's (rewritten if its bucket recurs)")
     crumbs = config.out / ".inflight"
-    crumbs.mkdir(parents=True, exist_ok=True)
+    try:
+        crumbs.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FailureFolderError(f"cannot create {crumbs}: {exc.strerror}") from None
     summary = FuzzSummary()
     start = time.monotonic()
     deadline = start + config.seconds if config.seconds else None
@@ -228,6 +240,8 @@ def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> Fuzz
             sys.stderr.write("\r\033[K")
         if shrinker is not None:  # shrink what is queued, within a bounded extra time
             shrinker.finish(grace=max(config.shrink_seconds, 0.25 * summary.seconds))
+            if shrinker.error is not None:
+                raise shrinker.error
         summary.seconds = summary.seconds or time.monotonic() - start
         report = {
             "command": config.command(),
