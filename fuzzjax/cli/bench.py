@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fuzzjax.cli.args import ArgParser, integer, seconds
+from fuzzjax.cli.args import ArgParser, UsageError, integer, seconds, workers_flag
 
 
 def bench_parser() -> ArgParser:
@@ -22,7 +22,7 @@ def bench_parser() -> ArgParser:
         default=3000,
         help="programs per measurement (default 3000)",
     )
-    p.add_argument("--workers", type=integer("--workers"), default=default_workers())
+    p.add_argument("--workers", type=workers_flag(1), default=default_workers())
     p.add_argument(
         "--lark-seconds",
         type=seconds("--lark-seconds"),
@@ -50,6 +50,12 @@ def bench_parser() -> ArgParser:
 
 def cmd_bench(argv: Sequence[str]) -> int:
     args = bench_parser().parse_args(argv)
+    if args.out != "-":  # checked now, not after a run of minutes
+        report = Path(args.out)
+        if report.is_dir() or args.out.endswith("/"):
+            raise UsageError(f"--out {args.out} must name a file, not a folder")
+        if not report.parent.is_dir():
+            raise UsageError(f"--out {args.out}: no folder {report.parent}")
     from fuzzjax.corpus.bench import memory_profile, run_bench
 
     if args.memory:

@@ -15,6 +15,7 @@ resuming it with other options is refused, naming the options it holds.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shlex
 import signal
@@ -37,8 +38,9 @@ BATCH_SECONDS = 1.0
 DEFAULT_TIMEOUT = 60.0
 #: Seeds are stored as SQLite integers: at most 2**63 - 1.
 MAX_SEED = (1 << 63) - 1
-#: Test-only hook: a worker kills itself (SIGKILL) on this seed, on every attempt.
-TEST_KILL_ENV = "FUZZJAX_TEST_KILL_SEED"
+#: Test-only hook, inert unless set: ``SEED:SIGNAL`` (e.g. ``17:SIGKILL``, ``17:SIGSTOP``) makes
+#: a worker process send itself that signal on that seed, on every attempt.
+TEST_SIGNAL_ENV = "FUZZJAX_TEST_SIGNAL_SEED"
 
 
 @dataclass
@@ -101,11 +103,13 @@ def make_generation_task(config: GenerationConfig) -> Callable[[int], Generation
 
     options = GenOptions.from_json(config.options)
     tick = cache_clearer()
-    kill_seed = os.environ.get(TEST_KILL_ENV)
+    hook_seed, _, hook_signal = os.environ.get(TEST_SIGNAL_ENV, "").partition(":")
+    if multiprocessing.parent_process() is None:  # in-process: never signal the caller
+        hook_seed = ""
 
     def task(seed: int) -> GenerationResult:
-        if kill_seed == str(seed):
-            os.kill(os.getpid(), signal.SIGKILL)
+        if hook_seed == str(seed):
+            os.kill(os.getpid(), getattr(signal, hook_signal))
         tick()
         try:
             program = generate(seed, options)
@@ -179,6 +183,9 @@ def build_corpus(
     if not 0 <= base_seed <= MAX_SEED:
         raise InvalidArgument("base_seed", base_seed, f"must be in 0..{MAX_SEED}")
     opts = options.to_json()
+    if not mix_options and Path(db).exists():  # refused read-only, before anything is written
+        with Corpus(db, create=False) as existing:
+            check_options(existing, opts)
     with Corpus(db) as corpus:
         if not mix_options:
             check_options(corpus, opts)

@@ -81,7 +81,7 @@ def write_folder(
         **platform_info(),
         "tolerances_ulp": TOLERANCE_ULP,
         "command": command,
-        "timeout": timeout,
+        "timeout": float(timeout),
         "repro_command": f"{Path(sys.executable).name} {folder / 'repro.py'}",
         "original": case_to_json(original, with_inputs=False),
         "shrunk": case_to_json(shrunk),

@@ -69,7 +69,7 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
         "REFERENCE_FTZ": repr(ftz),
         "UNDEFINED": repr(undefined),
         "ULP": repr(TOLERANCE_ULP),
-        "TIMEOUT": repr(timeout),
+        "TIMEOUT": repr(float(timeout)),
     }
     text = _TEMPLATE
     for name, value in values.items():
