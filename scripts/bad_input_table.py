@@ -8,8 +8,8 @@ worker processes) and counted as broken. Prints one line per broken row and a to
 
 To measure an older commit, check it out in a worktree and put it first on the path, e.g.
 ``git worktree add /tmp/base d96a361 && PYTHONPATH=/tmp/base python scripts/bad_input_table.py
---skip 100000`` (``--skip 100000`` leaves out the rows that ask for 100000 workers, which an
-old version would start).
+--skip "workers 100000"`` (which leaves out the rows that ask for 100000 workers: an old version
+would start them).
 """
 
 from __future__ import annotations
@@ -53,12 +53,18 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--skip", nargs="*", default=[], help="leave out rows whose id has TEXT")
+    p.add_argument("--only", nargs="*", default=[], help="only rows whose id has TEXT")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="fuzzjax-bad-") as tmp:
         fixtures = build(Path(tmp) / "fx")
         pristine = Path(tmp) / "pristine"
         shutil.copytree(fixtures, pristine)
-        rows = [r for r in ROWS if not any(s in r.id for s in args.skip)]
+        rows = [
+            r
+            for r in ROWS
+            if not any(s in r.id for s in args.skip)
+            and (not args.only or any(s in r.id for s in args.only))
+        ]
         broken = 0
         start = time.monotonic()
         for n, row in enumerate(rows):
