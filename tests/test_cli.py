@@ -88,7 +88,7 @@ def test_generate_replay_stats_round_trip(tmp_path: Path, capsys) -> None:  # no
     replayed = capsys.readouterr()
     assert replayed.out == generate(99999, GenOptions(max_depth=3)).source
     assert replayed.err == (
-        f"note: seed 99999 is not in {db}; generated with --max-depth 3 --min-depth 1 "
+        f"note: seed 99999 is not in {db}; generated it with --max-depth 3 --min-depth 1 "
         "--max-rank 8\n"
     )
     # An explicit --db that does not exist is an error, not a silent fallback to defaults.

@@ -130,6 +130,7 @@ def generate_parser() -> ArgParser:
 
 def cmd_generate(argv: Sequence[str]) -> int:
     args = generate_parser().parse_args(argv)
+    _check_corpus_early(Path(args.db))
     from fuzzjax.corpus.build import DEFAULT_TIMEOUT, MAX_SEED, build_corpus
     from fuzzjax.workers import default_workers
 
@@ -170,6 +171,18 @@ def cmd_generate(argv: Sequence[str]) -> int:
             f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir"
         )
     return 0
+
+
+def _check_corpus_early(db: Path) -> None:
+    """Refuse a file that is not a corpus, or a corpus another process writes, before JAX is
+    imported (seconds): a second writer fails at once. ``build_corpus`` checks again."""
+    from fuzzjax.corpus.lock import WriterLock
+    from fuzzjax.corpus.store import Corpus
+
+    if db.exists():
+        Corpus(db, create=False).close()  # read-only: the file is not changed
+    if db.parent.is_dir():
+        WriterLock(db).release()
 
 
 def _platforms(args: argparse.Namespace) -> tuple[str, ...]:
@@ -250,8 +263,10 @@ def cmd_replay(argv: Sequence[str]) -> int:
     options = _replay_options(stored_options, given)
     used = option_flags(options.to_json())
     if stored_options is None:
-        where = f"is not in {args.db}" if Path(args.db).exists() else f"has no corpus ({args.db})"
-        print(f"note: seed {seed} {where}; generated with {used}", file=sys.stderr)
+        note = f"seed {seed} is not in {args.db}; generated it with {used}"
+        if not Path(args.db).exists():
+            note = f"no corpus at {args.db}; generated seed {seed} with {used}"
+        print(f"note: {note}", file=sys.stderr)
     elif options.to_json() != stored_options:
         print(
             f"note: seed {seed} is stored in {args.db} with {option_flags(stored_options)}; "
