@@ -26,6 +26,7 @@ MAX_SHARD_SIZE = 1_000_000
 
 if TYPE_CHECKING:
     from fuzzjax.corpus.build import Summary
+    from fuzzjax.corpus.lock import WriterLock
     from fuzzjax.program import GenOptions
 
 
@@ -130,7 +131,15 @@ def generate_parser() -> ArgParser:
 
 def cmd_generate(argv: Sequence[str]) -> int:
     args = generate_parser().parse_args(argv)
-    _check_corpus_early(Path(args.db))
+    lock = _lock_early(Path(args.db))
+    try:
+        return _generate(args)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _generate(args: argparse.Namespace) -> int:
     from fuzzjax.corpus.build import DEFAULT_TIMEOUT, MAX_SEED, build_corpus
     from fuzzjax.workers import default_workers
 
@@ -173,16 +182,16 @@ def cmd_generate(argv: Sequence[str]) -> int:
     return 0
 
 
-def _check_corpus_early(db: Path) -> None:
-    """Refuse a file that is not a corpus, or a corpus another process writes, before JAX is
-    imported (seconds): a second writer fails at once. ``build_corpus`` checks again."""
+def _lock_early(db: Path) -> WriterLock | None:
+    """Refuse a file that is not a corpus, then take the corpus's writer lock, before JAX is
+    imported (seconds): a second writer fails at once, even one started at the same moment.
+    The lock is re-entrant, so ``build_corpus`` shares it; the caller releases it."""
     from fuzzjax.corpus.lock import WriterLock
     from fuzzjax.corpus.store import Corpus
 
     if db.exists():
         Corpus(db, create=False).close()  # read-only: the file is not changed
-    if db.parent.is_dir():
-        WriterLock(db).release()
+    return WriterLock(db) if db.parent.is_dir() else None
 
 
 def _platforms(args: argparse.Namespace) -> tuple[str, ...]:
