@@ -91,7 +91,7 @@ def test_merge_into_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
 
 
 @needs_tmpfs
-@pytest.mark.parametrize("size", ["4k", "16k"])
+@pytest.mark.parametrize("size", ["4k", pytest.param("16k", marks=pytest.mark.slow)])
 def test_fuzz_on_a_full_disk_leaves_no_empty_files(tmp_path: Path, size: str) -> None:
     mnt, saved = tmp_path / "mnt", tmp_path / "saved"
     argv = ["fuzz", "--count", "3", "--workers", "1", "--no-shrink", "--quiet"]

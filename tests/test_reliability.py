@@ -159,6 +159,7 @@ def test_a_seed_that_hangs_or_dies_twice_is_recorded_with_its_repro_command(
     assert _rows(db) == [r for r in _rows(reference) if r[0] != victim][:12]
 
 
+@pytest.mark.slow  # ~35 s; the self-stopping seed above covers the same path by default
 def test_a_worker_stopped_from_outside_is_replaced_and_its_seed_retried(
     tmp_path: Path,
 ) -> None:
