@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 DEFAULT_DB = "corpus/fuzzjax.sqlite"
 DEFAULT_FAILURES = "corpus/failures"
 CATEGORY_CHOICES = ("arithmetic", "math", "array", "control_flow", "combined")
+#: Largest integer a flag takes unless it says otherwise: what SQLite can store.
+MAX_INTEGER = (1 << 63) - 1
+#: Most worker processes a command starts (more is a typo, not a machine).
+MAX_WORKERS = 256
+#: Longest time limit a flag takes (about three years; Python's waits refuse much more).
+MAX_SECONDS = 1e8
 
 
 class UsageError(FuzzjaxError):
@@ -33,36 +40,46 @@ class ArgParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def integer(name: str, minimum: int = 1) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``minimum`` (and < 2**63, what SQLite can store)."""
+def integer(name: str, minimum: int = 1, maximum: int = MAX_INTEGER) -> Callable[[str], int]:
+    """An argparse type: an integer in ``minimum..maximum`` (by default < 2**63, what SQLite
+    can store). Digits only: ``1e3``, ``0x10`` and ``1_000`` are refused."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer") from None
+        digits = text.strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,40}", digits):
+            raise argparse.ArgumentTypeError(f"{name}={text[:60]!r} is not an integer")
+        value = int(digits)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{name}={value} must be >= {minimum}")
-        if value >= 1 << 63:
-            raise argparse.ArgumentTypeError(f"{name}={value} must be < 2**63")
+        if value > maximum:
+            bound = "< 2**63" if maximum == MAX_INTEGER else f"<= {maximum}"
+            raise argparse.ArgumentTypeError(f"{name}={value} must be {bound}")
         return value
 
     return parse
 
 
-def seconds(name: str) -> Callable[[str], float]:
-    """An argparse type: a finite number of seconds > 0 (``nan`` and ``inf`` are refused)."""
+def seconds(name: str, maximum: float = MAX_SECONDS) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds in (0, ``maximum``] (``nan``, ``inf``,
+    0 and negative numbers are refused)."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{name}={text[:60]!r} is not a number") from None
         if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"{name}={text} must be a finite number > 0")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"{name}={text} must be <= {maximum:g}")
         return value
 
     return parse
+
+
+def workers_flag(minimum: int) -> Callable[[str], int]:
+    """``--workers``: ``minimum``..``MAX_WORKERS`` processes."""
+    return integer("--workers", minimum, MAX_WORKERS)
 
 
 def db_parent(help: str = f"corpus file (default {DEFAULT_DB})") -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fuzzjax.cli.args import ArgParser, UsageError, integer, seconds
+from fuzzjax.cli.args import ArgParser, UsageError, integer, seconds, workers_flag
 
 
 def bench_parser() -> ArgParser:
@@ -23,7 +23,7 @@ def bench_parser() -> ArgParser:
         default=3000,
         help="programs per measurement (default 3000)",
     )
-    p.add_argument("--workers", type=integer("--workers"), default=default_workers())
+    p.add_argument("--workers", type=workers_flag(1), default=default_workers())
     p.add_argument(
         "--lark-seconds",
         type=seconds("--lark-seconds"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -109,6 +110,10 @@ def add_parser() -> ArgParser:
     return p
 
 
+#: What ``add`` prints on stderr, once, before it executes the file.
+EXECUTE_NOTICE = "fuzzjax add: executing {file} (any code in it runs; add only files you trust)"
+
+
 def cmd_add(argv: Sequence[str]) -> int:
     args = add_parser().parse_args(argv)
     from fuzzjax.corpus.add import add_pairs, load_user_module, lower_declared, where
@@ -118,16 +123,25 @@ def cmd_add(argv: Sequence[str]) -> int:
     file = Path(args.file)
     if not file.is_file():
         raise UsageError(f"{file} is not a file")
+    # An existing corpus is checked (and locked) before the file runs, not after.
+    corpus = Corpus(args.db) if Path(args.db).exists() else None
     try:
-        module = load_user_module(file)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error in the file is one line
-        raise UsageError(f"executing {file} failed{where(exc, file)}: {one_line(exc)}") from None
-    try:
-        pairs = lower_declared(vars(module), hlo=args.hlo)
-    except DeclarationError as exc:
-        raise UsageError(f"{file}: {exc}") from None
-    with Corpus(args.db) as corpus:
-        result = add_pairs(corpus, pairs)
+        print(EXECUTE_NOTICE.format(file=file), file=sys.stderr, flush=True)
+        try:
+            module = load_user_module(file)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error in the file: one line
+            raise UsageError(
+                f"executing {file} failed{where(exc, file)}: {one_line(exc)}"
+            ) from None
+        try:
+            pairs = lower_declared(vars(module), hlo=args.hlo)
+        except DeclarationError as exc:
+            raise UsageError(f"{file}: {exc}") from None
+        with corpus or Corpus(args.db) as target:
+            result = add_pairs(target, pairs)
+    finally:
+        if corpus is not None:
+            corpus.close()
     print(result.line(args.db))
     return 0
 

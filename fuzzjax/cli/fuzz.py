@@ -15,6 +15,7 @@ from fuzzjax.cli.args import (
     gen_options,
     integer,
     seconds,
+    workers_flag,
 )
 
 if TYPE_CHECKING:
@@ -24,6 +25,27 @@ if TYPE_CHECKING:
 #: thousands and totals up to a million elements), several input sets per compile.
 DEFAULT_MAX_ELEMENTS = 1 << 20
 DEFAULT_INPUTS = 16
+
+#: Seeds from 2**60 on name shrinking candidates in the worker protocol (``task.CANDIDATE_BASE``).
+MAX_FUZZ_SEED = (1 << 60) - 1
+#: ``--memory-mb`` bounds: below ~1 GB a worker cannot start JAX's CPU client (its threads'
+#: stacks count against the limit), so every program would "abort"; the top is 1 PB.
+memory_mb = integer("--memory-mb", 1024, 1 << 30)
+
+
+def writable_folder(path: Path, flag: str) -> Path:
+    """``path`` as a folder this process can write in (created when missing), or UsageError."""
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path} is not a writable folder: {exc.strerror}") from None
+    return path
 
 
 def fuzz_parser() -> ArgParser:
@@ -96,19 +118,20 @@ def fuzz_parser() -> ArgParser:
         help="exact generation options (GenOptions JSON, as in a failure's meta.json); "
         "replaces the generation flags and turns coverage feedback off",
     )
-    p.add_argument("--seed", type=integer("--seed", 0), default=0, help="first seed (default 0)")
+    p.add_argument(
+        "--seed",
+        type=integer("--seed", 0, MAX_FUZZ_SEED),
+        default=0,
+        help="first seed (default 0)",
+    )
     p.add_argument(
         "--out", default=DEFAULT_FAILURES, help=f"failure folders (default {DEFAULT_FAILURES})"
     )
-    p.add_argument(
-        "--workers", type=integer("--workers"), default=None, help="worker processes (cores)"
-    )
+    p.add_argument("--workers", type=workers_flag(1), default=None, help="worker processes (cores)")
     p.add_argument(
         "--timeout", type=seconds("--timeout"), default=30.0, help="seconds per program (30)"
     )
-    p.add_argument(
-        "--memory-mb", type=integer("--memory-mb", 256), default=4096, help="memory per worker"
-    )
+    p.add_argument("--memory-mb", type=memory_mb, default=4096, help="memory per worker (4096)")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink new buckets")
     p.add_argument(
         "--shrink-time", type=seconds("--shrink-time"), default=60.0, help="seconds per bucket"
@@ -119,17 +142,20 @@ def fuzz_parser() -> ArgParser:
 
 def cmd_fuzz(argv: Sequence[str]) -> int:
     args = fuzz_parser().parse_args(argv)
-    from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
-    from fuzzjax.workers import default_workers
-
+    if args.count is not None and args.seed + args.count > MAX_FUZZ_SEED + 1:
+        raise UsageError(f"--seed {args.seed} + --count {args.count} must be <= 2**60")
     if args.eager > 100 or args.large_percent > 100:
         raise UsageError("--eager and --large-percent are percentages (0..100)")
     if args.options_json is not None:
         options = _options_json(args.options_json)
     else:
         options = gen_options(args, swarm=not args.no_swarm, large_percent=args.large_percent)
+    out = writable_folder(Path(args.out), "--out")
+    from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
+    from fuzzjax.workers import default_workers
+
     config = FuzzConfig(
-        out=Path(args.out),
+        out=out,
         options=options,
         seed=args.seed,
         count=args.count,
@@ -213,24 +239,30 @@ def shrink_parser() -> ArgParser:
     p.add_argument(
         "--timeout", type=seconds("--timeout"), default=30.0, help="seconds per candidate (30)"
     )
-    p.add_argument(
-        "--memory-mb", type=integer("--memory-mb", 256), default=4096, help="memory per worker"
-    )
+    p.add_argument("--memory-mb", type=memory_mb, default=4096, help="memory per worker (4096)")
     return p
 
 
 def cmd_shrink(argv: Sequence[str]) -> int:
     args = shrink_parser().parse_args(argv)
+    from fuzzjax.fuzzing.meta import MAX_PROGRAM_BYTES, check_case
     from fuzzjax.fuzzing.repro import program_text
     from fuzzjax.fuzzing.shrink import load_target, reshrink_folder, shrink_case
 
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"{path} does not exist")
+    if not path.is_dir():
+        if not path.is_file():
+            raise UsageError(f"{path} is neither a failure folder nor a program file")
+        if path.stat().st_size > MAX_PROGRAM_BYTES:
+            raise UsageError(f"{path} is larger than {MAX_PROGRAM_BYTES >> 20} MB: not a program")
     try:
         case, sig, meta = load_target(path)
-    except (ValueError, KeyError, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    except (ValueError, OSError) as exc:  # a folder's meta.json is checked by load_meta
+        raise UsageError(f"{path}: {exc}") from None
+    if not path.is_dir():
+        check_case(case, str(path))
     result = shrink_case(
         case, sig, timeout=args.timeout, memory_mb=args.memory_mb, seconds=args.time
     )

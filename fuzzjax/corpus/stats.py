@@ -11,7 +11,6 @@ characters; percentiles are nearest-rank (the smallest value with at least p% of
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from array import array
 from collections import Counter
@@ -47,17 +46,17 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
     ir_len: array[int] = array("q")
     user: array[int] = array("b")
     rows = db.execute(
-        "SELECT depth, category, input_info, op_counts, length(source), length(stablehlo)"
+        "SELECT id, depth, category, input_info, op_counts, length(source), length(stablehlo)"
         " FROM pairs ORDER BY id"
     )
-    for depth, category, info, counts_text, n_source, n_ir in rows:
+    for row_id, depth, category, info, counts_text, n_source, n_ir in rows:
         if depth is not None:
             by_depth[int(depth)] += 1
         by_category[str(category)] += 1
-        dtypes = [str(a["dtype"]) for a in json.loads(info)]
+        dtypes = [str(a["dtype"]) for a in corpus.decode("pairs", "input_info", row_id, info)]
         dtype_params.update(dtypes)
         dtype_programs.update(set(dtypes))
-        counts = json.loads(counts_text)
+        counts = corpus.decode("pairs", "op_counts", row_id, counts_text)
         ops.update(counts)
         programs_with.update(counts.keys())
         source_len.append(int(n_source))
@@ -131,7 +130,16 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
         " FROM platform_ir ORDER BY ir_hash, platform"
     )
     for _, group in itertools.groupby(rows, key=lambda r: r[0]):
-        program = [(p, h, json.loads(o), json.loads(c), a) for _, p, h, o, c, a in group]
+        program = [
+            (
+                p,
+                h,
+                corpus.decode("platform_ir", "op_counts", key, o),
+                corpus.decode("platform_ir", "custom_calls", key, c),
+                a,
+            )
+            for key, p, h, o, c, a in group
+        ]
         for platform, _, _, custom, artifact in program:
             rows_by_platform[platform] += 1
             artifacts += int(artifact)

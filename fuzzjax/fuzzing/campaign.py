@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.errors import InvalidArgument, one_line
+from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
 from fuzzjax.fuzzing.case import Case, Signature
 from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
@@ -190,6 +190,7 @@ class BackgroundShrinker(threading.Thread):
         self.config, self.store, self.echo = config, store, echo
         self.jobs: queue.Queue[ShrinkJob | None] = queue.Queue()
         self.stop_at: float | None = None
+        self.error: FuzzjaxError | None = None  # e.g. a full disk; raised by the fuzz loop
 
     def run(self) -> None:
         from fuzzjax.fuzzing.shrink import CandidateRunner, shrink
@@ -217,14 +218,18 @@ class BackgroundShrinker(threading.Thread):
                     )
                 except Exception as exc:  # noqa: BLE001 - a shrinker bug must not stop the run
                     shrunk, stats = job.case, {"status": f"shrinker error: {one_line(exc)}"}
-                self.store.add(
-                    job.sig,
-                    {**job.meta, "shrink": stats},
-                    original=job.case,
-                    shrunk=shrunk,
-                    command=c.command(job.seed, 1, job.options),
-                    timeout=c.timeout,
-                )
+                try:
+                    self.store.add(
+                        job.sig,
+                        {**job.meta, "shrink": stats},
+                        original=job.case,
+                        shrunk=shrunk,
+                        command=c.command(job.seed, 1, job.options),
+                        timeout=c.timeout,
+                    )
+                except FuzzjaxError as exc:
+                    self.error = exc
+                    return
                 before, after = stats.get("ops_before", "?"), stats.get("ops_after", "?")
                 self.echo(f"shrunk {job.sig.key()}: {before} -> {after} ops")
         finally:
@@ -258,8 +263,17 @@ class _Campaign:
     def __init__(self, config: FuzzConfig, echo: Callable[[str], None]) -> None:
         self.config, self.echo = config, echo
         self.store = BucketStore(config.out)
+        for folder in self.store.repaired:
+            echo(f"rewrote {folder}: its files did not match its meta.json")
+        for folder in self.store.broken:
+            echo(
+                f"ignored {folder}: its meta.json is not fuzzjax's (rewritten if its bucket recurs)"
+            )
         self.crumbs = config.out / ".inflight"
-        self.crumbs.mkdir(parents=True, exist_ok=True)
+        try:
+            self.crumbs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FailureFolderError(f"cannot create {self.crumbs}: {exc.strerror}") from None
         self.ledger = Ledger(config.out / LEDGER_NAME)
         self.ledger.start_run(config.command(), versions())
         self.counts = self.ledger.coverage_counts()
@@ -334,6 +348,9 @@ class _Campaign:
             sys.stderr.write("\r\033[K")
         if self.shrinker is not None:  # shrink what is queued, within a bounded extra time
             self.shrinker.finish(grace=max(c.shrink_seconds, 0.25 * s.seconds))
+            if self.shrinker.error is not None:
+                self.ledger.close()
+                raise self.shrinker.error
         s.coverage = reached(self.counts)
         s.possible = possible_cells(c.options.x64)
         self.ledger.add_point(s.seconds, s.programs, s.tests, s.coverage)

@@ -4,9 +4,16 @@
 (for NumPy mismatches) the reference result, re-runs the failing stage, prints the mismatch and
 exits 1 while the failure is there, 0 once it is gone. Its ulp comparison is a copy of
 ``fuzzjax.fuzzing.oracles``'s (a repro must not need fuzzjax); a test checks they agree.
+
+Only program text that parses under the fuzzjax grammar is written (``ProgramSyntaxError``
+otherwise). Every other stored value is written as a Python literal (``repr``), and the one
+free-text field, the command in ``repro.py``'s docstring, is escaped (``docstring_text``), so
+no stored string can turn into code.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -14,17 +21,32 @@ from fuzzjax.fuzzing.case import Case, Signature, Stage, encode_array
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.reference import evaluate
 from fuzzjax.fuzzing.runner import O0_DEEP_OPTIONS, O0_OPTIONS
+from fuzzjax.syntax import ensure_valid
+
+
+def docstring_text(text: str) -> str:
+    """``text`` escaped for a (non-raw) triple-quoted string: quotes, backslashes, newlines and
+    non-ASCII characters become escape sequences, so the string cannot end early and reads
+    back, at run time, as ``text`` itself."""
+    return json.dumps(text)[1:-1]
+
+
+def comment_text(text: str) -> str:
+    """``text`` on one comment line: line breaks and other control characters become spaces."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def program_text(case: Case, header: list[str]) -> str:
     """Program text with a ``# signature:`` line that ``fuzzjax shrink`` can read back."""
+    ensure_valid(case.source)
     ins = ", ".join(f"{a.name}: {a.dtype}{list(a.shape)}" for a in case.args)
-    lines = [f"# {h}" for h in header]
+    lines = [f"# {comment_text(h)}" for h in header]
     lines.append(f"# signature: ({ins}) -> {case.result_dtype}{list(case.result_shape)}")
     return "\n".join(lines) + "\n" + case.source
 
 
 def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> str:
+    ensure_valid(case.source)
     reference = ftz = undefined = None
     if sig.stage is Stage.VS_NUMPY:
         ev = evaluate(case.source, case.inputs)
@@ -38,7 +60,7 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
             undefined = encode_array(np.asarray(union))
     values = {
         "KEY": sig.key(),
-        "COMMAND": command,
+        "COMMAND": docstring_text(command),
         "SOURCE": repr(case.source),
         "STAGE": repr(sig.stage.value),
         "SYMPTOM": repr(sig.symptom.value),
@@ -48,7 +70,7 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
         "REFERENCE_FTZ": repr(ftz),
         "UNDEFINED": repr(undefined),
         "ULP": repr(TOLERANCE_ULP),
-        "TIMEOUT": repr(timeout),
+        "TIMEOUT": repr(float(timeout)),
         "O0": repr([O0_OPTIONS, O0_DEEP_OPTIONS]),
     }
     text = _TEMPLATE

@@ -34,6 +34,7 @@ from fuzzjax.fuzzing.case import Case, Signature, Symptom, case_from_json
 from fuzzjax.fuzzing.diagnose import isolate
 from fuzzjax.fuzzing.folders import read_meta, write_folder
 from fuzzjax.fuzzing.inputs import InputProfile, make_inputs
+from fuzzjax.fuzzing.meta import check_type
 from fuzzjax.fuzzing.reference import CONTROL, evaluate, parse_with_positions
 from fuzzjax.fuzzing.task import (
     CANDIDATE_BASE,
@@ -363,6 +364,8 @@ def load_target(path: Path) -> tuple[Case, Signature | None, dict[str, Any]]:
     match = re.search(r"(\w+)\[([\d, ]*)\]", out)
     if match is None:
         raise ValueError(f"{path}: cannot read the result type in {sig_line.strip()!r}")
+    for a in args:  # before make_inputs allocates them
+        check_type(str(path), a.name, a.dtype, a.shape)
     inputs = make_inputs(args, int(seed_line.split(":")[1]))
     return Case(source, args, inputs, match.group(1), _dims(match.group(2))), None, {}
 
