@@ -68,7 +68,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _case(source: str) -> Case:
-    arg = ArgSpec("x0", "float32", (2,))
+    arg = ArgSpec("x0", (2,), "float32")
     return Case(source, (arg,), [np.array([np.nan, -0.0], np.float32)], "float32", (2,))
 
 

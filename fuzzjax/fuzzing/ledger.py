@@ -9,6 +9,7 @@ stopped) and reports its new buckets apart from the known ones.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections import Counter
@@ -57,6 +58,7 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        existed = path.exists()
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
             version = self._check()
@@ -66,6 +68,12 @@ class Ledger:
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
         except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(AttributeError, sqlite3.Error):
+                self.db.close()
+            if not existed:  # leave no empty ledger behind
+                path.unlink(missing_ok=True)
+            if "disk is full" in str(exc):
+                raise CorpusError(f"cannot write {path}: No space left on device") from None
             raise CorpusError(f"{path} is not a readable fuzzjax campaign ledger ({exc})") from None
         self.run_id = 0
         #: Bucket keys known before this run.
