@@ -5,6 +5,7 @@ float16/bfloat16/float32 agrees with NumPy's casts."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -293,7 +294,7 @@ def test_rounding_matches_numpy_casts(x: float, dtype: str) -> None:
 
 
 def _same(a: float, b: float) -> bool:
-    return a == b and math.copysign(1, a) == math.copysign(1, b)
+    return a == b  # mpmath has no -0: the signs of zeros are not compared
 
 
 def test_error_in_ulps() -> None:
@@ -387,3 +388,115 @@ def test_jax_results_on_ordinary_inputs_are_acceptable(drawn: tuple[str, str, li
     planted = np.full_like(got, np.nan)  # a reference that is wrong everywhere
     ruling = referee(case, alias, got, planted)
     assert ruling.verdict is not Verdict.JAX_WRONG, ruling.detail
+
+
+# ---- special values: C99 Annex F (real) and G (complex) ------------------------------------
+
+_INF, _NAN, _PI = math.inf, math.nan, math.pi
+#: C99 Annex G special values (cppreference's tables for cexp, clog, csqrt, ctanh, ccosh,
+#: csinh, catanh, casinh, cacos, cacosh, casin, catan): each must be an acceptable answer.
+ANNEX_G = [
+    ("exp", (0.0, 0.0), (1, 0)),
+    ("exp", (1, _INF), (_NAN, _NAN)),
+    ("exp", (_INF, 0.0), (_INF, 0)),
+    ("exp", (-_INF, 2), (-0.0, 0.0)),
+    ("exp", (_INF, 2), (-_INF, _INF)),
+    ("exp", (-_INF, _INF), (0, 0)),
+    ("exp", (_INF, _INF), (_INF, _NAN)),
+    ("exp", (_NAN, 0.0), (_NAN, 0)),
+    ("exp", (-_INF, _NAN), (0, 0)),
+    ("log", (-0.0, 0.0), (-_INF, _PI)),
+    ("log", (0.0, 0.0), (-_INF, 0)),
+    ("log", (1, _INF), (_INF, _PI / 2)),
+    ("log", (-_INF, 1), (_INF, _PI)),
+    ("log", (_INF, 1), (_INF, 0)),
+    ("log", (-_INF, _INF), (_INF, 3 * _PI / 4)),
+    ("log", (_INF, _NAN), (_INF, _NAN)),
+    ("log", (_NAN, _INF), (_INF, _NAN)),
+    ("sqrt", (-0.0, 0.0), (0, 0)),
+    ("sqrt", (1, _INF), (_INF, _INF)),
+    ("sqrt", (-_INF, 1), (0, _INF)),
+    ("sqrt", (_INF, 1), (_INF, 0)),
+    ("sqrt", (-_INF, _NAN), (_NAN, _INF)),
+    ("sqrt", (_INF, _NAN), (_INF, _NAN)),
+    ("tanh", (_INF, 1), (1, 0)),
+    ("tanh", (1, _INF), (_NAN, _NAN)),
+    ("tanh", (_INF, _INF), (1, 0)),
+    ("cosh", (_INF, 0.0), (_INF, 0)),
+    ("sinh", (_INF, _INF), (_INF, _NAN)),
+    ("arctanh", (1, 0.0), (_INF, 0)),
+    ("arcsinh", (_INF, _INF), (_INF, _PI / 4)),
+    ("arccos", (_INF, _INF), (_PI / 4, -_INF)),
+    ("arccos", (-_INF, 1), (_PI, -_INF)),
+    ("arccosh", (-_INF, 1), (_INF, _PI)),
+    ("arcsin", (_NAN, _INF), (_NAN, _INF)),
+    ("arctan", (0.0, 1), (0, _INF)),
+]
+
+
+@pytest.mark.parametrize(("name", "z", "value"), ANNEX_G)
+def test_c99_annex_g_values_are_acceptable(name: str, z: Any, value: Any) -> None:
+    from fuzzjax.fuzzing.referee_bounds import bound_of
+    from fuzzjax.fuzzing.referee_exact import expect
+    from fuzzjax.fuzzing.referee_judge import Context, judge
+
+    fn, fmt, arg = FUNCTIONS[name], FORMATS["float32"], complex(*z)
+    ctx = Context(fn, bound_of(fn.bound, True), fmt, fmt, [arg], True)
+    want = np.empty((), C64)
+    want.real, want.imag = value
+    assert judge(want, expect(fn, [arg], fmt, True), ctx).ok
+
+
+#: Where NumPy/SciPy (float64) depart from C99 Annex F at special real values.
+NOT_C99 = {
+    ("power", (-_INF, 0.5)): "C99 F.9.4.4: pow(-inf, y > 0 not an odd integer) = +inf",
+    ("lgamma", (-_INF,)): "C99 F.9.5.3: lgamma(-inf) = +inf",
+}
+_SPECIAL = [0.0, -0.0, _INF, -_INF, _NAN, 1.0, -1.0, 2.0, 0.5]
+_NUMPY_F64: dict[str, Callable[..., Any]] = {
+    "add": np.add,
+    "multiply": np.multiply,
+    "divide": np.divide,
+    "sqrt": np.sqrt,
+    "exp": np.exp,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log1p": np.log1p,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "arcsinh": np.arcsinh,
+    "arccosh": np.arccosh,
+    "arctanh": np.arctanh,
+    "arctan2": np.arctan2,
+    "hypot": np.hypot,
+    "power": np.power,
+    "cbrt": np.cbrt,
+    "lgamma": lambda x: float(__import__("scipy.special").special.gammaln(x)),
+    "erf": lambda x: float(__import__("scipy.special").special.erf(x)),
+}
+
+
+def test_special_real_values_follow_c99_annex_f() -> None:
+    """At zeros, infinities and NaN the referee accepts C99's answer, as NumPy's float64
+    libm computes it, except where NumPy itself departs from C99 (``NOT_C99``)."""
+    from fuzzjax.fuzzing.referee_bounds import bound_of
+    from fuzzjax.fuzzing.referee_exact import expect
+    from fuzzjax.fuzzing.referee_judge import Context, judge
+
+    fmt, rejected = FORMATS["float64"], {}
+    for name, numpy_fn in _NUMPY_F64.items():
+        fn = FUNCTIONS[name]
+        for args in itertools.product(_SPECIAL, repeat=fn.arity):
+            with np.errstate(all="ignore"):
+                c99 = np.float64(numpy_fn(*[np.float64(a) for a in args]))
+            ctx = Context(fn, bound_of(fn.bound, False), fmt, fmt, list(args), False)
+            if not judge(c99, expect(fn, list(args), fmt, False), ctx).ok:
+                rejected[(name, args)] = float(c99)
+    assert set(rejected) == set(NOT_C99), rejected

@@ -58,8 +58,8 @@ def stand_ins(fmt: Format, slow: bool) -> tuple[Mp, Mp]:
     """Two finite values that stand for +inf in ``fmt``: large enough that a function which
     grows like a root (``slow``: like a logarithm) overflows there, of two different phases
     so that an oscillating function shows no limit, and not integers (poles of lgamma)."""
-    if slow:  # log(B) must overflow: B = 2**(2**(emax + 2))
-        e = 2 ** (fmt.emax + 2)
+    if slow:  # log10(B) must overflow: B = 2**(2**(emax + 4))
+        e = 2 ** (fmt.emax + 4)
         return mpmath.mpf((3, e - 1)), mpmath.mpf((5, e - 2))
     k = 3 * (fmt.emax + 1) + 16
     return mpmath.mpf((2 ** (k + 1) + 1, -1)), mpmath.mpf((3 * 2 ** (k + 1) + 1, -2))
@@ -181,7 +181,8 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
     found = [v for v in known if v is not None]
     width = 2 if complex_out else 1
     diagonal = _sample_value(fn, _rebuild(args, [_diagonal(c, big) for c in comps]), complex_out)
-    principal, extras = [], []
+    principal: list[Mp] = []
+    extras: list[set[float]] = []
     for k in range(width):
         rounded = [round_to(v[k], fmt) for v in found]
         if rounded and len(found) == len(values) and all(_equal(r, rounded[0]) for r in rounded):
@@ -194,9 +195,17 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
             if diagonal is not None:
                 extra.add(round_to(diagonal[k], fmt))
             extras.append(extra)
+    has_nan = any(math.isnan(c) for c in comps)
+    if has_nan and not complex_out:  # IEEE 754: NaN in, NaN out; a determined value is allowed
+        extras = [{math.nan, round_to(p, fmt)} for p in principal]
+        principal = [NAN for _ in principal]
     out = Expected(tuple(principal))
-    if any(math.isnan(c) for c in comps):  # IEEE 754 propagates NaN even where C99 does not
+    if has_nan:  # and for complex results, NaN parts where C99 Annex G determines them
         out.add_extras([{math.nan} for _ in principal], "nan_input")
+    elif fn.bound in ("composite", "special") and not complex_out:
+        # A formula evaluated at infinity in IEEE arithmetic (sin(pi inf)/(pi inf), -inf * 0)
+        # gives NaN where the limit exists; neither C99 nor JAX define these functions there.
+        out.add_extras([{math.nan} for _ in principal], "infinity_convention")
     if any(extras):
         out.add_extras(extras, "no_limit")
     return out
@@ -285,9 +294,9 @@ def _beside(a: Scalar, sign: int, fmt: Format) -> Mp:
 
 
 def _ieee(name: str, args: list[Scalar]) -> Expected | None:
-    if any(isinstance(a, complex) for a in args):
+    xs = [a for a in args if isinstance(a, float)]
+    if len(xs) != len(args):
         return None
-    xs = [float(a) for a in args]
     if name == "divide" and xs[1] == 0:
         return _const(_div_zero(xs[0], xs[1]))
     if name == "reciprocal" and xs[0] == 0:

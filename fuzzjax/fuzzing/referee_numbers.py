@@ -105,7 +105,7 @@ def error_ulps(got: float, exact: Mp, fmt: Format) -> float:
     rounded = round_to(exact, fmt)
     if math.isinf(got) and rounded == got:
         return 0.0  # the exact value overflows to this infinity: correctly rounded
-    beyond = mpmath.mpf(math.ldexp(1.0, fmt.emax + 1))
+    beyond = mpmath.mpf((1, fmt.emax + 1))  # 2**(emax + 1): not a float64 for float64
     if mpmath.isinf(exact):
         exact = beyond if exact > 0 else -beyond
     g = mpmath.mpf(got) if math.isfinite(got) else (beyond if got > 0 else -beyond)
