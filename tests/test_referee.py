@@ -254,6 +254,62 @@ def test_zero_to_the_zero_is_a_convention() -> None:
     assert (r.verdict, r.rule) == (Verdict.UNDEFINED, "zero_pow_zero")
 
 
+# ---- reductions and contractions -----------------------------------------------------------
+
+_X = np.random.default_rng(0).normal(size=(6, 50)).astype(F32)
+
+
+@pytest.mark.parametrize(
+    ("call", "alias", "arrays"),
+    [
+        ("jnp.sum(x0, axis=1, keepdims=False)", "sum", [_X]),
+        ("jnp.mean(x0, axis=0, keepdims=True)", "mean", [_X]),
+        ("jnp.cumsum(x0, axis=1)", "cumsum", [_X]),
+        ("jnp.prod(x0, axis=1, keepdims=False)", "prod", [_X[:, :10]]),
+        ("x0 @ x1", "op_matmul", [_X, _X.T.copy()]),
+        ('jnp.einsum("ij,kj->ik", x0, x1)', "einsum", [_X, _X]),
+        ("jnp.vdot(x0, x1)", "vdot", [_X[0].astype(C64) * 1j, _X[1].astype(C64)]),
+    ],
+)
+def test_contractions_jax_within_bound_reference_zero_is_wrong(
+    call: str, alias: str, arrays: list[np.ndarray]
+) -> None:
+    names = ", ".join(f"x{i}" for i in range(len(arrays)))
+    r = _rule(_one(names, call), alias, *arrays, want=0)
+    assert (r.verdict, r.rule) == (Verdict.REFERENCE_WRONG, "within_bound"), r.detail
+
+
+def test_float16_sum_accumulated_in_float16_would_be_wrong() -> None:
+    # jnp accumulates float16 in float32: 5000 ones sum to 5000; float16 accumulation stalls at
+    # 2048, far beyond 2 n eps(float32) |terms|.
+    r = _rule(
+        _one("x0", "jnp.sum(x0, axis=None, keepdims=False)"),
+        "sum",
+        np.ones(5000, np.float16),
+        got=2048,
+    )
+    assert r.verdict is Verdict.JAX_WRONG and r.exact == "5000.0"
+    assert "5000 terms" in r.detail
+
+
+def test_overflowing_partial_sums_are_order_dependent() -> None:
+    x = np.array([3e38, 3e38, -3e38], F32)
+    r = _rule(_one("x0", "jnp.sum(x0, axis=None, keepdims=False)"), "sum", x, got=np.inf)
+    assert (r.verdict, r.rule) == (Verdict.UNDEFINED, "accumulation_overflow")
+
+
+def test_integer_sums_wrap_and_casts_have_no_referee() -> None:
+    x = np.array([100, 100, 100], np.int8)
+    source = _one("x0", "jnp.sum(x0, axis=0, keepdims=False, dtype=jnp.int8)")
+    r = _rule(source, "sum_dtype", x, want=127)  # saturating instead of wrapping: 300 - 256
+    assert (r.verdict, r.exact, r.jax) == (Verdict.REFERENCE_WRONG, "44", "44")
+    y = np.array([1.5, 2.5], F32)
+    r = _rule(
+        _one("x0", "jnp.sum(x0, axis=0, keepdims=False, dtype=jnp.int8)"), "sum_dtype", y, want=0
+    )
+    assert r.verdict is Verdict.NO_REFEREE
+
+
 # ---- no referee ------------------------------------------------------------------------------
 
 
@@ -500,3 +556,30 @@ def test_special_real_values_follow_c99_annex_f() -> None:
             if not judge(c99, expect(fn, list(args), fmt, False), ctx).ok:
                 rejected[(name, args)] = float(c99)
     assert set(rejected) == set(NOT_C99), rejected
+
+
+CONTRACTIONS = [
+    ("jnp.sum(x0, axis=1, keepdims=False)", "sum", jnp.sum, {"axis": 1}),
+    ("jnp.mean(x0, axis=0, keepdims=False)", "mean", jnp.mean, {"axis": 0}),
+    ("jnp.cumsum(x0, axis=1)", "cumsum", jnp.cumsum, {"axis": 1}),
+    ("jnp.prod(x0, axis=1, keepdims=False)", "prod", jnp.prod, {"axis": 1}),
+    ('jnp.einsum("ij,kj->ik", x0, x0)', "einsum", lambda x: jnp.einsum("ij,kj->ik", x, x), {}),
+]
+
+
+@given(
+    st.sampled_from(CONTRACTIONS),
+    st.sampled_from(["float32", "float16", "bfloat16", "complex64"]),
+    st.integers(1, 40),
+    st.integers(0, 2**32 - 1),
+)
+def test_jax_contractions_on_ordinary_inputs_are_acceptable(
+    op: tuple[str, str, Callable[..., Any], dict[str, int]], dtype: str, width: int, seed: int
+) -> None:
+    call, alias, fn, kwargs = op
+    x = np.random.default_rng(seed).normal(size=(3, width)).astype(np_dtype(dtype))
+    source = _one("x0", call)
+    got = np.asarray(jax.jit(lambda a: fn(a, **kwargs))(x))
+    case = Case(source, (ArgSpec("x0", x.shape, dtype),), [x], dtype_name(got.dtype), got.shape)
+    ruling = referee(case, alias, got, np.full_like(got, np.nan))
+    assert ruling.verdict is not Verdict.JAX_WRONG, ruling.detail

@@ -42,6 +42,7 @@ from fuzzjax.fuzzing.referee_exact import Expected, expect
 from fuzzjax.fuzzing.referee_functions import EXACT, FUNCTIONS, canonical
 from fuzzjax.fuzzing.referee_judge import Context, Judgement, judge, show_exact
 from fuzzjax.fuzzing.referee_numbers import part_format
+from fuzzjax.fuzzing.referee_reduce import REDUCTIONS, Reduction
 from fuzzjax.fuzzing.reference import parse_with_positions
 from fuzzjax.rules import table as rules
 
@@ -102,12 +103,16 @@ class Ruling:
 
 def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling:
     """Decide between JAX's ``got`` and the reference's ``want`` for the one-call ``case``."""
-    try:
-        op = _Operation.parse(case, alias)
-    except _NoReferee as exc:
-        return Ruling(Verdict.NO_REFEREE, alias, rule=str(exc), detail=str(exc))
     got, want = np.asarray(got), np.asarray(want)
     shape = tuple(case.result_shape)
+    try:
+        op: _Operation | _Contraction = (
+            _Contraction.parse(case, alias)
+            if alias in REDUCTIONS
+            else _Operation.parse(case, alias)
+        )
+    except _NoReferee as exc:
+        return Ruling(Verdict.NO_REFEREE, alias, rule=str(exc), detail=str(exc))
     if got.shape != shape or want.shape != shape:
         why = f"result shapes {got.shape} and {want.shape}, expected {shape}"
         return Ruling(Verdict.NO_REFEREE, alias, rule="shape", detail=why)
@@ -235,6 +240,50 @@ class _Operation:
         if flushed != scalars:
             ctx.flushed = expect(fn, flushed, fmt, complex_out)
         return expected, ctx
+
+
+@dataclass
+class _Contraction:
+    """A one-call reduction or contraction (``referee_reduce``)."""
+
+    alias: str
+    reduction: Reduction
+
+    @classmethod
+    def parse(cls, case: Case, alias: str) -> _Contraction:
+        kinds = {KIND[dtype_name(np.asarray(x).dtype)] for x in case.inputs}
+        if KIND[case.result_dtype] in "biu" and kinds & set("fc"):
+            raise _NoReferee("a float-to-integer cast inside the reduction")
+        try:
+            return cls(alias, Reduction.of(case, alias))
+        except Exception as exc:  # noqa: BLE001 - whatever the shim cannot evaluate
+            raise _NoReferee(f"reduction not evaluable: {type(exc).__name__}: {exc}") from None
+
+    def rule_on(self, index: tuple[int, ...], got: Any, want: Any) -> Ruling:
+        bound = BOUNDS["accumulation"]
+        red = self.reduction
+        j, r = (Judgement(*red.judge(index, v, bound.ulp)) for v in (got, want))
+        verdict, rule = decide(j, r)
+        exact = show_exact(red.expected(index))
+        detail = (
+            f"at {list(index)}: {self.alias} exact {exact} ({red.n[index]} terms), "
+            f"jax {_show(got)} "
+            f"({_ulps(j)}), reference {_show(want)} ({_ulps(r)}), bound {bound.ulp:g} ulp "
+            f"+ 2 n eps |terms| [{bound.name}]"
+        )
+        return Ruling(
+            verdict,
+            self.alias,
+            rule,
+            bound.ulp,
+            list(index),
+            exact,
+            _show(got),
+            _show(want),
+            j.ulp,
+            r.ulp,
+            detail,
+        )
 
 
 def decide(j: Judgement, r: Judgement) -> tuple[Verdict, str]:

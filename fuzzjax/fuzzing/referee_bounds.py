@@ -122,6 +122,17 @@ BOUNDS: dict[str, Bound] = {
             backward=2,
             scaled=True,
         ),
+        Bound(
+            "accumulation",
+            1,
+            "Sums, means, products and contractions (sum, mean, prod, cumsum, matmul, dot, "
+            "einsum, ...): one final rounding plus 2 n eps times the operation on |operands| "
+            "(2 n eps |exact| for products), n the terms per element and eps that of the "
+            "accumulation precision (float32 for float16/bfloat16): a bound for every "
+            "summation order, which XLA does not specify.",
+            "Higham, Accuracy and Stability of Numerical Algorithms (2002), sections 3.1, 4.2; "
+            "https://docs.jax.dev/en/latest/faq.html",
+        ),
     )
 }
 

@@ -1,0 +1,369 @@
+"""The referee for reductions and contractions: sums, means, products, cumulative sums and
+products, matmul/dot/inner/outer/vdot/tensordot/einsum/trace/kron.
+
+The exact result is computed in rational arithmetic: the one-call case's own source text is
+executed (after the grammar check) with ``jnp`` bound to a NumPy shim on object arrays of
+``fractions.Fraction`` (``Exact`` for complex values), so shapes, axes, ``keepdims`` and
+einsum specs mean exactly what NumPy says, and no rounding happens before the final one.
+Operands are first cast to the result dtype, as jnp does (integer means become float first).
+Where an operand is infinite or NaN, the same text runs on float64/complex128 arrays instead:
+IEEE 754 decides the non-finite results, and finite results are accurate far beyond the bound.
+
+The bound (class ``accumulation``): within ``ulp`` of the correctly rounded exact value, plus
+``2 n eps |terms|``, with ``n`` the number of terms accumulated into the element, ``eps`` that of
+the accumulation precision (float32 for float16/bfloat16: jnp upcasts) and ``|terms|`` the
+same operation on the absolute values: Higham's bound for any summation order (gamma_n sum|x|,
+Accuracy and Stability of Numerical Algorithms, 2nd ed., sections 3.1 and 4.2). Products use
+``2 n eps |exact|``. Where the sum of magnitudes overflows the accumulation precision, an
+infinite or NaN result depends on the order (rule ``accumulation_overflow``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from fuzzjax.dtypes import KIND
+from fuzzjax.fuzzing.case import Case
+from fuzzjax.fuzzing.inputs import np_dtype
+from fuzzjax.fuzzing.referee_numbers import FORMATS, Format, error_ulps, part_format, round_to
+from fuzzjax.syntax import ensure_valid
+
+SUMS = frozenset(
+    {
+        "sum",
+        "nansum",
+        "mean",
+        "nanmean",
+        "sum_dtype",
+        "mean_dtype",
+        "cumsum",
+        "nancumsum",
+        "cumsum_dtype",
+        "op_matmul",
+        "matmul",
+        "dot",
+        "inner",
+        "vdot",
+        "tensordot",
+        "einsum",
+        "trace",
+    }
+)
+PRODUCTS = frozenset({"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod", "outer", "kron"})
+REDUCTIONS = SUMS | PRODUCTS
+
+
+@dataclass(frozen=True)
+class Exact:
+    """An exact complex number with rational parts (object arrays of these add and multiply)."""
+
+    re: Fraction
+    im: Fraction
+
+    def __add__(self, other: Any) -> Exact:
+        o = _exact(other)
+        return Exact(self.re + o.re, self.im + o.im)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Exact:
+        o = _exact(other)
+        return Exact(self.re - o.re, self.im - o.im)
+
+    def __rsub__(self, other: Any) -> Exact:
+        return _exact(other) - self
+
+    def __mul__(self, other: Any) -> Exact:
+        o = _exact(other)
+        return Exact(self.re * o.re - self.im * o.im, self.re * o.im + self.im * o.re)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, n: int) -> Exact:
+        return Exact(self.re / n, self.im / n)
+
+    def conjugate(self) -> Exact:
+        return Exact(self.re, -self.im)
+
+
+def _exact(x: Any) -> Exact:
+    return x if isinstance(x, Exact) else Exact(Fraction(x), Fraction(0))
+
+
+class _Shim:
+    """The jnp functions a one-call reduction uses, on NumPy (object or float64) arrays."""
+
+    bool_ = int8 = uint8 = int32 = int64 = float16 = bfloat16 = float32 = float64 = None
+    complex64 = complex128 = None
+
+    def __init__(self, exact: bool, count: bool = False) -> None:
+        self.exact, self.count = exact, count  # count: means are sums (of ones: term counts)
+
+    def _nan(self, name: str) -> Any:
+        return getattr(np, name if self.exact else f"nan{name}")
+
+    def sum(self, x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def nansum(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._nan("sum")(x, axis=axis, keepdims=keepdims)
+
+    def mean(self, x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
+        total = np.sum(x, axis=axis, keepdims=keepdims)
+        n = x.size // max(1, np.size(total)) if x.size else 0
+        return total if self.count else _divide(total, n)
+
+    def nanmean(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return (
+            self.mean(x, axis, keepdims) if self.exact else np.nanmean(x, axis, keepdims=keepdims)
+        )
+
+    def prod(self, x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
+        return np.prod(x, axis=axis, keepdims=keepdims)
+
+    def nanprod(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._nan("prod")(x, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, x: Any, axis: int, dtype: Any = None) -> Any:
+        return np.cumsum(x, axis=axis)
+
+    def nancumsum(self, x: Any, axis: int) -> Any:
+        return self._nan("cumsum")(x, axis=axis)
+
+    def cumprod(self, x: Any, axis: int) -> Any:
+        return np.cumprod(x, axis=axis)
+
+    def nancumprod(self, x: Any, axis: int) -> Any:
+        return self._nan("cumprod")(x, axis=axis)
+
+    def matmul(self, x: Any, y: Any) -> Any:
+        return np.matmul(x, y)
+
+    def dot(self, x: Any, y: Any) -> Any:
+        return np.dot(x, y)
+
+    def inner(self, x: Any, y: Any) -> Any:
+        return np.inner(x, y)
+
+    def outer(self, x: Any, y: Any) -> Any:
+        return np.outer(x, y)
+
+    def vdot(self, x: Any, y: Any) -> Any:
+        return np.vdot(x, y)
+
+    def kron(self, x: Any, y: Any) -> Any:
+        return np.kron(x, y)
+
+    def tensordot(self, x: Any, y: Any, axes: int) -> Any:
+        return np.tensordot(x, y, axes=axes)
+
+    def einsum(self, spec: str, x: Any, y: Any) -> Any:
+        return np.einsum(spec, x, y)
+
+    def trace(self, x: Any) -> Any:
+        return np.trace(x)
+
+
+def _divide(total: Any, n: int) -> Any:
+    if n == 0:
+        return total * np.nan if not isinstance(total, np.ndarray) else np.full(total.shape, np.nan)
+    return total / n
+
+
+def run(case: Case, arrays: list[np.ndarray], *, count: bool = False) -> np.ndarray:
+    """The one-call ``case`` evaluated on ``arrays`` with the shim (exact if they are object
+    arrays; ``count``: means are sums)."""
+    ensure_valid(case.source)
+    exact = any(a.dtype == object for a in arrays)
+    shim = _Shim(exact, count)
+    namespace: dict[str, Any] = {"__builtins__": {}, "jnp": shim, "jax": None, "lax": None}
+    exec(compile(case.source, "<fuzzjax-program>", "exec"), namespace)
+    return np.asarray(namespace["f"](*arrays), dtype=object if exact else None)
+
+
+def operands(case: Case) -> list[np.ndarray]:
+    """The inputs cast to the result dtype (as jnp does before reducing)."""
+    out = np_dtype(case.result_dtype)
+    with np.errstate(all="ignore"):
+        return [np.asarray(x).astype(out) for x in case.inputs]
+
+
+def as_exact(x: np.ndarray) -> np.ndarray:
+    """An object array of exact numbers: ints, Fractions, or ``Exact`` for complex."""
+    flat = x.reshape(-1)
+    if x.dtype.kind in "biu":
+        values: list[Any] = [int(v) for v in flat]
+    elif x.dtype.kind == "c":
+        values = [Exact(Fraction(float(v.real)), Fraction(float(v.imag))) for v in flat]
+    else:
+        values = [Fraction(float(v)) for v in flat]
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out.reshape(x.shape)
+
+
+def magnitudes(x: np.ndarray) -> np.ndarray:
+    """|x| as exact rationals (|re| + |im| for complex: an upper bound of |z|)."""
+    if x.dtype.kind == "c":
+        return as_exact(np.abs(x.real).astype(np.float64) + np.abs(x.imag).astype(np.float64))
+    return as_exact(np.abs(x.astype(np.float64)) if x.dtype.kind != "b" else x)
+
+
+def to_mp(v: Any) -> tuple[Any, ...]:
+    """An exact scalar as mpmath parts (400 bits: means divide by n)."""
+    with mpmath.workprec(400):
+        if isinstance(v, Exact):
+            return (
+                mpmath.mpf(v.re.numerator) / v.re.denominator,
+                mpmath.mpf(v.im.numerator) / v.im.denominator,
+            )
+        if isinstance(v, (complex, np.complexfloating)):
+            return mpmath.mpf(float(v.real)), mpmath.mpf(float(v.imag))
+        f = Fraction(v) if not isinstance(v, float) or math.isfinite(v) else None
+        if f is None:
+            return (mpmath.mpf(v),)
+        return (mpmath.mpf(f.numerator) / f.denominator,)
+
+
+def accumulation_format(dtype: str) -> Format:
+    """jnp accumulates float16/bfloat16 in float32."""
+    fmt = part_format(dtype)
+    return FORMATS["float32"] if fmt.precision < 24 else fmt
+
+
+def wrap(v: int, dtype: str) -> int | bool:
+    if KIND[dtype] == "b":
+        return bool(v)
+    info = np.iinfo(np_dtype(dtype))
+    span = int(info.max) - int(info.min) + 1
+    return (int(v) - int(info.min)) % span + int(info.min)
+
+
+def terms(case: Case, alias: str) -> np.ndarray:
+    """Terms accumulated into each result element (at least 1): for sums, the operation run on
+    ones; for products, the input size over the result size (the axis length for cumprod)."""
+    shape = tuple(case.result_shape)
+    if alias in SUMS:
+        ones = [as_exact(np.ones(np.shape(x), dtype=np.int64)) for x in case.inputs]
+        counts = np.asarray(run(case, ones, count=True), dtype=np.int64)
+        return np.maximum(np.broadcast_to(counts, shape), 1)
+    size = math.prod(shape) or 1
+    n = max([1, *(np.asarray(x).size // size for x in case.inputs)])
+    if alias in ("cumprod", "nancumprod"):
+        n = max([1, *(max(np.shape(x), default=1) for x in case.inputs)])
+    return np.full(shape, n, dtype=np.int64)
+
+
+def distance(got: tuple[float, ...], exact: tuple[Any, ...]) -> Any:
+    with mpmath.workprec(256):
+        if len(got) == 2:
+            return abs(mpmath.mpc(*got) - mpmath.mpc(*exact))
+        return abs(mpmath.mpf(got[0]) - exact[0])
+
+
+def ulps(got: tuple[float, ...], exact: tuple[Any, ...], fmt: Format) -> float:
+    return max(error_ulps(g, e, fmt) for g, e in zip(got, exact, strict=True))
+
+
+def rounded(exact: tuple[Any, ...], fmt: Format) -> tuple[float, ...]:
+    return tuple(round_to(e, fmt) for e in exact)
+
+
+@dataclass
+class Reduction:
+    """A one-call reduction with its exact result and the magnitude of its terms."""
+
+    alias: str
+    dtype: str
+    exact: np.ndarray  # object array: exact results (or float64 IEEE results, ``finite`` False)
+    magnitude: np.ndarray  # the operation on |operands|
+    n: np.ndarray  # terms per result element
+    finite: bool
+    largest: float  # the largest operand magnitude (for flushed terms)
+
+    @classmethod
+    def of(cls, case: Case, alias: str) -> Reduction:
+        xs = operands(case)
+        finite = all(np.all(np.isfinite(x)) for x in xs if x.dtype.kind in "fc")
+        if finite:
+            exact = run(case, [as_exact(x) for x in xs])
+        else:
+            exact = run(
+                case,
+                [
+                    x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)
+                    if x.dtype.kind in "fc"
+                    else x
+                    for x in xs
+                ],
+            )
+        magnitude = run(
+            case,
+            [magnitudes(np.where(np.isfinite(x), x, 0) if x.dtype.kind in "fc" else x) for x in xs],
+        )
+        sizes = [float(np.max(np.abs(x.astype(np.complex128)), initial=0)) for x in xs]
+        return cls(
+            alias,
+            case.result_dtype,
+            exact,
+            magnitude,
+            terms(case, alias),
+            finite,
+            max(sizes, default=0.0),
+        )
+
+    def expected(self, index: tuple[int, ...]) -> tuple[Any, ...]:
+        value = self.exact[index]
+        if KIND[self.dtype] in "biu":
+            return (wrap(int(value), self.dtype),)
+        return (
+            to_mp(value)
+            if self.finite
+            else to_mp(complex(value) if KIND[self.dtype] == "c" else float(value))
+        )
+
+    def judge(
+        self, index: tuple[int, ...], value: Any, bound_ulp: float
+    ) -> tuple[bool, str, float | None]:
+        """(acceptable, rule, error in ulps) of ``value`` at ``index``."""
+        exact = self.expected(index)
+        v = np.asarray(value).item()
+        if KIND[self.dtype] in "biu":
+            return bool(v == exact[0]), "within_bound" if v == exact[0] else "", None
+        fmt, acc = part_format(self.dtype), accumulation_format(self.dtype)
+        got = (float(v.real), float(v.imag)) if KIND[self.dtype] == "c" else (float(v),)
+        err = ulps(got, exact, fmt)
+        if err <= bound_ulp:
+            return True, "within_bound", err
+        finite = all(math.isfinite(g) for g in got) and all(mpmath.isfinite(e) for e in exact)
+        with mpmath.workprec(256):
+            size = to_mp(self.magnitude[index])[0]
+            if self.alias in PRODUCTS:
+                size = abs(mpmath.mpc(*exact)) if len(exact) == 2 else abs(exact[0])
+            unit = max(ulp_of(e, fmt) for e in exact) if finite else 0
+            n = int(self.n[index])
+            allow = bound_ulp * unit + 2 * n * acc.eps * size
+            if finite and distance(got, exact) <= allow:
+                return True, "within_bound", err
+            if not finite and size >= acc.max:
+                return True, "accumulation_overflow", err
+            flushed = n * acc.smallest_normal * (1 + self.largest)
+            if finite and distance(got, exact) <= allow + flushed:
+                return True, "ftz", err
+        complex_inf = len(got) == 2 and any(math.isinf(g) for g in got)
+        if complex_inf and any(math.isinf(round_to(e, fmt)) for e in exact):
+            return True, "complex_infinity", err
+        return False, "", err
+
+
+def ulp_of(exact: Any, fmt: Format) -> float:
+    from fuzzjax.fuzzing.referee_numbers import ulp
+
+    r = round_to(exact, fmt)
+    return ulp(r if math.isfinite(r) else fmt.max, fmt)
