@@ -128,7 +128,8 @@ BOUNDS: dict[str, Bound] = {
             "Sums, means, products and contractions (sum, mean, prod, cumsum, matmul, dot, "
             "einsum, ...): one final rounding plus 2 n eps times the operation on |operands| "
             "(2 n eps |exact| for products), n the terms per element and eps that of the "
-            "accumulation precision (float32 for float16/bfloat16): a bound for every "
+            "accumulation precision (float32 for float16/bfloat16 sum/mean/prod, which jnp "
+            "upcasts; the dtype's own for cumulative ops and contractions): a bound for every "
             "summation order, which XLA does not specify.",
             "Higham, Accuracy and Stability of Numerical Algorithms (2002), sections 3.1, 4.2; "
             "https://docs.jax.dev/en/latest/faq.html",

@@ -57,6 +57,8 @@ SUMS = frozenset(
 )
 PRODUCTS = frozenset({"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod", "outer", "kron"})
 REDUCTIONS = SUMS | PRODUCTS
+#: Above this many terms in all (a second or so in rational arithmetic) there is no referee.
+MAX_TERMS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -231,10 +233,15 @@ def to_mp(v: Any) -> tuple[Any, ...]:
         return (mpmath.mpf(f.numerator) / f.denominator,)
 
 
-def accumulation_format(dtype: str) -> Format:
-    """jnp accumulates float16/bfloat16 in float32."""
+#: jnp upcasts float16/bfloat16 to float32 for these (``upcast_f16_for_computation`` without
+#: an explicit dtype); cumulative ops, explicit dtypes and contractions accumulate in the dtype.
+UPCAST = frozenset({"sum", "nansum", "mean", "nanmean", "prod", "nanprod"})
+
+
+def accumulation_format(dtype: str, alias: str) -> Format:
+    """The precision ``alias`` accumulates in for results of ``dtype``."""
     fmt = part_format(dtype)
-    return FORMATS["float32"] if fmt.precision < 24 else fmt
+    return FORMATS["float32"] if fmt.precision < 24 and alias in UPCAST else fmt
 
 
 def wrap(v: int, dtype: str) -> int | bool:
@@ -250,8 +257,8 @@ def terms(case: Case, alias: str) -> np.ndarray:
     ones; for products, the input size over the result size (the axis length for cumprod)."""
     shape = tuple(case.result_shape)
     if alias in SUMS:
-        ones = [as_exact(np.ones(np.shape(x), dtype=np.int64)) for x in case.inputs]
-        counts = np.asarray(run(case, ones, count=True), dtype=np.int64)
+        ones = [np.ones(np.shape(x), dtype=np.float64) for x in case.inputs]
+        counts = np.asarray(run(case, ones, count=True)).astype(np.int64)
         return np.maximum(np.broadcast_to(counts, shape), 1)
     size = math.prod(shape) or 1
     n = max([1, *(np.asarray(x).size // size for x in case.inputs)])
@@ -289,6 +296,9 @@ class Reduction:
 
     @classmethod
     def of(cls, case: Case, alias: str) -> Reduction:
+        n = terms(case, alias)
+        if int(n.sum()) > MAX_TERMS:
+            raise ValueError(f"{int(n.sum())} terms: exact evaluation too slow")
         xs = operands(case)
         finite = all(np.all(np.isfinite(x)) for x in xs if x.dtype.kind in "fc")
         if finite:
@@ -336,7 +346,7 @@ class Reduction:
         v = np.asarray(value).item()
         if KIND[self.dtype] in "biu":
             return bool(v == exact[0]), "within_bound" if v == exact[0] else "", None
-        fmt, acc = part_format(self.dtype), accumulation_format(self.dtype)
+        fmt, acc = part_format(self.dtype), accumulation_format(self.dtype, self.alias)
         got = (float(v.real), float(v.imag)) if KIND[self.dtype] == "c" else (float(v),)
         err = ulps(got, exact, fmt)
         if err <= bound_ulp:
