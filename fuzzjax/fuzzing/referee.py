@@ -127,7 +127,11 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
         )
     found: list[tuple[Verdict, Ruling]] = []
     for index in indices[:MAX_ELEMENTS]:
-        ruling = op.rule_on(index, got[index], want[index])
+        try:
+            ruling = op.rule_on(index, got[index], want[index])
+        except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
+            why = f"referee error at {list(index)}: {type(exc).__name__}: {exc}"
+            return Ruling(Verdict.NO_REFEREE, alias, rule="referee_error", detail=why)
         found.append((ruling.verdict, ruling))
     counts: dict[str, int] = {}
     for verdict, _ in found:
@@ -231,7 +235,14 @@ class _Operation:
             rounded = self.name in ROUNDED_EXACT and KIND[self.compute] == "f"
             kind = "correctly_rounded" if rounded else "exact"
             expected = expect_discrete(self.name, args, self.compute, self.out)
-            return expected, Context(None, BOUNDS[kind], fmt, in_fmt, scalars, complex_out)
+            ctx = Context(None, BOUNDS[kind], fmt, in_fmt, scalars, complex_out)
+            flushed = [_flush(s, in_fmt.smallest_normal) for s in scalars]
+            if KIND[self.compute] in "fc" and flushed != scalars:
+                dtype = np_dtype(self.compute)
+                ctx.flushed = expect_discrete(
+                    self.name, [np.asarray(f, dtype) for f in flushed], self.compute, self.out
+                )
+            return expected, ctx
         fn = FUNCTIONS[self.name]
         bound = bound_of(fn.bound, complex_out or KIND[self.compute] == "c")
         expected = expect(fn, scalars, fmt, complex_out)

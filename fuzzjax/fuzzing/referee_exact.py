@@ -202,9 +202,9 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
     out = Expected(tuple(principal))
     if has_nan:  # and for complex results, NaN parts where C99 Annex G determines them
         out.add_extras([{math.nan} for _ in principal], "nan_input")
-    elif fn.bound in ("composite", "special") and not complex_out:
-        # A formula evaluated at infinity in IEEE arithmetic (sin(pi inf)/(pi inf), -inf * 0)
-        # gives NaN where the limit exists; neither C99 nor JAX define these functions there.
+    elif fn.bound in ("composite", "special"):
+        # A formula evaluated at infinity in IEEE arithmetic (sin(pi inf)/(pi inf), -inf * 0,
+        # z / |z|) gives NaN where the limit exists; neither C99 nor JAX define them there.
         out.add_extras([{math.nan} for _ in principal], "infinity_convention")
     if any(extras):
         out.add_extras(extras, "no_limit")

@@ -160,7 +160,7 @@ FUNCTIONS: dict[str, MpFunction] = {
         _F("hypot", 2, mpmath.hypot, "elementary", real_only=True),
         _F("power", 2, mpmath.power, "elementary", cut=True),
         _F("abs", 1, _abs1, "elementary"),  # complex only: real abs is exact
-        _F("sign", 1, _sign, "elementary"),  # complex only: real sign is exact
+        _F("sign", 1, _sign, "composite"),  # complex only (z / |z|): real sign is exact
         _F("angle", 1, mpmath.arg, "elementary", cut=True),
         _F("sigmoid", 1, _sigmoid, "elementary"),
         _F("deg2rad", 1, lambda x: x * (mpmath.pi / 180), "composite", real_only=True),
