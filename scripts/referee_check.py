@@ -1,9 +1,11 @@
 """Referee the vs_numpy failures of a short fuzz run: who is right, JAX or the reference?
 
-Usage: python scripts/referee_check.py [--seed S] [--count N] [--workers W] [--json OUT]
+Usage: python scripts/referee_check.py [--seed S] [--count N] [--max-depth D] [--workers W]
+                                      [--json OUT]
 
 Runs seeds S..S+N-1 through the fuzz worker (``fuzzjax.fuzzing.task.make_fuzz_task``, the same
-programs, inputs and oracles as ``python -m fuzzjax fuzz --seed S --count N``, in spawn
+programs, inputs and oracles as ``python -m fuzzjax fuzz --seed S --count N --max-depth D``
+(``--max-depth 1``: one-call programs, every operation refereed directly), in spawn
 workers with the fuzz timeout, so hangs cannot stop it). Every failure in stage vs_numpy that
 ``diagnose`` localised to one operation is refereed on its isolated one-call case: JAX's
 compiled result against the NumPy reference's, judged by ``fuzzjax.fuzzing.referee``. Prints
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-depth", type=int, default=4, help="as fuzz (default 4)")
     parser.add_argument("--json", help="write every ruling to this JSON file")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     from fuzzjax.fuzzing.task import FuzzTaskConfig, make_fuzz_task
     from fuzzjax.workers import Pool
 
-    options = gen_options(fuzz_parser().parse_args(["--count", str(args.count)]))
+    flags = ["--count", str(args.count), "--max-depth", str(args.max_depth)]
+    options = gen_options(fuzz_parser().parse_args(flags))
     start = time.monotonic()
     programs = failures = 0
     unlocalized = 0
@@ -111,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         rows = [{"bucket": k, "ruling": r.to_json(), "case": cases[k]} for k, r in buckets.items()]
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"\nreproduce: python scripts/referee_check.py --seed {args.seed} --count {args.count}")
+    print(
+        f"\nreproduce: python scripts/referee_check.py --seed {args.seed} --count {args.count} "
+        f"--max-depth {args.max_depth}"
+    )
     return 0
 
 
