@@ -36,7 +36,7 @@ from fuzzjax.dtypes import KIND, promote_all
 from fuzzjax.fuzzing.case import Case
 from fuzzjax.fuzzing.inputs import dtype_name, np_dtype
 from fuzzjax.fuzzing.oracles import elementwise_ok
-from fuzzjax.fuzzing.referee_bounds import BOUNDS, ROUNDED_EXACT, bound_of
+from fuzzjax.fuzzing.referee_bounds import BOUNDS, ROUNDED_EXACT, Bound, bound_of
 from fuzzjax.fuzzing.referee_discrete import expect_discrete
 from fuzzjax.fuzzing.referee_exact import Expected, expect
 from fuzzjax.fuzzing.referee_functions import EXACT, FUNCTIONS, canonical
@@ -198,31 +198,14 @@ class _Operation:
         args = [np.asarray(x[index]) for x in self.operands]
         expected, ctx = self._expect(args)
         j, r = judge(got, expected, ctx), judge(want, expected, ctx)
-        verdict, rule = decide(j, r)
         shown = ", ".join(f"{n}={_show(a)}" for n, a in zip(self.labels, args, strict=True))
         exact = (
             f"undefined ({expected.undefined})"
             if expected.undefined
             else show_exact(expected.principal)
         )
-        bound = ctx.bound
-        detail = (
-            f"at {list(index)}: {self.alias}({shown}) exact {exact}, jax {_show(got)} "
-            f"({_ulps(j)}), reference {_show(want)} ({_ulps(r)}), bound {bound.ulp:g} ulp "
-            f"[{bound.name}]"
-        )
-        return Ruling(
-            verdict,
-            self.alias,
-            rule,
-            bound.ulp,
-            list(index),
-            exact,
-            _show(got),
-            _show(want),
-            j.ulp,
-            r.ulp,
-            detail,
+        return _element_ruling(
+            self.alias, index, j, r, ctx.bound, exact, got, want, f"{self.alias}({shown})"
         )
 
     def _expect(self, args: list[np.ndarray]) -> tuple[Expected, Context]:
@@ -274,27 +257,42 @@ class _Contraction:
         bound = BOUNDS["accumulation"]
         red = self.reduction
         j, r = (Judgement(*red.judge(index, v, bound.ulp)) for v in (got, want))
-        verdict, rule = decide(j, r)
         exact = show_exact(red.expected(index))
-        detail = (
-            f"at {list(index)}: {self.alias} exact {exact} ({red.n[index]} terms), "
-            f"jax {_show(got)} "
-            f"({_ulps(j)}), reference {_show(want)} ({_ulps(r)}), bound {bound.ulp:g} ulp "
-            f"+ 2 n eps |terms| [{bound.name}]"
-        )
-        return Ruling(
-            verdict,
-            self.alias,
-            rule,
-            bound.ulp,
-            list(index),
-            exact,
-            _show(got),
-            _show(want),
-            j.ulp,
-            r.ulp,
-            detail,
-        )
+        what = f"{self.alias} ({red.n[index]} terms)"
+        return _element_ruling(self.alias, index, j, r, bound, exact, got, want, what)
+
+
+def _element_ruling(
+    alias: str,
+    index: tuple[int, ...],
+    j: Judgement,
+    r: Judgement,
+    bound: Bound,
+    exact: str,
+    got: Any,
+    want: Any,
+    what: str,
+) -> Ruling:
+    """The ruling on one element from the judgements of JAX's and the reference's values."""
+    verdict, rule = decide(j, r)
+    extra = " + 2 n eps |terms|" if bound.name == "accumulation" else ""
+    detail = (
+        f"at {list(index)}: {what} exact {exact}, jax {_show(got)} ({_ulps(j)}), reference "
+        f"{_show(want)} ({_ulps(r)}), bound {bound.ulp:g} ulp{extra} [{bound.name}]"
+    )
+    return Ruling(
+        verdict,
+        alias,
+        rule,
+        bound.ulp,
+        list(index),
+        exact,
+        _show(got),
+        _show(want),
+        j.ulp,
+        r.ulp,
+        detail,
+    )
 
 
 def decide(j: Judgement, r: Judgement) -> tuple[Verdict, str]:
