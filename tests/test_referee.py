@@ -16,7 +16,7 @@ import ml_dtypes
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jax import lax
 
@@ -561,32 +561,34 @@ def test_special_real_values_follow_c99_annex_f() -> None:
 
 
 CONTRACTIONS = [
-    ("jnp.sum(x0, axis=1, keepdims=False)", "sum", jnp.sum, {"axis": 1}),
-    ("jnp.mean(x0, axis=0, keepdims=False)", "mean", jnp.mean, {"axis": 0}),
-    ("jnp.cumsum(x0, axis=1)", "cumsum", jnp.cumsum, {"axis": 1}),
-    ("jnp.prod(x0, axis=1, keepdims=False)", "prod", jnp.prod, {"axis": 1}),
-    ('jnp.einsum("ij,kj->ik", x0, x0)', "einsum", lambda x: jnp.einsum("ij,kj->ik", x, x), {}),
+    ("jnp.sum(x0, axis=1, keepdims=False)", "sum", jax.jit(lambda x: jnp.sum(x, axis=1))),
+    ("jnp.mean(x0, axis=0, keepdims=False)", "mean", jax.jit(lambda x: jnp.mean(x, axis=0))),
+    ("jnp.cumsum(x0, axis=1)", "cumsum", jax.jit(lambda x: jnp.cumsum(x, axis=1))),
+    ("jnp.prod(x0, axis=1, keepdims=False)", "prod", jax.jit(lambda x: jnp.prod(x, axis=1))),
+    ('jnp.einsum("ij,kj->ik", x0, x0)', "einsum", jax.jit(lambda x: jnp.einsum("ij,kj->ik", x, x))),
 ]
 
 
+@settings(max_examples=25)  # up to 60 (op, dtype, shape) compilations
 @given(
     st.sampled_from(CONTRACTIONS),
     st.sampled_from(["float32", "float16", "bfloat16", "complex64"]),
-    st.integers(1, 40),
+    st.sampled_from([1, 7, 40]),  # few shapes: each one compiles
     st.integers(0, 2**32 - 1),
 )
 def test_jax_contractions_on_ordinary_inputs_are_acceptable(
-    op: tuple[str, str, Callable[..., Any], dict[str, int]], dtype: str, width: int, seed: int
+    op: tuple[str, str, Callable[..., Any]], dtype: str, width: int, seed: int
 ) -> None:
-    call, alias, fn, kwargs = op
+    call, alias, fn = op
     x = np.random.default_rng(seed).normal(size=(3, width)).astype(np_dtype(dtype))
     source = _one("x0", call)
-    got = np.asarray(jax.jit(lambda a: fn(a, **kwargs))(x))
+    got = np.asarray(fn(x))
     case = Case(source, (ArgSpec("x0", x.shape, dtype),), [x], dtype_name(got.dtype), got.shape)
     ruling = referee(case, alias, got, np.full_like(got, np.nan))
     assert ruling.verdict is not Verdict.JAX_WRONG, ruling.detail
 
 
+@settings(max_examples=25)  # each program compiles; scripts/referee_check.py runs thousands
 @given(st.integers(0, 10**6))
 def test_generated_one_call_programs_get_a_ruling(seed: int) -> None:
     """Depth-1 programs of the generator, on its edge-value inputs: the referee rules on every
