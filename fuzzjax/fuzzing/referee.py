@@ -1,11 +1,12 @@
-"""The high-precision referee: when JAX and the NumPy reference disagree on one elementwise
-operation, who is right?
+"""The high-precision referee: when JAX and the NumPy reference disagree on one operation
+(elementwise, or a sum, product or contraction), who is right?
 
 ``referee(case, alias, got, want)`` takes the isolated one-call case of the culprit
 operation (``fuzzjax.fuzzing.diagnose.isolate``), JAX's compiled result ``got`` and the
 reference's ``want``. It examines the elements where they disagree
 (``fuzzjax.fuzzing.oracles.elementwise_ok``), computes each exactly (mpmath at high precision,
-``referee_exact``; exact integer and selection arithmetic, ``referee_discrete``) on the very
+``referee_exact``; exact integer and selection arithmetic, ``referee_discrete``; exact
+rationals for reductions and contractions, ``referee_reduce``) on the very
 operand values JAX computes on, rounds it to the result dtype and returns a ``Ruling``:
 
 * ``JAX_WRONG``: JAX is beyond the stated bound of its accuracy class (``referee_bounds``);
@@ -105,6 +106,9 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
     """Decide between JAX's ``got`` and the reference's ``want`` for the one-call ``case``."""
     got, want = np.asarray(got), np.asarray(want)
     shape = tuple(case.result_shape)
+    if got.shape != shape or want.shape != shape:
+        why = f"result shapes {got.shape} and {want.shape}, expected {shape}"
+        return Ruling(Verdict.NO_REFEREE, alias, rule="shape", detail=why)
     try:
         op: _Operation | _Contraction = (
             _Contraction.parse(case, alias)
@@ -113,9 +117,9 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
         )
     except _NoReferee as exc:
         return Ruling(Verdict.NO_REFEREE, alias, rule=str(exc), detail=str(exc))
-    if got.shape != shape or want.shape != shape:
-        why = f"result shapes {got.shape} and {want.shape}, expected {shape}"
-        return Ruling(Verdict.NO_REFEREE, alias, rule="shape", detail=why)
+    except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
+        why = f"referee error: {type(exc).__name__}: {exc}"
+        return Ruling(Verdict.NO_REFEREE, alias, rule="referee_error", detail=why)
     ok = elementwise_ok(got, want, case.result_dtype)[0]
     indices = [tuple(int(i) for i in ix) for ix in np.argwhere(~ok)]
     if not indices:
