@@ -212,7 +212,8 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
 
 
 def _diagonal(c: float, big: tuple[Mp, Mp]) -> Mp:
-    return mpmath.mpf(c) if math.isfinite(c) else (big[0] if c > 0 else -big[0])
+    """Every infinity replaced by the same stand-in (``atan2(inf, inf)``: the diagonal)."""
+    return (big[0] if c > 0 else -big[0]) if math.isinf(c) else mpmath.mpf(c)
 
 
 # ---- zeros on branch cuts, and poles ---------------------------------------------------

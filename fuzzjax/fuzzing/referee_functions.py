@@ -110,10 +110,6 @@ def _abs1(x: Mp) -> Mp:
     return abs(x)
 
 
-def _one(x: Mp) -> Mp:
-    return abs(x) + 1
-
-
 def _max_abs(x: Mp, y: Mp) -> Mp:
     return max(abs(x), abs(y))
 
@@ -177,9 +173,9 @@ FUNCTIONS: dict[str, MpFunction] = {
         _F("selu", 1, _selu, "composite", real_only=True),
         _F("leaky_relu", 1, lambda x: x if x >= 0 else x / 100, "composite", real_only=True),
         _F("soft_sign", 1, lambda x: x / (abs(x) + 1), "composite", real_only=True),
-        _F("erf", 1, mpmath.erf, "special", real_only=True, scale=_one),
-        _F("erfc", 1, mpmath.erfc, "special", real_only=True, scale=_one),
-        _F("erf_inv", 1, mpmath.erfinv, "special", real_only=True, scale=_one),
+        _F("erf", 1, mpmath.erf, "special", real_only=True),
+        _F("erfc", 1, mpmath.erfc, "special", real_only=True),
+        _F("erf_inv", 1, mpmath.erfinv, "special", real_only=True),
         _F("lgamma", 1, _lgamma, "special", real_only=True, scale=_lanczos_terms),
         _F(
             "digamma", 1, mpmath.digamma, "special", real_only=True, scale=_lanczos_terms, slow=True

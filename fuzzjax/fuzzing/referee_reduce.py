@@ -314,9 +314,12 @@ class Reduction:
                     for x in xs
                 ],
             )
+        # Sums: the operation on |operands|. Products: on the nonzero |operands| (a zero does
+        # not stop an overflowing partial product that comes before it).
+        zero = 1 if alias in PRODUCTS else 0
         magnitude = run(
             case,
-            [magnitudes(np.where(np.isfinite(x), x, 0) if x.dtype.kind in "fc" else x) for x in xs],
+            [magnitudes(np.where(_finite(x) != 0, _finite(x), zero)) for x in xs],
         )
         sizes = [float(np.max(np.abs(_finite(x).astype(np.complex128)), initial=0)) for x in xs]
         flushed = None
@@ -351,7 +354,7 @@ class Reduction:
             return True, "within_bound", err
         finite = all(math.isfinite(g) for g in got) and all(mpmath.isfinite(e) for e in exact)
         with mpmath.workprec(256):
-            size = to_mp(self.magnitude[index])[0]
+            size = terms_size = to_mp(self.magnitude[index])[0]
             if self.alias in PRODUCTS:
                 size = abs(mpmath.mpc(*exact)) if len(exact) == 2 else abs(exact[0])
             unit = max(ulp_of(e, fmt) for e in exact) if finite else 0
@@ -359,7 +362,7 @@ class Reduction:
             allow = bound_ulp * unit + 2 * n * acc.eps * size
             if finite and distance(got, exact) <= allow:
                 return True, "within_bound", err
-            if not finite and size >= acc.max:
+            if not finite and terms_size >= acc.max:
                 return True, "accumulation_overflow", err
             if finite and self._ftz(index, got, exact, allow, n, acc):
                 return True, "ftz", err
