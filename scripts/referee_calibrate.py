@@ -1,12 +1,12 @@
 """How accurate is JAX on ordinary inputs, measured by the referee? (calibrates its bounds)
 
-Usage: python scripts/referee_calibrate.py DTYPE [--count N] [--seed S] [NAME ...]
+Usage: python scripts/referee_calibrate.py DTYPE [NAME ...] [--count N] [--seed S]
 
 For every function of the referee's table (``fuzzjax.fuzzing.referee_functions.FUNCTIONS``;
 or the NAMEs given), draws N inputs of DTYPE (float32, float16, bfloat16 or complex64; a third
 normal(0, 3), the rest log-uniform in magnitude over e^-8..e^8 with random signs; complex
-parts drawn alike), runs JAX's function compiled, and judges each element with the referee.
-Prints per function how many elements are beyond the bound, the largest error accepted under
+parts drawn alike; each function's draws depend only on the seed and its name), runs JAX's
+function compiled, and judges each element with the referee. Prints per function how many elements are beyond the bound, the largest error accepted under
 ``within_bound`` (ulps against the exact value: large when a scaled or backward criterion
 accepted it), and the first two rejected elements.
 """
@@ -17,6 +17,7 @@ import argparse
 import math
 import sys
 import warnings
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -52,12 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     from fuzzjax.fuzzing.referee_judge import Context, judge
     from fuzzjax.fuzzing.referee_numbers import part_format
 
-    rng = np.random.default_rng(args.seed)
     is_complex = args.dtype == "complex64"
     fmt = part_format(args.dtype)
     n = args.count
 
-    def draw() -> np.ndarray:
+    def draw(rng: np.random.Generator) -> np.ndarray:
         x = np.exp(rng.uniform(-8, 8, n)) * rng.choice([-1, 1], n)
         x[: n // 3] = rng.normal(0, 3, n // 3)
         return x
@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if not is_complex and name in ("abs", "sign", "angle"):
             continue  # exact operations on real inputs
-        xs = [(draw() + 1j * draw() if is_complex else draw()) for _ in range(fn.arity)]
+        rng = np.random.default_rng([args.seed, zlib.crc32(name.encode())])  # per function
+        xs = [(draw(rng) + 1j * draw(rng) if is_complex else draw(rng)) for _ in range(fn.arity)]
         xs = [x.astype(np_dtype(args.dtype)) for x in xs]
         got = np.asarray(jax.jit(jax_function(name))(*xs))
         bound = bound_of(fn.bound, is_complex)
@@ -84,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:12s} {args.dtype:9s} [{bound.name}] beyond bound {len(bad):3d}/{n}, "
             f"largest accepted {worst:.3g} ulp {'; '.join(bad[:2])}"
         )
+    names = " ".join(args.names)
     print(
-        f"reproduce: python scripts/referee_calibrate.py {args.dtype} --count {n} "
-        f"--seed {args.seed} {' '.join(args.names)}".rstrip()
+        f"reproduce: python scripts/referee_calibrate.py {args.dtype} {names} --count {n} "
+        f"--seed {args.seed}".replace("  ", " ")
     )
     return 0
 
