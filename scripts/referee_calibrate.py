@@ -6,9 +6,10 @@ For every function of the referee's table (``fuzzjax.fuzzing.referee_functions.F
 or the NAMEs given), draws N inputs of DTYPE (float32, float16, bfloat16 or complex64; a third
 normal(0, 3), the rest log-uniform in magnitude over e^-8..e^8 with random signs; complex
 parts drawn alike; each function's draws depend only on the seed and its name), runs JAX's
-function compiled, and judges each element with the referee. Prints per function how many elements are beyond the bound, the largest error accepted under
-``within_bound`` (ulps against the exact value: large when a scaled or backward criterion
-accepted it), and the first two rejected elements.
+function compiled, and judges each element with the referee. Prints per function how many
+elements are beyond the bound, the largest error accepted under ``within_bound`` (ulps against
+the exact value: large when a scaled or backward criterion accepted it), and the first two
+rejected elements.
 """
 
 from __future__ import annotations
