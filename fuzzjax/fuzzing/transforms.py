@@ -1,0 +1,249 @@
+"""Transformation oracles: a program transformed by JAX against the program itself.
+
+The value oracles (``fuzzjax.fuzzing.oracles``) compare one function computed three ways. The
+oracles here compare a JAX transformation of the function with what it must equal:
+
+* ``vmap`` (``check_vmap``): ``jax.jit(jax.vmap(f))`` over a stacked batch of input sets equals
+  ``jax.jit(f)`` on each input set, within the value oracles' tolerance;
+* ``export_roundtrip`` (``check_export_roundtrip``): ``jax.export`` of ``jax.jit(f)``,
+  serialized, deserialized and called, gives the same bits as ``jax.jit(f)``;
+* ``jvp_vs_vjp`` and ``grad_vs_fd`` (``fuzzjax.fuzzing.transforms_ad``): forward against
+  reverse mode, and reverse mode against central differences.
+
+Every oracle returns ``None`` (agrees, not applicable, or inconclusive) or a
+``TransformFailure``. Each has an applicability predicate (``vmap_applicable`` ...) that
+decides from the program text and its inputs only, never from what the oracle computes; the
+oracle checks it first. Pass ``notes=[]`` to learn why an oracle returned ``None`` without
+comparing: it appends one line, ``"not applicable: ..."`` or ``"inconclusive: ..."``.
+
+A failure of ``jax.jit(f)`` itself is the value oracles' finding (stages ``compile``/``jit``),
+so the transformation oracles return ``None`` for it rather than report it twice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fuzzjax.errors import one_line
+from fuzzjax.fuzzing.case import Case, Symptom
+from fuzzjax.fuzzing.inputs import derive_input_seed, dtype_name, make_inputs, np_dtype
+from fuzzjax.fuzzing.oracles import compare, same_bits
+from fuzzjax.program import ArgSpec
+
+#: Oracle names; the lead adds them to ``fuzzjax.fuzzing.case.Stage`` with these values.
+VMAP = "vmap"
+JVP_VS_VJP = "jvp_vs_vjp"
+GRAD_VS_FD = "grad_vs_fd"
+EXPORT_ROUNDTRIP = "export_roundtrip"
+ORACLES: tuple[str, ...] = (VMAP, JVP_VS_VJP, GRAD_VS_FD, EXPORT_ROUNDTRIP)
+
+
+@dataclass
+class TransformFailure:
+    """A transformation that disagrees with the function it transforms."""
+
+    oracle: str
+    symptom: Symptom
+    detail: str  # one line
+    index: list[int] | None = None  # first element that differs (vmap: batch index first)
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """Whether an oracle applies to a case; falsy with a one-line ``reason`` when it does not."""
+
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+APPLICABLE = Applicability(True)
+
+
+def not_applicable(reason: str) -> Applicability:
+    return Applicability(False, reason)
+
+
+def skip(notes: list[str] | None, kind: str, reason: str) -> None:
+    """Record why an oracle returned ``None`` without a verdict (``kind``: ``not applicable``
+    or ``inconclusive``)."""
+    if notes is not None:
+        notes.append(f"{kind}: {reason}")
+
+
+def load(case: Case) -> Callable[..., Any]:
+    """The program's function (grammar-checked before anything is executed)."""
+    from fuzzjax.lowering.lower import load_function
+
+    return load_function(case.source)
+
+
+def inputs_match(args: Sequence[ArgSpec], inputs: Sequence[np.ndarray]) -> bool:
+    """Whether ``inputs`` are arrays of exactly the types ``args`` declare."""
+    if len(inputs) != len(args):
+        return False
+    return all(
+        tuple(np.shape(x)) == spec.shape and np.asarray(x).dtype == np_dtype(spec.dtype)
+        for spec, x in zip(args, inputs, strict=True)
+    )
+
+
+def batch_inputs(args: Sequence[ArgSpec], seed: int, count: int) -> list[list[np.ndarray]]:
+    """``count`` further input sets for ``args`` (edge values included), reproducible from
+    ``seed`` (a case's input seed): the batch ``check_vmap`` stacks after the case's own."""
+    return [make_inputs(args, derive_input_seed(seed, k + 1)) for k in range(count)]
+
+
+def type_failure(oracle: str, got: np.ndarray, want: np.ndarray) -> TransformFailure | None:
+    """A ``wrong_shape``/``wrong_dtype`` failure when ``got`` and ``want`` differ in type."""
+    if got.shape != want.shape:
+        detail = f"result shape {got.shape}, expected {want.shape}"
+        return TransformFailure(oracle, Symptom.WRONG_SHAPE, detail)
+    if got.dtype != want.dtype:
+        detail = f"result dtype {_name(got.dtype)}, expected {_name(want.dtype)}"
+        return TransformFailure(oracle, Symptom.WRONG_DTYPE, detail)
+    return None
+
+
+def _name(dtype: np.dtype) -> str:
+    try:
+        return dtype_name(dtype)
+    except KeyError:
+        return str(dtype)
+
+
+# ---- vmap ---------------------------------------------------------------------------------
+
+
+def vmap_applicable(case: Case, batch: Sequence[Sequence[np.ndarray]] = ()) -> Applicability:
+    """``vmap`` needs an argument to map over and input sets of the program's argument types."""
+    if not case.args:
+        return not_applicable("the program has no arguments to map over")
+    for inputs in [case.inputs, *batch]:
+        if not inputs_match(case.args, inputs):
+            return not_applicable("an input set does not match the argument types")
+    return APPLICABLE
+
+
+def check_vmap(
+    case: Case, batch: Sequence[Sequence[np.ndarray]], *, notes: list[str] | None = None
+) -> TransformFailure | None:
+    """``jax.jit(jax.vmap(f))`` on the input sets ``[case.inputs, *batch]`` stacked along a new
+    leading axis, against ``jax.jit(f)`` on each set: same shape and dtype, values within the
+    value oracles' tolerance (``oracles.compare``: NaN positions, inf signs, ulps per dtype).
+
+    Both sides are compiled, so the two differ only by what batching changes: the batching
+    rules, and how XLA compiles the batched program.
+    """
+    ok = vmap_applicable(case, batch)
+    if not ok:
+        skip(notes, "not applicable", ok.reason)
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    fn = load(case)
+    sets = [case.inputs, *batch]
+    try:
+        compiled = jax.jit(fn)
+        singles = [np.asarray(compiled(*[jnp.asarray(x) for x in s])) for s in sets]
+    except Exception as exc:  # noqa: BLE001 - the jit stage reports it
+        skip(notes, "inconclusive", f"jax.jit(f) raises: {one_line(exc)}")
+        return None
+    stacked = [jnp.asarray(np.stack([s[i] for s in sets])) for i in range(len(case.args))]
+    try:
+        batched = np.asarray(jax.jit(jax.vmap(fn))(*stacked))
+    except Exception as exc:  # noqa: BLE001 - every exception is a finding
+        detail = f"{one_line(exc)} (jax.jit(f) runs on all {len(sets)} input sets)"
+        return TransformFailure(VMAP, Symptom.EXCEPTION, detail)
+    want = np.stack(singles)
+    wrong = type_failure(VMAP, batched, want)
+    if wrong is not None:
+        return wrong
+    diff = compare(batched, want, case.result_dtype)
+    if diff.symptom is None:
+        return None
+    detail = f"vmap vs per-example jit over {len(sets)} input sets: {diff.detail}"
+    return TransformFailure(VMAP, diff.symptom, detail, diff.index)
+
+
+# ---- export round trip --------------------------------------------------------------------
+
+
+def export_applicable(case: Case) -> Applicability:
+    """Serialization needs the optional ``flatbuffers`` package (``pip install
+    'fuzzjax[export]'``)."""
+    if importlib.util.find_spec("flatbuffers") is None:
+        return not_applicable("flatbuffers is not installed: pip install 'fuzzjax[export]'")
+    if not inputs_match(case.args, case.inputs):
+        return not_applicable("the inputs do not match the argument types")
+    return APPLICABLE
+
+
+def check_export_roundtrip(
+    case: Case, *, notes: list[str] | None = None
+) -> TransformFailure | None:
+    """``jax.export.export(jax.jit(f))(*specs)``, ``.serialize()``, ``jax.export.deserialize``
+    and ``.call(*args)`` against ``jax.jit(f)(*args)``: the same bits (NaN payloads included).
+
+    Both sides compile the same StableHLO for the same platform, so any difference, even
+    within rounding, means the round trip changed the program. The detail says whether the
+    difference is also beyond the value oracles' tolerance.
+    """
+    ok = export_applicable(case)
+    if not ok:
+        skip(notes, "not applicable", ok.reason)
+        return None
+    import jax
+    import jax.numpy as jnp
+    from jax import export
+
+    fn = load(case)
+    args = [jnp.asarray(x) for x in case.inputs]
+    try:
+        want = np.asarray(jax.jit(fn)(*args))
+    except Exception as exc:  # noqa: BLE001 - the jit stage reports it
+        skip(notes, "inconclusive", f"jax.jit(f) raises: {one_line(exc)}")
+        return None
+    specs = [jax.ShapeDtypeStruct(a.shape, jnp.dtype(a.dtype)) for a in case.args]
+    step = "export"
+    try:
+        exported = export.export(jax.jit(fn))(*specs)
+        step = "serialize"
+        blob = exported.serialize()
+        step = "deserialize"
+        restored = export.deserialize(blob)
+        step = "call"
+        got = np.asarray(restored.call(*args))
+    except Exception as exc:  # noqa: BLE001 - every exception is a finding
+        detail = f"{step} raises {one_line(exc)} (jax.jit(f) runs)"
+        return TransformFailure(EXPORT_ROUNDTRIP, Symptom.EXCEPTION, detail)
+    wrong = type_failure(EXPORT_ROUNDTRIP, got, want)
+    if wrong is not None or same_bits(got, want):
+        return wrong
+    diff = compare(got, want, case.result_dtype)
+    if diff.symptom is not None:
+        detail = f"deserialized export vs jax.jit: {diff.detail}"
+        return TransformFailure(EXPORT_ROUNDTRIP, diff.symptom, detail, diff.index)
+    index = first_bit_difference(got, want)
+    detail = (
+        f"deserialized export vs jax.jit: bits differ (within tolerance) at {index}: "
+        f"got {got[tuple(index)]!r}, want {want[tuple(index)]!r}"
+    )
+    return TransformFailure(EXPORT_ROUNDTRIP, Symptom.WRONG_VALUE, detail, index)
+
+
+def first_bit_difference(got: np.ndarray, want: np.ndarray) -> list[int]:
+    """The index of the first element whose bytes differ (arrays of one shape and dtype)."""
+    width = got.dtype.itemsize
+    a = np.array(got).reshape(-1).view(np.uint8).reshape(-1, width)
+    b = np.array(want).reshape(-1).view(np.uint8).reshape(-1, width)
+    first = int(np.argmax((a != b).any(axis=1)))
+    return [int(i) for i in np.unravel_index(first, got.shape)]
