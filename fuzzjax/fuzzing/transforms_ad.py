@@ -114,8 +114,8 @@ def jvp_vs_vjp_applicable(case: Case) -> Applicability:
     if not inputs_match(case.args, case.inputs):
         return not_applicable("the inputs do not match the argument types")
     index = differentiated(case)
-    if not index or not np.prod(case.result_shape):
-        return not_applicable("no float or complex argument, or an empty result")
+    if not any(np.size(case.inputs[i]) for i in index) or not np.prod(case.result_shape):
+        return not_applicable("no float or complex input element, or an empty result")
     if not _finite(*[_wide(case.inputs[i]) for i in index]):
         return not_applicable("a differentiated input is not finite")
     blocked = sorted(aliases_used(parse(case.source)) & NO_REVERSE_MODE)

@@ -168,7 +168,7 @@ def _node_reason(
 ) -> str:
     """Why one evaluated operation rules central differences out ('' if it does not)."""
     for kind in [dtype, *(d for _, d in args)]:
-        if KIND.get(kind, "") in "fc" and kind != "float32":
+        if KIND.get(kind) in ("f", "c") and kind != "float32":
             return f"{alias} has a {kind} value (float32 only)"
     if KIND.get(dtype, "") == "f" and not np.isfinite(_wide(result)).all():
         return f"{alias} gives a non-finite value"

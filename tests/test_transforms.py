@@ -1,0 +1,347 @@
+"""Transformation oracles: agreement on known-good programs, planted inconsistencies found,
+applicability predicates refusing what they must."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fuzzjax.fuzzing import transforms, transforms_ad, transforms_smooth
+from fuzzjax.fuzzing.case import Case, Symptom
+from fuzzjax.fuzzing.transforms import (
+    batch_inputs,
+    check_export_roundtrip,
+    check_vmap,
+    export_applicable,
+    first_bit_difference,
+    vmap_applicable,
+)
+from fuzzjax.fuzzing.transforms_ad import (
+    check_grad_vs_fd,
+    check_jvp_vs_vjp,
+    jvp_vs_vjp_applicable,
+    probe,
+)
+from fuzzjax.fuzzing.transforms_smooth import grad_vs_fd_applicable
+from fuzzjax.program import ArgSpec
+
+F32 = np.float32
+
+
+def case(body: str, *arrays: np.ndarray) -> Case:
+    """A one-expression program over ``x0, x1, ...`` with these inputs; the result type is
+    what jax.jit says it is (the oracles compare JAX with itself)."""
+    import jax
+    import jax.numpy as jnp
+
+    from fuzzjax.fuzzing.inputs import dtype_name
+    from fuzzjax.lowering.lower import load_function
+
+    names = [f"x{i}" for i in range(len(arrays))]
+    source = f"def f({', '.join(names)}):\n    return {body}\n"
+    args = tuple(ArgSpec(n, a.shape, dtype_name(a.dtype)) for n, a in zip(names, arrays))
+    out = jax.eval_shape(load_function(source), *[jnp.asarray(a) for a in arrays])
+    return Case(source, args, list(arrays), dtype_name(np.dtype(out.dtype)), tuple(out.shape))
+
+
+def planted(monkeypatch: pytest.MonkeyPatch, fn: Callable[..., Any]) -> None:
+    """Make the oracles run ``fn`` instead of the case's program (a test seam)."""
+    monkeypatch.setattr(transforms, "load", lambda case: fn)
+    monkeypatch.setattr(transforms_ad, "load", lambda case: fn)
+
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((3, 4)).astype(F32)
+Y = RNG.standard_normal((4,)).astype(F32)
+Z = (RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))).astype(np.complex64)
+
+
+# ---- vmap ---------------------------------------------------------------------------------
+
+
+def test_vmap_agrees_on_a_reduction_with_edge_values_in_the_batch() -> None:
+    c = case("jnp.sum(jnp.sin(x0) * x1, axis=1, keepdims=False)", X, Y)
+    batch = batch_inputs(c.args, 7, 2)
+    assert vmap_applicable(c, batch)
+    notes: list[str] = []
+    assert check_vmap(c, batch, notes=notes) is None and notes == []
+
+
+def test_vmap_finds_a_wrong_batching_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    @jax.custom_batching.custom_vmap
+    def wrong(x: Any) -> Any:
+        return jnp.sin(x)
+
+    @wrong.def_vmap
+    def _rule(axis_size: int, in_batched: Any, x: Any) -> Any:
+        return jnp.cos(x), True  # the batched program computes something else
+
+    c = case("jnp.sin(x0)", X)
+    planted(monkeypatch, wrong)
+    found = check_vmap(c, [[X * 2]])
+    assert found is not None and found.oracle == "vmap"
+    assert found.symptom is Symptom.WRONG_VALUE and found.index == [0, 0, 0]
+
+
+def test_vmap_reports_a_batched_program_that_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    @jax.custom_batching.custom_vmap
+    def unbatchable(x: Any) -> Any:
+        return jnp.sin(x)
+
+    @unbatchable.def_vmap
+    def _rule(axis_size: int, in_batched: Any, x: Any) -> Any:
+        raise NotImplementedError("no batching rule")
+
+    planted(monkeypatch, unbatchable)
+    found = check_vmap(case("jnp.sin(x0)", X), [[X]])
+    assert found is not None and found.symptom is Symptom.EXCEPTION
+    assert "no batching rule" in found.detail and "jax.jit(f) runs" in found.detail
+
+
+def test_vmap_refuses_programs_without_arguments_and_mismatched_batches() -> None:
+    no_args = Case("def f():\n    return jnp.zeros_like(1.0)\n", (), [], "float32", ())
+    assert not vmap_applicable(no_args)
+    c = case("jnp.sin(x0)", X)
+    refused = vmap_applicable(c, [[Y]])
+    assert not refused and "argument types" in refused.reason
+    notes: list[str] = []
+    assert check_vmap(c, [[Y]], notes=notes) is None
+    assert notes[0].startswith("not applicable: ")
+
+
+# ---- forward vs reverse mode --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body, arrays",
+    [
+        ("jnp.sum(jnp.tanh(x0 @ jnp.expand_dims(x1, axis=1)), axis=None, keepdims=False)",
+         (X, Y)),
+        ("jnp.conj(x0) * x0 + jnp.real(x0) * jnp.exp(x0)", (Z,)),  # not holomorphic
+        ("jnp.abs(x0) + jnp.angle(x0)", (Z,)),  # complex to real
+        ("x0 + x1.astype(jnp.float32)", (X, np.arange(4, dtype=np.int32))),  # ints held fixed
+        ("jnp.cumprod(x0.astype(jnp.float16), axis=0)", (X,)),  # float16 tolerance
+    ],
+)  # fmt: skip
+def test_jvp_and_vjp_agree_on_known_good_programs(body: str, arrays: tuple[Any, ...]) -> None:
+    notes: list[str] = []
+    assert check_jvp_vs_vjp(case(body, *arrays), seed=3, notes=notes) is None
+    assert notes == []
+
+
+def _wrongly_transposed() -> Callable[..., Any]:
+    """A linear primitive ``2x`` whose transpose rule says ``3x``."""
+    import jax.numpy as jnp
+    from jax.extend.core import Primitive
+    from jax.interpreters import ad, mlir
+
+    double = Primitive("fuzzjax_test_double")
+    double.def_impl(lambda x: 2 * x)
+    double.def_abstract_eval(lambda x: x)
+    mlir.register_lowering(double, mlir.lower_fun(lambda x: 2 * x, multiple_results=False))
+    ad.deflinear2(double, lambda ct, x: [3 * ct])
+    return lambda x: jnp.sin(double.bind(x))
+
+
+def test_jvp_vs_vjp_finds_a_wrong_transpose_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    planted(monkeypatch, _wrongly_transposed())
+    found = check_jvp_vs_vjp(case("jnp.sin(x0)", X), seed=1)
+    assert found is not None and found.oracle == "jvp_vs_vjp"
+    assert found.symptom is Symptom.WRONG_VALUE and "tolerance" in found.detail
+
+
+def test_jvp_vs_vjp_names_the_mode_that_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    @jax.custom_vjp
+    def reverse_only(x: Any) -> Any:
+        return jnp.sin(x)
+
+    reverse_only.defvjp(lambda x: (jnp.sin(x), x), lambda x, ct: (jnp.cos(x) * ct,))
+    planted(monkeypatch, reverse_only)
+    found = check_jvp_vs_vjp(case("jnp.sin(x0)", X))
+    assert found is not None and found.symptom is Symptom.EXCEPTION
+    assert found.detail.startswith("jvp raises") and found.detail.endswith("(vjp runs)")
+
+
+def test_jvp_vs_vjp_is_inconclusive_on_non_finite_derivatives() -> None:
+    notes: list[str] = []
+    at_zero = np.array([0.0, 1.0], F32)  # d sqrt(x)/dx is inf at 0
+    assert check_jvp_vs_vjp(case("jnp.sqrt(x0)", at_zero), notes=notes) is None
+    assert notes == ["inconclusive: a tangent or cotangent is not finite"]
+
+
+@pytest.mark.parametrize(
+    "body, arrays, reason",
+    [
+        ("x0 + 1", (np.arange(3, dtype=np.int32),), "has no derivative"),
+        ("jnp.sin(x0)", (np.array([1.0, np.nan], F32),), "not finite"),
+        ("lax.while_loop(lambda c0: c0[1] < 3, lambda c0: (jnp.sin(c0[0]), c0[1] + 1), "
+         "(x0, 0))[0]", (X,), "while_loop has no reverse-mode"),
+        ("jnp.sum(x0, axis=None, keepdims=False)", (np.zeros((0,), F32),), "no float"),
+    ],
+)  # fmt: skip
+def test_jvp_vs_vjp_refuses(body: str, arrays: tuple[Any, ...], reason: str) -> None:
+    verdict = jvp_vs_vjp_applicable(case(body, *arrays))
+    assert not verdict and reason in verdict.reason
+
+
+def test_probes_are_dyadic_and_exact_in_every_dtype() -> None:
+    rng = np.random.default_rng(0)
+    for dtype in ("float16", "bfloat16", "float32", "complex64"):
+        p = probe(dtype, (50,), rng)
+        wide = np.asarray(p).astype(np.complex128)
+        for part in (wide.real, wide.imag) if dtype == "complex64" else (wide.real,):
+            m = np.abs(part) * 8
+            assert np.all(m == np.round(m)) and m.min() >= 1 and m.max() <= 15
+        assert np.all((3 * p).astype(np.complex128) == 3 * wide)
+
+
+# ---- grad vs central differences ----------------------------------------------------------
+
+SMOOTH_INPUT = np.array([[0.3, -1.2, 2.0], [0.7, 1.5, -0.4]], F32)
+POSITIVE = np.array([0.5, 1.7, 3.0], F32)
+
+
+@pytest.mark.parametrize(
+    "body, arrays",
+    [
+        ("jnp.sum(jnp.sin(x0) * jnp.exp(x0), axis=0, keepdims=False)", (SMOOTH_INPUT,)),
+        ("jnp.log(x0) / (x0 + 2.0)", (POSITIVE,)),
+        ("jax.nn.softmax(x0, axis=1) @ jnp.transpose(x0, (1, 0))", (SMOOTH_INPUT,)),
+        ("jnp.where(x1, x0 ** 2, jnp.tanh(x0))", (POSITIVE, np.array([True, False, True]))),
+    ],
+)  # fmt: skip
+def test_grad_agrees_with_central_differences(body: str, arrays: tuple[Any, ...]) -> None:
+    c = case(body, *arrays)
+    assert grad_vs_fd_applicable(c)
+    notes: list[str] = []
+    assert check_grad_vs_fd(c, seed=2, notes=notes) is None and notes == []
+
+
+def test_grad_vs_fd_finds_a_wrong_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    @jax.custom_jvp
+    def wrong(x: Any) -> Any:
+        return jnp.sin(x)
+
+    wrong.defjvp(lambda p, t: (jnp.sin(p[0]), 1.01 * jnp.cos(p[0]) * t[0]))  # 1% off
+    c = case("jnp.sin(x0)", SMOOTH_INPUT)
+    planted(monkeypatch, wrong)
+    found = check_grad_vs_fd(c, seed=2)
+    assert found is not None and found.oracle == "grad_vs_fd"
+    assert found.symptom is Symptom.WRONG_VALUE and "truncation" in found.detail
+
+
+@pytest.mark.parametrize(
+    "body, arrays, reason",
+    [
+        ("jnp.abs(x0)", (SMOOTH_INPUT,), "abs is not smooth"),
+        ("jnp.maximum(x0, 0.5)", (SMOOTH_INPUT,), "maximum is not smooth"),
+        ("jnp.floor(x0)", (SMOOTH_INPUT,), "floor is not smooth"),
+        ("jnp.clip(x0, 0.0, 1.0)", (SMOOTH_INPUT,), "clip is not smooth"),
+        ("jnp.sort(x0, axis=0)", (SMOOTH_INPUT,), "sort is not smooth"),
+        ("x0 * (x0 > 0.5)", (SMOOTH_INPUT,), "turns a float into bool"),
+        ("jnp.where(x0, x0, 1.0)", (SMOOTH_INPUT,), "float condition"),
+        ("jnp.log(x0)", (np.array([0.01, 1.0], F32),), "singular point"),
+        ("jnp.arcsin(x0)", (np.array([0.99], F32),), "singular point"),
+        ("x0 / x1", (POSITIVE, np.array([1.0, -0.001, 2.0], F32)), "singular point"),
+        ("jnp.sin(x0)", (np.array([1e3], F32),), "|x| <= 100"),
+        ("jnp.sin(x0)", (X.astype(np.float16),), "float32 only"),
+        ("jnp.sin(x0.astype(jnp.bfloat16)).astype(jnp.float32)", (X,), "float32 only"),
+        ("jax.grad(lambda a0: jnp.sum(jnp.log(a0), axis=None, keepdims=False))(x0)", (POSITIVE,),
+         "jax.grad inside"),
+    ],
+)  # fmt: skip
+def test_grad_vs_fd_refuses(body: str, arrays: tuple[Any, ...], reason: str) -> None:
+    verdict = grad_vs_fd_applicable(case(body, *arrays))
+    assert not verdict and reason in verdict.reason
+
+
+def test_integer_arithmetic_is_a_constant_of_the_derivative() -> None:
+    ints = np.array([3, -2, 5], np.int32)
+    c = case("x0 * jnp.abs(x1 // 2).astype(jnp.float32)", POSITIVE, ints)
+    assert grad_vs_fd_applicable(c)
+    assert check_grad_vs_fd(c) is None
+
+
+def test_the_domain_table_names_only_smooth_operations() -> None:
+    from fuzzjax.syntax import operation_aliases
+
+    assert transforms_smooth.SMOOTH <= operation_aliases()
+    assert not transforms_smooth.SMOOTH_EVERYWHERE & set(transforms_smooth.DOMAIN)
+
+
+# ---- export round trip --------------------------------------------------------------------
+
+needs_flatbuffers = pytest.mark.skipif(
+    importlib.util.find_spec("flatbuffers") is None, reason="needs fuzzjax[export]"
+)
+
+
+@needs_flatbuffers
+@pytest.mark.parametrize(
+    "body, arrays",
+    [
+        ("jnp.sum(jnp.sin(x0) * x1, axis=1, keepdims=False)", (X, Y)),
+        ("jnp.linalg.det(x0 @ jnp.transpose(x0, (1, 0)))", (X,)),  # a LAPACK custom call
+        ("x0 // x1", (np.array([7, -8, 0], np.int8), np.array([0, 3, -1], np.int8))),
+    ],
+)  # fmt: skip
+def test_export_round_trip_keeps_the_bits(body: str, arrays: tuple[Any, ...]) -> None:
+    notes: list[str] = []
+    assert check_export_roundtrip(case(body, *arrays), notes=notes) is None and notes == []
+
+
+@needs_flatbuffers
+@pytest.mark.parametrize("ulps, within", [(1, True), (1000, False)])
+def test_export_round_trip_reports_any_changed_bit(
+    monkeypatch: pytest.MonkeyPatch, ulps: int, within: bool
+) -> None:
+    import jax
+
+    real = jax.export.deserialize
+
+    class Shifted:
+        def __init__(self, exported: Any) -> None:
+            self.exported = exported
+
+        def call(self, *args: Any) -> Any:
+            out = np.asarray(self.exported.call(*args))
+            return (out.view(np.int32) + ulps).view(F32)
+
+    monkeypatch.setattr(jax.export, "deserialize", lambda blob: Shifted(real(blob)))
+    found = check_export_roundtrip(case("jnp.sin(x0)", X))
+    assert found is not None and found.oracle == "export_roundtrip"
+    assert found.symptom is Symptom.WRONG_VALUE and found.index == [0, 0]
+    assert ("within tolerance" in found.detail) is within
+
+
+def test_export_needs_flatbuffers(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "flatbuffers" else real(name)
+    )
+    verdict = export_applicable(case("jnp.sin(x0)", X))
+    assert not verdict and "pip install 'fuzzjax[export]'" in verdict.reason
+
+
+def test_first_bit_difference_sees_nan_payloads_and_rank_zero() -> None:
+    a = np.array([1.0, np.nan, 2.0], F32)
+    b = a.copy()
+    b.view(np.int32)[1] ^= 1  # another NaN
+    assert first_bit_difference(a, b) == [1]
+    assert first_bit_difference(np.array(1.0, F32), np.array(-1.0, F32)) == []
