@@ -1,11 +1,14 @@
 """Measure the transformation oracles (fuzzjax.fuzzing.transforms*) on generated programs.
 
 Usage: python scripts/transform_check.py [--programs N] [--start SEED] [--oracle NAME ...]
-                                         [--workers W] [--timeout S] [--batch B] [--reasons]
+                                         [--inputs fuzz|plain] [--workers W] [--timeout S]
+                                         [--batch B] [--platforms P,...] [--reasons]
 
 Program ``seed`` is ``fuzzjax.generate(seed, max_depth=4, max_rank=4, max_elements=4096)``
-with the inputs fuzz mode gives it (``derive_input_seed(seed)``); ``vmap`` stacks ``B - 1``
-more input sets (``transforms.batch_inputs``). Every (program, oracle) pair runs in a
+with the inputs fuzz mode gives it (``derive_input_seed(seed)``), or edge-free ones
+(``--inputs plain``, ``transforms.plain_inputs``); ``vmap`` stacks ``B - 1`` more input sets
+(``transforms.batch_inputs``, or plain ones) with random ``in_axes``
+(``transforms.vmap_axes(case, seed)``); ``--platforms cpu,cuda`` exports for both platforms. Every (program, oracle) pair runs in a
 crash-isolating worker (``fuzzjax.workers.Pool``), so a crash is counted, not fatal.
 
 Prints per oracle: programs checked, applicable share, inconclusive, agreeing and differing
@@ -31,6 +34,8 @@ SHOWN = 5
 class Config:
     oracles: tuple[str, ...]
     batch: int
+    plain: bool
+    platforms: tuple[str, ...] | None
 
 
 @dataclass
@@ -62,19 +67,31 @@ def make_task(config: Config) -> Any:
         name = config.oracles[oracle]
         program = generate(seed, max_depth=4, max_rank=4, max_elements=4096)
         input_seed = derive_input_seed(seed)
-        case = Case(program.source, program.args, program.inputs(input_seed),
-                    program.result_dtype, program.result_shape)  # fmt: skip
+        if config.plain:
+            inputs = transforms.plain_inputs(program.args, input_seed)
+        else:
+            inputs = program.inputs(input_seed)
+        case = Case(program.source, program.args, inputs, program.result_dtype,
+                    program.result_shape)  # fmt: skip
         notes: list[str] = []
         start = time.perf_counter()
         if name == "vmap":
-            batch = transforms.batch_inputs(case.args, input_seed, config.batch - 1)
-            failure = transforms.check_vmap(case, batch, notes=notes)
+            batch = [
+                transforms.plain_inputs(case.args, input_seed + k) if config.plain else inputs
+                for k, inputs in enumerate(
+                    transforms.batch_inputs(case.args, input_seed, config.batch - 1), 1
+                )
+            ]
+            axes = transforms.vmap_axes(case, seed)
+            failure = transforms.check_vmap(case, batch, axes=axes, notes=notes)
         elif name == "jvp_vs_vjp":
             failure = transforms_ad.check_jvp_vs_vjp(case, seed=seed, notes=notes)
         elif name == "grad_vs_fd":
             failure = transforms_ad.check_grad_vs_fd(case, seed=seed, notes=notes)
         else:
-            failure = transforms.check_export_roundtrip(case, notes=notes)
+            failure = transforms.check_export_roundtrip(
+                case, platforms=config.platforms, notes=notes
+            )
         ms = (time.perf_counter() - start) * 1000
         done[0] += 1
         if done[0] % 50 == 0:
@@ -98,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--batch", type=int, default=3)
+    parser.add_argument("--inputs", choices=("fuzz", "plain"), default="fuzz",
+                        help="fuzz-mode inputs (edge values) or transforms.plain_inputs")
+    parser.add_argument("--platforms", default="", help="export for these, e.g. cpu,cuda")
     parser.add_argument("--reasons", action="store_true", help="list not-applicable reasons")
     args = parser.parse_args(argv)
     if args.programs < 1 or args.batch < 1 or args.workers < 1:
@@ -105,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from fuzzjax.workers import OutcomeKind, Pool
 
-    config = Config(tuple(args.oracle or ORACLES), args.batch)
+    platforms = tuple(args.platforms.split(",")) if args.platforms else None
+    config = Config(tuple(args.oracle or ORACLES), args.batch, args.inputs == "plain", platforms)
     n = len(config.oracles)
     tasks = range(args.start * n, (args.start + args.programs) * n)
     records: dict[str, list[Record]] = defaultdict(list)
@@ -121,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 lost[name][outcome.kind.value] += 1
                 print(f"seed {seed} {name}: {outcome.kind.value} {outcome.error}", flush=True)
     wall = time.perf_counter() - began
-    print(f"# {args.programs} programs from seed {args.start}, batch {args.batch}, "
+    print(f"# {args.programs} programs from seed {args.start}, {args.inputs} inputs, batch {args.batch}, "
           f"{args.workers} worker(s), {wall:.0f} s wall")  # fmt: skip
     for name in config.oracles:
         _report(name, records[name], lost[name], args)
@@ -150,7 +171,7 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
         print(f"- seed {r.seed}: {r.detail}")
         print("  " + r.source.strip().replace("\n", "\n  "))
         print(f"  rerun: python scripts/transform_check.py --start {r.seed} --programs 1 "
-              f"--oracle {name}")  # fmt: skip
+              f"--oracle {name} --inputs {args.inputs}")  # fmt: skip
     if len(differ) > SHOWN:
         print(f"- ... and {len(differ) - SHOWN} more: seeds {[r.seed for r in differ[SHOWN:]]}")
 

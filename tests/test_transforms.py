@@ -71,6 +71,23 @@ def test_vmap_agrees_on_a_reduction_with_edge_values_in_the_batch() -> None:
     assert check_vmap(c, batch, notes=notes) is None and notes == []
 
 
+def test_vmap_agrees_with_inner_and_missing_batch_axes() -> None:
+    c = case("jnp.cumsum(x0 * x1, axis=0) @ jnp.expand_dims(x1, axis=1)", X, Y)
+    batch = batch_inputs(c.args, 3, 2)
+    notes: list[str] = []
+    assert check_vmap(c, batch, axes=[2, None], notes=notes) is None and notes == []
+    assert check_vmap(c, batch, axes=[None, 1], notes=notes) is None and notes == []
+
+
+def test_vmap_axes_are_in_range_and_batch_something() -> None:
+    c = case("x0 + x1", X, np.float32(1.0))
+    for seed in range(40):
+        axes = transforms.vmap_axes(c, seed)
+        assert vmap_applicable(c, axes=axes), axes
+    seen = {tuple(transforms.vmap_axes(c, seed)) for seed in range(40)}
+    assert (None, 0) in seen and any(a[0] == 2 for a in seen)
+
+
 def test_vmap_finds_a_wrong_batching_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     import jax
     import jax.numpy as jnp
@@ -117,6 +134,8 @@ def test_vmap_refuses_programs_without_arguments_and_mismatched_batches() -> Non
     notes: list[str] = []
     assert check_vmap(c, [[Y]], notes=notes) is None
     assert notes[0].startswith("not applicable: ")
+    assert not vmap_applicable(c, axes=[None]) and not vmap_applicable(c, axes=[3])
+    assert not vmap_applicable(c, axes=[0, 0])
 
 
 # ---- forward vs reverse mode --------------------------------------------------------------
@@ -304,6 +323,14 @@ needs_flatbuffers = pytest.mark.skipif(
 def test_export_round_trip_keeps_the_bits(body: str, arrays: tuple[Any, ...]) -> None:
     notes: list[str] = []
     assert check_export_roundtrip(case(body, *arrays), notes=notes) is None and notes == []
+
+
+@needs_flatbuffers
+def test_a_multi_platform_export_runs_this_platforms_branch() -> None:
+    c = case("jnp.linalg.det(x0 @ jnp.transpose(x0, (1, 0)))", X)
+    notes: list[str] = []
+    assert check_export_roundtrip(c, platforms=("cpu", "cuda"), notes=notes) is None
+    assert notes == []
 
 
 @needs_flatbuffers

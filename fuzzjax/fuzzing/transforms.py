@@ -101,6 +101,28 @@ def batch_inputs(args: Sequence[ArgSpec], seed: int, count: int) -> list[list[np
     return [make_inputs(args, derive_input_seed(seed, k + 1)) for k in range(count)]
 
 
+def plain_inputs(args: Sequence[ArgSpec], seed: int) -> list[np.ndarray]:
+    """Edge-free inputs for ``args``: standard normal floats (both parts of a complex), integers
+    in -8..8 (0..8 unsigned), random booleans. Fuzz inputs are mostly edge values (NaN, inf,
+    the largest finite...), at which derivatives are rarely finite: the autodiff oracles check
+    far more programs on these (``scripts/transform_check.py --inputs plain``)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for spec in args:
+        dtype = np_dtype(spec.dtype)
+        if dtype.kind == "b":
+            out.append(rng.random(spec.shape) < 0.5)
+        elif dtype.kind in "iu":
+            low = 0 if dtype.kind == "u" else -8
+            out.append(rng.integers(low, 9, size=spec.shape).astype(dtype))
+        elif dtype.kind == "c":
+            parts = rng.standard_normal((2, *spec.shape))
+            out.append((parts[0] + 1j * parts[1]).astype(dtype))
+        else:
+            out.append(rng.standard_normal(spec.shape).astype(dtype))
+    return out
+
+
 def type_failure(oracle: str, got: np.ndarray, want: np.ndarray) -> TransformFailure | None:
     """A ``wrong_shape``/``wrong_dtype`` failure when ``got`` and ``want`` differ in type."""
     if got.shape != want.shape:
@@ -122,27 +144,60 @@ def _name(dtype: np.dtype) -> str:
 # ---- vmap ---------------------------------------------------------------------------------
 
 
-def vmap_applicable(case: Case, batch: Sequence[Sequence[np.ndarray]] = ()) -> Applicability:
-    """``vmap`` needs an argument to map over and input sets of the program's argument types."""
+#: Where the batch axis goes in one argument: a position in 0..rank, or None (not batched:
+#: every example shares the case's value, as a closed-over array would).
+Axis = int | None
+
+
+def vmap_axes(case: Case, seed: int) -> list[Axis]:
+    """Random ``in_axes`` for ``case``: for each argument ``None`` with probability 1/4, else
+    a position in ``0..rank``; at least one argument is batched. Batching rules take different
+    paths for a batch axis that is not leading and for unbatched operands."""
+    rng = np.random.default_rng(seed)
+    axes: list[Axis] = [
+        None if rng.random() < 0.25 else int(rng.integers(0, len(a.shape) + 1)) for a in case.args
+    ]
+    if case.args and all(a is None for a in axes):
+        axes[int(rng.integers(0, len(axes)))] = 0
+    return axes
+
+
+def vmap_applicable(
+    case: Case, batch: Sequence[Sequence[np.ndarray]] = (), axes: Sequence[Axis] | None = None
+) -> Applicability:
+    """``vmap`` needs an argument to map over, input sets of the program's argument types and
+    valid ``axes`` (one per argument, at least one not ``None``)."""
     if not case.args:
         return not_applicable("the program has no arguments to map over")
     for inputs in [case.inputs, *batch]:
         if not inputs_match(case.args, inputs):
             return not_applicable("an input set does not match the argument types")
+    if axes is not None:
+        if len(axes) != len(case.args) or all(a is None for a in axes):
+            return not_applicable(f"axes={list(axes)} must batch some of {len(case.args)} args")
+        for a, spec in zip(axes, case.args, strict=True):
+            if a is not None and not 0 <= a <= len(spec.shape):
+                return not_applicable(f"axis {a} is out of range for {spec.name}{spec.shape}")
     return APPLICABLE
 
 
 def check_vmap(
-    case: Case, batch: Sequence[Sequence[np.ndarray]], *, notes: list[str] | None = None
+    case: Case,
+    batch: Sequence[Sequence[np.ndarray]],
+    *,
+    axes: Sequence[Axis] | None = None,
+    notes: list[str] | None = None,
 ) -> TransformFailure | None:
-    """``jax.jit(jax.vmap(f))`` on the input sets ``[case.inputs, *batch]`` stacked along a new
-    leading axis, against ``jax.jit(f)`` on each set: same shape and dtype, values within the
-    value oracles' tolerance (``oracles.compare``: NaN positions, inf signs, ulps per dtype).
+    """``jax.jit(jax.vmap(f, in_axes=axes))`` on the input sets ``[case.inputs, *batch]``
+    stacked along a new axis (default: leading, for every argument), against ``jax.jit(f)`` on
+    each set: same shape and dtype, values within the value oracles' tolerance
+    (``oracles.compare``: NaN positions, inf signs, ulps per dtype). An argument whose axis is
+    ``None`` is not batched: every example uses ``case.inputs`` for it.
 
     Both sides are compiled, so the two differ only by what batching changes: the batching
     rules, and how XLA compiles the batched program.
     """
-    ok = vmap_applicable(case, batch)
+    ok = vmap_applicable(case, batch, axes)
     if not ok:
         skip(notes, "not applicable", ok.reason)
         return None
@@ -150,18 +205,25 @@ def check_vmap(
     import jax.numpy as jnp
 
     fn = load(case)
-    sets = [case.inputs, *batch]
+    where = list(axes) if axes is not None else [0] * len(case.args)
+    sets = [
+        [case.inputs[i] if a is None else s[i] for i, a in enumerate(where)]
+        for s in [case.inputs, *batch]
+    ]
     try:
         compiled = jax.jit(fn)
         singles = [np.asarray(compiled(*[jnp.asarray(x) for x in s])) for s in sets]
     except Exception as exc:  # noqa: BLE001 - the jit stage reports it
         skip(notes, "inconclusive", f"jax.jit(f) raises: {one_line(exc)}")
         return None
-    stacked = [jnp.asarray(np.stack([s[i] for s in sets])) for i in range(len(case.args))]
+    stacked = [
+        jnp.asarray(case.inputs[i] if a is None else np.stack([s[i] for s in sets], axis=a))
+        for i, a in enumerate(where)
+    ]
     try:
-        batched = np.asarray(jax.jit(jax.vmap(fn))(*stacked))
+        batched = np.asarray(jax.jit(jax.vmap(fn, in_axes=tuple(where)))(*stacked))
     except Exception as exc:  # noqa: BLE001 - every exception is a finding
-        detail = f"{one_line(exc)} (jax.jit(f) runs on all {len(sets)} input sets)"
+        detail = f"{one_line(exc)} (in_axes={where}; jax.jit(f) runs on all {len(sets)} sets)"
         return TransformFailure(VMAP, Symptom.EXCEPTION, detail)
     want = np.stack(singles)
     wrong = type_failure(VMAP, batched, want)
@@ -170,7 +232,7 @@ def check_vmap(
     diff = compare(batched, want, case.result_dtype)
     if diff.symptom is None:
         return None
-    detail = f"vmap vs per-example jit over {len(sets)} input sets: {diff.detail}"
+    detail = f"vmap(in_axes={where}) vs jit per example, {len(sets)} sets: {diff.detail}"
     return TransformFailure(VMAP, diff.symptom, detail, diff.index)
 
 
@@ -188,10 +250,13 @@ def export_applicable(case: Case) -> Applicability:
 
 
 def check_export_roundtrip(
-    case: Case, *, notes: list[str] | None = None
+    case: Case, *, platforms: Sequence[str] | None = None, notes: list[str] | None = None
 ) -> TransformFailure | None:
-    """``jax.export.export(jax.jit(f))(*specs)``, ``.serialize()``, ``jax.export.deserialize``
-    and ``.call(*args)`` against ``jax.jit(f)(*args)``: the same bits (NaN payloads included).
+    """``jax.export.export(jax.jit(f), platforms=platforms)(*specs)``, ``.serialize()``,
+    ``jax.export.deserialize`` and ``.call(*args)`` against ``jax.jit(f)(*args)``: the same
+    bits (NaN payloads included). ``platforms`` defaults to this machine's; more than one (say
+    ``("cpu", "cuda")``) exports one module that dispatches on the platform, and the call must
+    pick this machine's branch.
 
     Both sides compile the same StableHLO for the same platform, so any difference, even
     within rounding, means the round trip changed the program. The detail says whether the
@@ -215,7 +280,7 @@ def check_export_roundtrip(
     specs = [jax.ShapeDtypeStruct(a.shape, jnp.dtype(a.dtype)) for a in case.args]
     step = "export"
     try:
-        exported = export.export(jax.jit(fn))(*specs)
+        exported = export.export(jax.jit(fn), platforms=platforms)(*specs)
         step = "serialize"
         blob = exported.serialize()
         step = "deserialize"
