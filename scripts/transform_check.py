@@ -8,8 +8,9 @@ Program ``seed`` is ``fuzzjax.generate(seed, max_depth=4, max_rank=4, max_elemen
 with the inputs fuzz mode gives it (``derive_input_seed(seed)``), or edge-free ones
 (``--inputs plain``, ``transforms.plain_inputs``); ``vmap`` stacks ``B - 1`` more input sets
 (``transforms.batch_inputs``, or plain ones) with random ``in_axes``
-(``transforms.vmap_axes(case, seed)``); ``--platforms cpu,cuda`` exports for both platforms. Every (program, oracle) pair runs in a
-crash-isolating worker (``fuzzjax.workers.Pool``), so a crash is counted, not fatal.
+(``transforms.vmap_axes(case, seed)``); ``--platforms cpu,cuda`` exports for both platforms.
+Every (program, oracle) pair runs in a crash-isolating worker (``fuzzjax.workers.Pool``), so a
+crash is counted, not fatal.
 
 Prints per oracle: programs checked, applicable share, inconclusive, agreeing and differing
 programs, crashes and timeouts, and ms per program (all programs, and applicable ones), then
@@ -99,10 +100,8 @@ def make_task(config: Config) -> Any:
         if failure is not None:
             text = f"{failure.symptom.value}: {failure.detail}"
             return Record(seed, name, "differ", text, ms, program.source)
-        if notes:
-            status = notes[0].split(":")[0].replace(" ", "_")
-            return Record(seed, name, status, notes[0].split(": ", 1)[1], ms, program.source)
-        return Record(seed, name, "agree", "", ms, program.source)
+        status, detail = notes[0].split(": ", 1)
+        return Record(seed, name, status.replace(" ", "_"), detail, ms, program.source)
 
     return run
 
@@ -115,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--batch", type=int, default=3)
-    parser.add_argument("--inputs", choices=("fuzz", "plain"), default="fuzz",
-                        help="fuzz-mode inputs (edge values) or transforms.plain_inputs")
+    parser.add_argument(
+        "--inputs",
+        choices=("fuzz", "plain"),
+        default="fuzz",
+        help="fuzz-mode inputs (edge values) or transforms.plain_inputs",
+    )
     parser.add_argument("--platforms", default="", help="export for these, e.g. cpu,cuda")
     parser.add_argument("--reasons", action="store_true", help="list not-applicable reasons")
     args = parser.parse_args(argv)
@@ -142,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                 lost[name][outcome.kind.value] += 1
                 print(f"seed {seed} {name}: {outcome.kind.value} {outcome.error}", flush=True)
     wall = time.perf_counter() - began
-    print(f"# {args.programs} programs from seed {args.start}, {args.inputs} inputs, batch {args.batch}, "
-          f"{args.workers} worker(s), {wall:.0f} s wall")  # fmt: skip
+    print(f"# {args.programs} programs from seed {args.start}, {args.inputs} inputs, "
+          f"batch {args.batch}, {args.workers} worker(s), {wall:.0f} s wall")  # fmt: skip
     for name in config.oracles:
         _report(name, records[name], lost[name], args)
     return 0
@@ -157,15 +160,25 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
     ms_all = sum(r.ms for r in rows) / max(1, len(rows))
     ms_ran = sum(r.ms for r in ran) / max(1, len(ran))
     print(f"\n## {name}")
-    print(f"programs checked {checked}; applicable {applicable} ({100 * applicable / max(1, checked):.0f}%); "
+    share = 100 * applicable / max(1, checked)
+    print(f"programs checked {checked}; applicable {applicable} ({share:.0f}%); "
           f"agree {status['agree']}; inconclusive {status['inconclusive']}; "
-          f"differ {status['differ']}; crash {lost['crash']}; timeout {lost['timeout']}")  # fmt: skip
+          f"differ {status['differ']}; crash {lost['crash']}; "
+          f"timeout {lost['timeout']}")  # fmt: skip
     print(f"ms per program: {ms_all:.0f} over all, {ms_ran:.0f} over applicable")
     if args.reasons:
         for title, kind in (("not applicable", "not_applicable"), ("inconclusive", "inconclusive")):
             reasons = Counter(_family(r.detail) for r in rows if r.status == kind)
             for reason, count in reasons.most_common(12):
                 print(f"  {title} {count:4d}  {reason}")
+    sharp = sorted(float(r.detail.split()[-1]) for r in rows if "relative tolerance" in r.detail)
+    if sharp:
+        quantiles = [sharp[int(q * (len(sharp) - 1))] for q in (0.5, 0.9, 1.0)]
+        print("relative tolerance when agreeing: median {:.2g}, 90% {:.2g}, max {:.2g}".format(
+            *quantiles))  # fmt: skip
+    bits = Counter(r.detail == "bitwise" for r in rows if r.status == "agree")
+    if bits[True] and name in ("vmap", "export_roundtrip"):
+        print(f"agreeing bitwise {bits[True]}, within tolerance only {bits[False]}")
     differ = sorted((r for r in rows if r.status == "differ"), key=lambda r: len(r.source))
     for r in differ[:SHOWN]:
         print(f"- seed {r.seed}: {r.detail}")

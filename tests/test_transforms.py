@@ -43,7 +43,9 @@ def case(body: str, *arrays: np.ndarray) -> Case:
 
     names = [f"x{i}" for i in range(len(arrays))]
     source = f"def f({', '.join(names)}):\n    return {body}\n"
-    args = tuple(ArgSpec(n, a.shape, dtype_name(a.dtype)) for n, a in zip(names, arrays))
+    args = tuple(
+        ArgSpec(n, a.shape, dtype_name(a.dtype)) for n, a in zip(names, arrays, strict=True)
+    )
     out = jax.eval_shape(load_function(source), *[jnp.asarray(a) for a in arrays])
     return Case(source, args, list(arrays), dtype_name(np.dtype(out.dtype)), tuple(out.shape))
 
@@ -52,6 +54,17 @@ def planted(monkeypatch: pytest.MonkeyPatch, fn: Callable[..., Any]) -> None:
     """Make the oracles run ``fn`` instead of the case's program (a test seam)."""
     monkeypatch.setattr(transforms, "load", lambda case: fn)
     monkeypatch.setattr(transforms_ad, "load", lambda case: fn)
+
+
+def agreed(notes: list[str]) -> bool:
+    """The oracle compared and agreed (its one note says how sharply)."""
+    return len(notes) == 1 and notes[0].startswith("agree: ")
+
+
+def sharpness(notes: list[str]) -> float:
+    """The relative tolerance an autodiff oracle agreed within (it must be able to fail)."""
+    assert agreed(notes) and "relative tolerance" in notes[0], notes
+    return float(notes[0].split()[-1])
 
 
 RNG = np.random.default_rng(0)
@@ -68,15 +81,16 @@ def test_vmap_agrees_on_a_reduction_with_edge_values_in_the_batch() -> None:
     batch = batch_inputs(c.args, 7, 2)
     assert vmap_applicable(c, batch)
     notes: list[str] = []
-    assert check_vmap(c, batch, notes=notes) is None and notes == []
+    assert check_vmap(c, batch, notes=notes) is None and agreed(notes)
 
 
 def test_vmap_agrees_with_inner_and_missing_batch_axes() -> None:
     c = case("jnp.cumsum(x0 * x1, axis=0) @ jnp.expand_dims(x1, axis=1)", X, Y)
     batch = batch_inputs(c.args, 3, 2)
     notes: list[str] = []
-    assert check_vmap(c, batch, axes=[2, None], notes=notes) is None and notes == []
-    assert check_vmap(c, batch, axes=[None, 1], notes=notes) is None and notes == []
+    assert check_vmap(c, batch, axes=[2, None], notes=notes) is None and agreed(notes)
+    notes.clear()
+    assert check_vmap(c, batch, axes=[None, 1], notes=notes) is None and agreed(notes)
 
 
 def test_vmap_axes_are_in_range_and_batch_something() -> None:
@@ -155,7 +169,7 @@ def test_vmap_refuses_programs_without_arguments_and_mismatched_batches() -> Non
 def test_jvp_and_vjp_agree_on_known_good_programs(body: str, arrays: tuple[Any, ...]) -> None:
     notes: list[str] = []
     assert check_jvp_vs_vjp(case(body, *arrays), seed=3, notes=notes) is None
-    assert notes == []
+    assert sharpness(notes) < (0.05 if "float16" in body else 1e-4)
 
 
 def _wrongly_transposed() -> Callable[..., Any]:
@@ -246,7 +260,7 @@ def test_grad_agrees_with_central_differences(body: str, arrays: tuple[Any, ...]
     c = case(body, *arrays)
     assert grad_vs_fd_applicable(c)
     notes: list[str] = []
-    assert check_grad_vs_fd(c, seed=2, notes=notes) is None and notes == []
+    assert check_grad_vs_fd(c, seed=2, notes=notes) is None and sharpness(notes) < 0.01
 
 
 def test_grad_vs_fd_finds_a_wrong_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -300,7 +314,7 @@ def test_integer_arithmetic_is_a_constant_of_the_derivative() -> None:
 def test_the_domain_table_names_only_smooth_operations() -> None:
     from fuzzjax.syntax import operation_aliases
 
-    assert transforms_smooth.SMOOTH <= operation_aliases()
+    assert operation_aliases() >= transforms_smooth.SMOOTH
     assert not transforms_smooth.SMOOTH_EVERYWHERE & set(transforms_smooth.DOMAIN)
 
 
@@ -322,7 +336,7 @@ needs_flatbuffers = pytest.mark.skipif(
 )  # fmt: skip
 def test_export_round_trip_keeps_the_bits(body: str, arrays: tuple[Any, ...]) -> None:
     notes: list[str] = []
-    assert check_export_roundtrip(case(body, *arrays), notes=notes) is None and notes == []
+    assert check_export_roundtrip(case(body, *arrays), notes=notes) is None and agreed(notes)
 
 
 @needs_flatbuffers
@@ -330,7 +344,7 @@ def test_a_multi_platform_export_runs_this_platforms_branch() -> None:
     c = case("jnp.linalg.det(x0 @ jnp.transpose(x0, (1, 0)))", X)
     notes: list[str] = []
     assert check_export_roundtrip(c, platforms=("cpu", "cuda"), notes=notes) is None
-    assert notes == []
+    assert agreed(notes)
 
 
 @needs_flatbuffers

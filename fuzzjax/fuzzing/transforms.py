@@ -13,8 +13,10 @@ oracles here compare a JAX transformation of the function with what it must equa
 Every oracle returns ``None`` (agrees, not applicable, or inconclusive) or a
 ``TransformFailure``. Each has an applicability predicate (``vmap_applicable`` ...) that
 decides from the program text and its inputs only, never from what the oracle computes; the
-oracle checks it first. Pass ``notes=[]`` to learn why an oracle returned ``None`` without
-comparing: it appends one line, ``"not applicable: ..."`` or ``"inconclusive: ..."``.
+oracle checks it first. Pass ``notes=[]`` to learn why an oracle returned ``None``: it appends
+one line, ``"not applicable: ..."``, ``"inconclusive: ..."`` (it ran but could not decide) or
+``"agree: ..."`` (how sharp the comparison was: ``bitwise``, or the tolerance relative to the
+compared size).
 
 A failure of ``jax.jit(f)`` itself is the value oracles' finding (stages ``compile``/``jit``),
 so the transformation oracles return ``None`` for it rather than report it twice.
@@ -72,8 +74,8 @@ def not_applicable(reason: str) -> Applicability:
 
 
 def skip(notes: list[str] | None, kind: str, reason: str) -> None:
-    """Record why an oracle returned ``None`` without a verdict (``kind``: ``not applicable``
-    or ``inconclusive``)."""
+    """Record why an oracle returned ``None`` (``kind``: ``not applicable``, ``inconclusive``
+    or ``agree``)."""
     if notes is not None:
         notes.append(f"{kind}: {reason}")
 
@@ -231,6 +233,7 @@ def check_vmap(
         return wrong
     diff = compare(batched, want, case.result_dtype)
     if diff.symptom is None:
+        skip(notes, "agree", _bit_summary(batched, want))
         return None
     detail = f"vmap(in_axes={where}) vs jit per example, {len(sets)} sets: {diff.detail}"
     return TransformFailure(VMAP, diff.symptom, detail, diff.index)
@@ -291,6 +294,8 @@ def check_export_roundtrip(
         detail = f"{step} raises {one_line(exc)} (jax.jit(f) runs)"
         return TransformFailure(EXPORT_ROUNDTRIP, Symptom.EXCEPTION, detail)
     wrong = type_failure(EXPORT_ROUNDTRIP, got, want)
+    if wrong is None and same_bits(got, want):
+        skip(notes, "agree", "bitwise")
     if wrong is not None or same_bits(got, want):
         return wrong
     diff = compare(got, want, case.result_dtype)
@@ -303,6 +308,16 @@ def check_export_roundtrip(
         f"got {got[tuple(index)]!r}, want {want[tuple(index)]!r}"
     )
     return TransformFailure(EXPORT_ROUNDTRIP, Symptom.WRONG_VALUE, detail, index)
+
+
+def _bit_summary(got: np.ndarray, want: np.ndarray) -> str:
+    """``bitwise``, or how many elements agree only within tolerance."""
+    if same_bits(got, want):
+        return "bitwise"
+    width = got.dtype.itemsize
+    a = np.array(got).reshape(-1).view(np.uint8).reshape(-1, width)
+    b = np.array(want).reshape(-1).view(np.uint8).reshape(-1, width)
+    return f"{int((a != b).any(axis=1).sum())}/{got.size} elements within tolerance, not bitwise"
 
 
 def first_bit_difference(got: np.ndarray, want: np.ndarray) -> list[int]:

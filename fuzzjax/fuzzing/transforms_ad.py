@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,9 @@ def probe(dtype: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.nd
     """A random dyadic array (``+-m/8``, ``m`` in 1..15) of ``dtype``, exact in every dtype."""
 
     def part() -> np.ndarray:
-        return rng.integers(1, 16, size=shape) * rng.choice([-1.0, 1.0], size=shape) / 8
+        magnitude = rng.integers(1, 16, size=shape) / 8
+        signed: np.ndarray = rng.choice([-1.0, 1.0], size=shape) * magnitude
+        return signed
 
     if KIND[dtype] == "c":
         out = np.empty(shape, dtype=np_dtype(dtype))
@@ -94,7 +97,8 @@ def restricted(fn: Callable[..., Any], case: Case) -> Callable[..., Any]:
 
 
 def _wide(x: Any) -> np.ndarray:
-    return np.asarray(x).astype(np.complex128)
+    wide: np.ndarray = np.asarray(x).astype(np.complex128)
+    return wide
 
 
 def _finite(*arrays: np.ndarray) -> bool:
@@ -185,13 +189,16 @@ def check_jvp_vs_vjp(
     uw, vw = _wide(u), [_wide(v) for v in vs]
     s1 = float(np.sum(uw * t).real)
     s2 = float(sum(np.sum(a * b).real for a, b in zip(w, vw, strict=True)))
-    summed = float(np.abs(uw * t).sum() + sum(np.abs(a * b).sum() for a, b in zip(w, vw)))
+    summed = float(
+        np.abs(uw * t).sum() + sum(np.abs(a * b).sum() for a, b in zip(w, vw, strict=True))
+    )
     mass = float(np.abs(uw).sum() + sum(np.abs(v).sum() for v in vw))
     noise = float(np.abs(uw * (t3 / 3 - t)).sum())
-    noise += float(sum(np.abs(v * (a / 3 - b)).sum() for v, a, b in zip(vw, w3, w)))
+    noise += float(sum(np.abs(v * (a / 3 - b)).sum() for v, a, b in zip(vw, w3, w, strict=True)))
     eps, tiny, ops = precision(case)
     tol = SAFETY * (ops * eps * summed + tiny * mass + noise)
     if abs(s1 - s2) <= tol:
+        skip(notes, "agree", f"relative tolerance {tol / summed if summed else 0.0:.3g}")
         return None
     detail = (
         f"<u, jvp(v)> = {s1:.9g} but <vjp(u), v> = {s2:.9g}: |difference| {abs(s1 - s2):.3g} "
@@ -272,40 +279,66 @@ def check_grad_vs_fd(
         grad = jax.jit(jax.grad(lambda xs, fixed, u: jnp.sum(u * g(fixed, xs))))
         gradient = [np.asarray(a).astype(np.float64) for a in grad(xs, fixed, u)]
         center = np.asarray(value(fixed, xs)).astype(np.float64)
-        residual, predicted, outputs = [], [], []
-        for h in (STEP, 2 * STEP):
-            plus = [(x + h * e).astype(np.float32) for x, e in zip(xs, d, strict=True)]
-            minus = [(x - h * e).astype(np.float32) for x, e in zip(xs, d, strict=True)]
-            f_plus = np.asarray(value(fixed, plus)).astype(np.float64)
-            f_minus = np.asarray(value(fixed, minus)).astype(np.float64)
-            step = [p.astype(np.float64) - m.astype(np.float64) for p, m in zip(plus, minus)]
-            change = float(np.sum(u * f_plus) - np.sum(u * f_minus))
-            terms = [a * s for a, s in zip(gradient, step, strict=True)]
-            predicted.append((float(sum(t.sum() for t in terms)), sum(np.abs(t).sum() for t in terms)))
-            residual.append(change - predicted[-1][0])
-            outputs += [f_plus, f_minus]
+        steps = [_Difference.at(lambda x: value(fixed, x), xs, d, u, gradient, h)
+                 for h in (STEP, 2 * STEP)]  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - jit(f) or its gradient raising is not ours
         skip(notes, "inconclusive", f"f or its gradient raises: {one_line(exc)}")
         return None
-    if not _finite(center, *gradient, *outputs):
+    if not _finite(center, *gradient, *(o for s in steps for o in s.outputs)):
         skip(notes, "inconclusive", "f or its gradient is not finite near the inputs")
         return None
     eps, tiny, ops = precision(case)
+    first, double = steps
     uw = np.abs(u.astype(np.float64))
-    truncation = abs(residual[1] - 2 * residual[0]) / 6
+    truncation = abs(double.residual - 2 * first.residual) / 6
     rounding = 2 * (ops * eps * float(np.sum(uw * np.abs(center))) + tiny * float(uw.sum()))
-    prediction, size = predicted[0]
-    rounding += ops * eps * float(size)
+    rounding += ops * eps * first.size
     tol = SAFETY * (truncation + rounding)
-    if tol > MAX_RELATIVE_TOLERANCE * max(float(size), abs(prediction + residual[0])):
-        reason = f"differences too inaccurate here (tolerance {tol:.3g}, change {size:.3g})"
+    if tol > MAX_RELATIVE_TOLERANCE * max(first.size, abs(first.change)):
+        reason = f"differences too inaccurate here (tolerance {tol:.3g}, change {first.size:.3g})"
         skip(notes, "inconclusive", reason)
         return None
-    if abs(residual[0]) <= tol:
+    if abs(first.residual) <= tol:
+        skip(notes, "agree", f"relative tolerance {tol / max(first.size, 1e-300):.3g}")
         return None
     detail = (
-        f"<grad, x+ - x-> = {prediction:.9g} but f(x+) - f(x-) = {prediction + residual[0]:.9g} "
-        f"(h = {STEP:.3g}): |difference| {abs(residual[0]):.3g} > tolerance {tol:.3g} "
+        f"<grad, x+ - x-> = {first.prediction:.9g} but f(x+) - f(x-) = {first.change:.9g} "
+        f"(h = {STEP:.3g}): |difference| {abs(first.residual):.3g} > tolerance {tol:.3g} "
         f"(truncation {truncation:.3g}, rounding {rounding:.3g}, probe seed {seed})"
     )
     return TransformFailure(GRAD_VS_FD, Symptom.WRONG_VALUE, detail)
+
+
+@dataclass
+class _Difference:
+    """One central difference of ``phi = sum(u * f)`` along ``d`` and its linear prediction."""
+
+    change: float  # phi(x+) - phi(x-), x+- = float32(x +- h d)
+    prediction: float  # <grad, x+ - x->
+    size: float  # sum |grad * (x+ - x-)|: the scale of the prediction
+    outputs: list[np.ndarray]
+
+    @property
+    def residual(self) -> float:
+        return self.change - self.prediction
+
+    @classmethod
+    def at(
+        cls,
+        value: Callable[[list[np.ndarray]], Any],
+        xs: list[np.ndarray],
+        d: list[np.ndarray],
+        u: np.ndarray,
+        gradient: list[np.ndarray],
+        h: float,
+    ) -> _Difference:
+        plus = [(x + h * e).astype(np.float32) for x, e in zip(xs, d, strict=True)]
+        minus = [(x - h * e).astype(np.float32) for x, e in zip(xs, d, strict=True)]
+        outputs = [np.asarray(value(p)).astype(np.float64) for p in (plus, minus)]
+        change = float(np.sum(u * outputs[0]) - np.sum(u * outputs[1]))
+        terms = [
+            a * (p.astype(np.float64) - m.astype(np.float64))
+            for a, p, m in zip(gradient, plus, minus, strict=True)
+        ]
+        prediction = float(sum(t.sum() for t in terms))
+        return cls(change, prediction, float(sum(np.abs(t).sum() for t in terms)), outputs)
