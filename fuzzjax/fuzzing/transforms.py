@@ -25,15 +25,17 @@ so the transformation oracles return ``None`` for it rather than report it twice
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from fuzzjax.dtypes import KIND
 from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Case, Symptom
-from fuzzjax.fuzzing.inputs import derive_input_seed, dtype_name, make_inputs, np_dtype
+from fuzzjax.fuzzing.inputs import derive_input_seed, dtype_name, finfo, make_inputs, np_dtype
 from fuzzjax.fuzzing.oracles import compare, same_bits
 from fuzzjax.program import ArgSpec
 
@@ -125,6 +127,22 @@ def plain_inputs(args: Sequence[ArgSpec], seed: int) -> list[np.ndarray]:
     return out
 
 
+def precision(case: Case) -> tuple[float, float, int]:
+    """(eps, smallest normal, operation count) of the program: the coarsest float dtype among
+    its result, arguments and ``jnp.<dtype>`` spellings, and the number of operations in its
+    parse tree plus one (each may round once on the path from input to output)."""
+    from fuzzjax.syntax import operation_aliases, parse
+
+    names = {case.result_dtype, *(a.dtype for a in case.args)}
+    names |= set(re.findall(r"jnp\.(float16|bfloat16|float32|complex64)\b", case.source))
+    reals = {"float32" if KIND[d] == "c" else d for d in names if KIND[d] in "fc"} or {"float32"}
+    eps = max(float(finfo(d).eps) for d in reals)
+    tiny = max(float(finfo(d).smallest_normal) for d in reals)
+    ops = operation_aliases()
+    count = sum(1 for t in parse(case.source).iter_subtrees() if t.data in ops)
+    return eps, tiny, count + 1
+
+
 def type_failure(oracle: str, got: np.ndarray, want: np.ndarray) -> TransformFailure | None:
     """A ``wrong_shape``/``wrong_dtype`` failure when ``got`` and ``want`` differ in type."""
     if got.shape != want.shape:
@@ -193,8 +211,13 @@ def check_vmap(
     """``jax.jit(jax.vmap(f, in_axes=axes))`` on the input sets ``[case.inputs, *batch]``
     stacked along a new axis (default: leading, for every argument), against ``jax.jit(f)`` on
     each set: same shape and dtype, values within the value oracles' tolerance
-    (``oracles.compare``: NaN positions, inf signs, ulps per dtype). An argument whose axis is
-    ``None`` is not batched: every example uses ``case.inputs`` for it.
+    (``oracles.compare``: NaN positions, inf signs, ulps per dtype) or within ``ops * tiny``
+    absolutely (``precision``): XLA on CPU flushes subnormal results to zero (intended: jax#16200,
+    the sharp bits) and may contract ``a*b + c`` into an FMA that keeps a subnormal product
+    unflushed (jax#12833, xla#41579), so the batched and unbatched programs may each lose or keep
+    up to one smallest normal per operation (seen: ``scripts/transform_check.py --start 529
+    --programs 1 --oracle vmap``, notes/transforms.md). An argument whose axis is ``None`` is not
+    batched: every example uses ``case.inputs`` for it.
 
     Both sides are compiled, so the two differ only by what batching changes: the batching
     rules, and how XLA compiles the batched program.
@@ -231,7 +254,9 @@ def check_vmap(
     wrong = type_failure(VMAP, batched, want)
     if wrong is not None:
         return wrong
-    diff = compare(batched, want, case.result_dtype)
+    tiny, ops = precision(case)[1:]
+    atol = np.full(want.shape, ops * tiny) if KIND[case.result_dtype] in "fc" else None
+    diff = compare(batched, want, case.result_dtype, atol=atol)
     if diff.symptom is None:
         skip(notes, "agree", _bit_summary(batched, want))
         return None

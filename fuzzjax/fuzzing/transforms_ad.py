@@ -16,7 +16,6 @@ transpose for ``<a, b> = Re(sum(a * b))`` (no conjugation), so ``<u, jvp(v)> = <
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 from fuzzjax.dtypes import KIND
 from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Case, Symptom
-from fuzzjax.fuzzing.inputs import finfo, np_dtype
+from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.fuzzing.transforms import (
     APPLICABLE,
     GRAD_VS_FD,
@@ -36,6 +35,7 @@ from fuzzjax.fuzzing.transforms import (
     inputs_match,
     load,
     not_applicable,
+    precision,
     skip,
 )
 from fuzzjax.fuzzing.transforms_smooth import grad_vs_fd_applicable
@@ -65,22 +65,6 @@ def probe(dtype: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.nd
 def differentiated(case: Case) -> list[int]:
     """Indices of the float and complex arguments (the others are held fixed)."""
     return [i for i, a in enumerate(case.args) if KIND[a.dtype] in "fc"]
-
-
-def precision(case: Case) -> tuple[float, float, int]:
-    """(eps, smallest normal, operation count) of the program: the coarsest float dtype among
-    its result, arguments and ``jnp.<dtype>`` spellings, and the number of operations in its
-    parse tree plus one (each may round once on the path from input to output)."""
-    from fuzzjax.syntax import operation_aliases, parse
-
-    names = {case.result_dtype, *(a.dtype for a in case.args)}
-    names |= set(re.findall(r"jnp\.(float16|bfloat16|float32|complex64)\b", case.source))
-    reals = {"float32" if KIND[d] == "c" else d for d in names if KIND[d] in "fc"} or {"float32"}
-    eps = max(float(finfo(d).eps) for d in reals)
-    tiny = max(float(finfo(d).smallest_normal) for d in reals)
-    ops = operation_aliases()
-    count = sum(1 for t in parse(case.source).iter_subtrees() if t.data in ops)
-    return eps, tiny, count + 1
 
 
 def restricted(fn: Callable[..., Any], case: Case) -> Callable[..., Any]:
