@@ -93,6 +93,18 @@ def test_vmap_agrees_with_inner_and_missing_batch_axes() -> None:
     assert check_vmap(c, batch, axes=[None, 1], notes=notes) is None and agreed(notes)
 
 
+def test_vmap_allows_a_flushed_subnormal_product() -> None:
+    # From scripts/transform_check.py --start 529 --oracle vmap: jit keeps b*c = 1.09e-38 (an
+    # FMA), the batched program flushes it; one smallest normal per operation is allowed.
+    a, b = (
+        np.complex64(1.0404223 - 0.92935765j),
+        np.complex64(complex(-1.1754944e-38, 1.1754944e-38)),
+    )
+    c = case("lax.mul(x0.at[-2, 6:7, 3:5, 1:3].multiply(x1), x2)", np.full((2, 8, 5, 3), a),
+             np.ones((1, 2, 2), np.complex64), np.full((2, 8, 5, 3), b))  # fmt: skip
+    assert check_vmap(c, [c.inputs, c.inputs], axes=[None, 0, 4]) is None
+
+
 def test_vmap_axes_are_in_range_and_batch_something() -> None:
     c = case("x0 + x1", X, np.float32(1.0))
     for seed in range(40):
@@ -386,3 +398,26 @@ def test_first_bit_difference_sees_nan_payloads_and_rank_zero() -> None:
     b.view(np.int32)[1] ^= 1  # another NaN
     assert first_bit_difference(a, b) == [1]
     assert first_bit_difference(np.array(1.0, F32), np.array(-1.0, F32)) == []
+
+
+# ---- the measurement script ---------------------------------------------------------------
+
+
+def test_transform_check_script_reports_each_oracle() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "transform_check.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--programs", "2", "--start", "3", "--oracle", "vmap",
+         "--oracle", "grad_vs_fd", "--inputs", "plain", "--reasons"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    out = run.stdout
+    assert "# 2 programs from seed 3, plain inputs" in out
+    for name in ("vmap", "grad_vs_fd"):
+        assert f"## {name}\nprograms checked 2; applicable " in out
+    bad = subprocess.run([sys.executable, str(script), "--programs", "0"], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
