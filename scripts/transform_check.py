@@ -179,6 +179,10 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
     bits = Counter(r.detail == "bitwise" for r in rows if r.status == "agree")
     if name in ("vmap", "export_roundtrip"):
         print(f"agreeing bitwise {bits[True]}, within tolerance only {bits[False]}")
+        if args.reasons:
+            for r in rows:
+                if r.status == "agree" and r.detail != "bitwise":
+                    print(f"  within tolerance: seed {r.seed}: {r.detail}")
     differ = sorted((r for r in rows if r.status == "differ"), key=lambda r: len(r.source))
     for r in differ[:SHOWN]:
         print(f"- seed {r.seed}: {r.detail}")
