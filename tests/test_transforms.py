@@ -305,6 +305,8 @@ def test_grad_vs_fd_finds_a_wrong_derivative(monkeypatch: pytest.MonkeyPatch) ->
         ("jnp.arcsin(x0)", (np.array([0.99], F32),), "singular point"),
         ("x0 / x1", (POSITIVE, np.array([1.0, -0.001, 2.0], F32)), "singular point"),
         ("jnp.sin(x0)", (np.array([1e3], F32),), "|x| <= 100"),
+        ("lax.while_loop(lambda c0: c0[1] < 3, lambda c0: (jnp.sin(c0[0]), c0[1] + 1), "
+         "(x0, 0))[0]", (SMOOTH_INPUT,), "while_loop has no reverse-mode"),
         ("jnp.sin(x0)", (X.astype(np.float16),), "float32 only"),
         ("jnp.sin(x0.astype(jnp.bfloat16)).astype(jnp.float32)", (X,), "float32 only"),
         ("jax.grad(lambda a0: jnp.sum(jnp.log(a0), axis=None, keepdims=False))(x0)", (POSITIVE,),

@@ -38,13 +38,10 @@ from fuzzjax.fuzzing.transforms import (
     precision,
     skip,
 )
-from fuzzjax.fuzzing.transforms_smooth import grad_vs_fd_applicable
+from fuzzjax.fuzzing.transforms_smooth import NO_REVERSE_MODE, grad_vs_fd_applicable
 
 #: Safety factor on every error estimate below (they are order-of-magnitude estimates).
 SAFETY = 4.0
-#: Operations without a reverse-mode rule by design (``while_loop``: the JAX docs say reverse
-#: mode needs a fixed trip count) or without any derivative (``nextafter``).
-NO_REVERSE_MODE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
 
 
 def probe(dtype: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -38,6 +38,10 @@ MAX_INPUT = 100.0
 #: Distance from a singular point, relative to ``max(1, |x|)``: 10x the largest difference step.
 MARGIN = 0.05
 
+#: Operations without a reverse-mode rule by design (``while_loop``: the JAX docs say reverse
+#: mode needs a fixed trip count) or without any derivative (``nextafter``).
+NO_REVERSE_MODE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
+
 #: Operations smooth (infinitely differentiable) on all finite real float32 operands.
 SMOOTH_EVERYWHERE = frozenset({
     # arithmetic
@@ -148,6 +152,9 @@ def grad_vs_fd_applicable(case: Case) -> Applicability:
         if not np.isfinite(x).all() or np.abs(x).max(initial=0.0) > MAX_INPUT:
             return not_applicable(f"{case.args[i].name} is not finite with |x| <= {MAX_INPUT:g}")
     aliases = aliases_used(parse(case.source))
+    blocked = sorted(aliases & NO_REVERSE_MODE)
+    if blocked:  # a while loop's body may be smooth, but reverse mode refuses it
+        return not_applicable(f"{', '.join(blocked)} has no reverse-mode derivative")
     if {"grad", "value_and_grad"} & aliases and not aliases <= SMOOTH_EVERYWHERE:
         rest = sorted(aliases - SMOOTH_EVERYWHERE)
         return not_applicable(f"jax.grad inside with {', '.join(rest)} (unchecked domain)")
