@@ -171,11 +171,19 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
             reasons = Counter(_family(r.detail) for r in rows if r.status == kind)
             for reason, count in reasons.most_common(12):
                 print(f"  {title} {count:4d}  {reason}")
-    sharp = sorted(float(r.detail.split()[-1]) for r in rows if "relative tolerance" in r.detail)
+    sharp = sorted(_number(r.detail, "relative tolerance") for r in rows if r.status == "agree"
+                   and "relative tolerance" in r.detail)  # fmt: skip
     if sharp:
         quantiles = [sharp[int(q * (len(sharp) - 1))] for q in (0.5, 0.9, 1.0)]
         print("relative tolerance when agreeing: median {:.2g}, 90% {:.2g}, max {:.2g}".format(
             *quantiles))  # fmt: skip
+    if name == "jvp_vs_vjp":
+        noisy = [r for r in rows if r.status == "agree"
+                 and _number(r.detail, "difference") > 1]  # fmt: skip
+        print(f"agreements that needed the measured-noise term: {len(noisy)}")
+        if args.reasons:
+            for r in sorted(noisy, key=lambda r: len(r.source))[:SHOWN]:
+                print(f"  seed {r.seed}: {r.detail}")
     bits = Counter(r.detail == "bitwise" for r in rows if r.status == "agree")
     if name in ("vmap", "export_roundtrip"):
         print(f"agreeing bitwise {bits[True]}, within tolerance only {bits[False]}")
@@ -191,6 +199,14 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
               f"--oracle {name} --inputs {args.inputs}")  # fmt: skip
     if len(differ) > SHOWN:
         print(f"- ... and {len(differ) - SHOWN} more: seeds {[r.seed for r in differ[SHOWN:]]}")
+
+
+def _number(detail: str, label: str) -> float:
+    """The number after ``label`` in a note."""
+    import re
+
+    found = re.search(re.escape(label) + r" ([-+0-9.e]+|inf|nan)", detail)
+    return float(found.group(1)) if found else 0.0
 
 
 def _family(detail: str) -> str:

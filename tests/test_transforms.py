@@ -64,7 +64,7 @@ def agreed(notes: list[str]) -> bool:
 def sharpness(notes: list[str]) -> float:
     """The relative tolerance an autodiff oracle agreed within (it must be able to fail)."""
     assert agreed(notes) and "relative tolerance" in notes[0], notes
-    return float(notes[0].split()[-1])
+    return float(notes[0].split("relative tolerance ")[1].split(",")[0])
 
 
 RNG = np.random.default_rng(0)
