@@ -177,13 +177,6 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
         quantiles = [sharp[int(q * (len(sharp) - 1))] for q in (0.5, 0.9, 1.0)]
         print("relative tolerance when agreeing: median {:.2g}, 90% {:.2g}, max {:.2g}".format(
             *quantiles))  # fmt: skip
-    if name == "jvp_vs_vjp":
-        noisy = [r for r in rows if r.status == "agree"
-                 and _number(r.detail, "difference") > 1]  # fmt: skip
-        print(f"agreements that needed the measured-noise term: {len(noisy)}")
-        if args.reasons:
-            for r in sorted(noisy, key=lambda r: len(r.source))[:SHOWN]:
-                print(f"  seed {r.seed}: {r.detail}")
     bits = Counter(r.detail == "bitwise" for r in rows if r.status == "agree")
     if name in ("vmap", "export_roundtrip"):
         print(f"agreeing bitwise {bits[True]}, within tolerance only {bits[False]}")

@@ -199,7 +199,14 @@ def _wrongly_transposed() -> Callable[..., Any]:
 
 
 def test_jvp_vs_vjp_finds_a_wrong_transpose_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzzjax.fuzzing import transforms_bound
+
     planted(monkeypatch, _wrongly_transposed())
+    notes: list[str] = []
+    assert check_jvp_vs_vjp(case("jnp.sin(x0)", X), seed=1, notes=notes) is None
+    assert notes == ["inconclusive: no rounding bound: Unsupported: fuzzjax_test_double"]
+    double = transforms_bound._structural(terms=lambda eqn, ins: 1)  # 2x rounds once
+    monkeypatch.setitem(transforms_bound.RULES, "fuzzjax_test_double", double)
     found = check_jvp_vs_vjp(case("jnp.sin(x0)", X), seed=1)
     assert found is not None and found.oracle == "jvp_vs_vjp"
     assert found.symptom is Symptom.WRONG_VALUE and "tolerance" in found.detail
@@ -240,6 +247,47 @@ def test_jvp_vs_vjp_is_inconclusive_on_non_finite_derivatives() -> None:
 def test_jvp_vs_vjp_refuses(body: str, arrays: tuple[Any, ...], reason: str) -> None:
     verdict = jvp_vs_vjp_applicable(case(body, *arrays))
     assert not verdict and reason in verdict.reason
+
+
+def test_the_rounding_bound_covers_a_saturated_softmax() -> None:
+    # Seed 1169 of transform_check.py: y = softmax(x) = [1.4e-11, 1]; the tangent of y[1] is
+    # v1 - (y0 v0 + y1 v1) = 3.1e-11 exactly but 0 in float32 (cancellation), which the summed
+    # products (8.6e-11) cannot explain. The running error bound (of the linear program, given
+    # the computed primal values) can.
+    import jax
+
+    from fuzzjax.fuzzing.transforms_bound import linear_error_bound
+
+    x, v = np.array([-9.469942, 15.495048], F32), np.array([-1.75, 0.375], F32)
+    y, linear = jax.linearize(lambda x: jax.nn.softmax(x, axis=0), x)
+    (bound,) = linear_error_bound(jax.make_jaxpr(linear)(x), [np.abs(v)])
+    y64 = np.asarray(y, np.float64)  # exact arithmetic on the computed primal values
+    exact = y64 * (v - np.dot(y64, v))
+    error = np.abs(np.asarray(linear(v), np.float64) - exact)
+    assert np.all(error <= np.asarray(bound.err)) and error[1] > 1e-11
+    assert np.all(np.asarray(bound.err) <= 1e-5)  # of the order of eps * |v|, not wild
+    notes: list[str] = []
+    assert check_jvp_vs_vjp(case("jax.nn.softmax(x0, axis=0)", x), seed=1169, notes=notes) is None
+    assert agreed(notes)
+
+
+@pytest.mark.parametrize(
+    "body, arrays",
+    [
+        ("lax.scan(lambda c0, a0: (c0 * a0, jnp.sin(c0)), x1[0], x1)[1]", (Y, Y)),
+        ("lax.cond(x1, lambda: jnp.exp(x0), lambda: x0 * x0)", (X, np.array(True))),
+        ("jnp.linalg.solve(x0 @ jnp.transpose(x0, (1, 0)), x0)", (X,)),
+        ("jnp.linalg.inv(x0 @ jnp.transpose(x0, (1, 0)) + 1.0)", (X.astype(np.complex64),)),
+        ("jnp.cumprod(x0, axis=1) + jax.checkpoint(lambda a0: jnp.tanh(a0))(x0)", (X,)),
+        ("jnp.take(x0, x1, axis=0).at[1, 2].add(1.0)", (X, np.array([2, 0, 2, 1], np.int32))),
+    ],
+)  # fmt: skip
+def test_the_rounding_bound_follows_control_flow_and_linear_algebra(
+    body: str, arrays: tuple[Any, ...]
+) -> None:
+    notes: list[str] = []
+    assert check_jvp_vs_vjp(case(body, *arrays), seed=5, notes=notes) is None
+    assert sharpness(notes) < 1e-3, notes
 
 
 def test_probes_are_dyadic_and_exact_in_every_dtype() -> None:
