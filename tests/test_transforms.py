@@ -176,6 +176,7 @@ def test_vmap_refuses_programs_without_arguments_and_mismatched_batches() -> Non
         ("jnp.abs(x0) + jnp.angle(x0)", (Z,)),  # complex to real
         ("x0 + x1.astype(jnp.float32)", (X, np.arange(4, dtype=np.int32))),  # ints held fixed
         ("jnp.cumprod(x0.astype(jnp.float16), axis=0)", (X,)),  # float16 tolerance
+        ("x0 - x0", (X,)),  # a zero derivative: a tolerance of 0 still agrees
     ],
 )  # fmt: skip
 def test_jvp_and_vjp_agree_on_known_good_programs(body: str, arrays: tuple[Any, ...]) -> None:
