@@ -72,8 +72,9 @@ def make_task(config: Config) -> Any:
             inputs = transforms.plain_inputs(program.args, input_seed)
         else:
             inputs = program.inputs(input_seed)
-        case = Case(program.source, program.args, inputs, program.result_dtype,
-                    program.result_shape)  # fmt: skip
+        case = Case(
+            program.source, program.args, inputs, program.result_dtype, program.result_shape
+        )
         notes: list[str] = []
         start = time.perf_counter()
         if name == "vmap":
@@ -145,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
                 lost[name][outcome.kind.value] += 1
                 print(f"seed {seed} {name}: {outcome.kind.value} {outcome.error}", flush=True)
     wall = time.perf_counter() - began
-    print(f"# {args.programs} programs from seed {args.start}, {args.inputs} inputs, "
-          f"batch {args.batch}, {args.workers} worker(s), {wall:.0f} s wall")  # fmt: skip
+    print(
+        f"# {args.programs} programs from seed {args.start}, {args.inputs} inputs, "
+        f"batch {args.batch}, {args.workers} worker(s), {wall:.0f} s wall"
+    )
     for name in config.oracles:
         _report(name, records[name], lost[name], args)
     return 0
@@ -161,22 +164,30 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
     ms_ran = sum(r.ms for r in ran) / max(1, len(ran))
     print(f"\n## {name}")
     share = 100 * applicable / max(1, checked)
-    print(f"programs checked {checked}; applicable {applicable} ({share:.0f}%); "
-          f"agree {status['agree']}; inconclusive {status['inconclusive']}; "
-          f"differ {status['differ']}; crash {lost['crash']}; "
-          f"timeout {lost['timeout']}")  # fmt: skip
+    print(
+        f"programs checked {checked}; applicable {applicable} ({share:.0f}%); "
+        f"agree {status['agree']}; inconclusive {status['inconclusive']}; "
+        f"differ {status['differ']}; crash {lost['crash']}; "
+        f"timeout {lost['timeout']}"
+    )
     print(f"ms per program: {ms_all:.0f} over all, {ms_ran:.0f} over applicable")
     if args.reasons:
         for title, kind in (("not applicable", "not_applicable"), ("inconclusive", "inconclusive")):
             reasons = Counter(_family(r.detail) for r in rows if r.status == kind)
             for reason, count in reasons.most_common(12):
                 print(f"  {title} {count:4d}  {reason}")
-    sharp = sorted(_number(r.detail, "relative tolerance") for r in rows if r.status == "agree"
-                   and "relative tolerance" in r.detail)  # fmt: skip
+    sharp = sorted(
+        _number(r.detail, "relative tolerance")
+        for r in rows
+        if r.status == "agree" and "relative tolerance" in r.detail
+    )
     if sharp:
         quantiles = [sharp[int(q * (len(sharp) - 1))] for q in (0.5, 0.9, 1.0)]
-        print("relative tolerance when agreeing: median {:.2g}, 90% {:.2g}, max {:.2g}".format(
-            *quantiles))  # fmt: skip
+        print(
+            "relative tolerance when agreeing: median {:.2g}, 90% {:.2g}, max {:.2g}".format(
+                *quantiles
+            )
+        )
     bits = Counter(r.detail == "bitwise" for r in rows if r.status == "agree")
     if name in ("vmap", "export_roundtrip"):
         print(f"agreeing bitwise {bits[True]}, within tolerance only {bits[False]}")
@@ -188,8 +199,10 @@ def _report(name: str, rows: list[Record], lost: Counter[str], args: argparse.Na
     for r in differ[:SHOWN]:
         print(f"- seed {r.seed}: {r.detail}")
         print("  " + r.source.strip().replace("\n", "\n  "))
-        print(f"  rerun: python scripts/transform_check.py --start {r.seed} --programs 1 "
-              f"--oracle {name} --inputs {args.inputs}")  # fmt: skip
+        print(
+            f"  rerun: python scripts/transform_check.py --start {r.seed} --programs 1 "
+            f"--oracle {name} --inputs {args.inputs}"
+        )
     if len(differ) > SHOWN:
         print(f"- ... and {len(differ) - SHOWN} more: seeds {[r.seed for r in differ[SHOWN:]]}")
 

@@ -37,6 +37,7 @@ from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Case, Symptom
 from fuzzjax.fuzzing.inputs import derive_input_seed, dtype_name, finfo, make_inputs, np_dtype
 from fuzzjax.fuzzing.oracles import compare, same_bits
+from fuzzjax.fuzzing.transforms_forward import forward_error_bounds, unsupported
 from fuzzjax.program import ArgSpec
 
 #: Oracle names; the lead adds them to ``fuzzjax.fuzzing.case.Stage`` with these values.
@@ -210,14 +211,14 @@ def check_vmap(
 ) -> TransformFailure | None:
     """``jax.jit(jax.vmap(f, in_axes=axes))`` on the input sets ``[case.inputs, *batch]``
     stacked along a new axis (default: leading, for every argument), against ``jax.jit(f)`` on
-    each set: same shape and dtype, values within the value oracles' tolerance
-    (``oracles.compare``: NaN positions, inf signs, ulps per dtype) or within ``ops * tiny``
-    absolutely (``precision``): XLA on CPU flushes subnormal results to zero (intended: jax#16200,
-    the sharp bits) and may contract ``a*b + c`` into an FMA that keeps a subnormal product
-    unflushed (jax#12833, xla#41579), so the batched and unbatched programs may each lose or keep
-    up to one smallest normal per operation (seen: ``scripts/transform_check.py --start 529
-    --programs 1 --oracle vmap``, notes/transforms.md). An argument whose axis is ``None`` is not
-    batched: every example uses ``case.inputs`` for it.
+    each set: same shape and dtype, and values within the value oracles' tolerance
+    (``oracles.compare``: NaN positions, inf signs, ulps per dtype) or within twice the forward
+    rounding-error bound of ``f`` at that input set (``transforms_forward``): XLA may sum in
+    another order in the batched program, contract ``a*b + c`` into an FMA and flush
+    subnormals (intended: jax#12833, xla#41579, jax#16200), so each result may be anywhere
+    within its bound. Results the bound cannot limit (after an overflow, through an operation
+    without a rule) are not compared. An argument whose axis is ``None`` is not batched: every
+    example uses ``case.inputs`` for it.
 
     Both sides are compiled, so the two differ only by what batching changes: the batching
     rules, and how XLA compiles the batched program.
@@ -254,11 +255,24 @@ def check_vmap(
     wrong = type_failure(VMAP, batched, want)
     if wrong is not None:
         return wrong
-    tiny, ops = precision(case)[1:]
-    atol = np.full(want.shape, ops * tiny) if KIND[case.result_dtype] in "fc" else None
-    diff = compare(batched, want, case.result_dtype, atol=atol)
+    if same_bits(batched, want):
+        skip(notes, "agree", "bitwise")
+        return None
+    try:
+        bounds = np.stack(forward_error_bounds(fn, [[jnp.asarray(x) for x in s] for s in sets]))
+    except Exception as exc:  # noqa: BLE001 - a bound we cannot compute is no allowance
+        skip(notes, "inconclusive", f"bits differ; no rounding bound: {one_line(exc)}")
+        return None
+    free = np.isinf(bounds)  # results that may differ entirely (an overflow, an unknown op)
+    got, expected = np.where(free, 0, batched), np.where(free, 0, want)
+    diff = compare(got, expected, case.result_dtype, atol=np.where(free, 0.0, 2.0 * bounds))
+    if diff.symptom is None and not (free & ~_same_elements(batched, want)).any():
+        skip(notes, "agree", f"{_bit_summary(batched, want)}; {int(free.sum())} unbounded")
+        return None
     if diff.symptom is None:
-        skip(notes, "agree", _bit_summary(batched, want))
+        rules = sorted(unsupported(jax.make_jaxpr(fn)(*sets[0]).jaxpr))
+        why = f"no rule for {', '.join(rules)}" if rules else "after an overflow or a jump"
+        skip(notes, "inconclusive", f"bits differ only where the bound is infinite ({why})")
         return None
     detail = f"vmap(in_axes={where}) vs jit per example, {len(sets)} sets: {diff.detail}"
     return TransformFailure(VMAP, diff.symptom, detail, diff.index)
@@ -335,20 +349,24 @@ def check_export_roundtrip(
     return TransformFailure(EXPORT_ROUNDTRIP, Symptom.WRONG_VALUE, detail, index)
 
 
-def _bit_summary(got: np.ndarray, want: np.ndarray) -> str:
-    """``bitwise``, or how many elements agree only within tolerance."""
-    if same_bits(got, want):
-        return "bitwise"
+def _same_elements(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Elementwise: the same bits."""
     width = got.dtype.itemsize
     a = np.array(got).reshape(-1).view(np.uint8).reshape(-1, width)
     b = np.array(want).reshape(-1).view(np.uint8).reshape(-1, width)
-    return f"{int((a != b).any(axis=1).sum())}/{got.size} elements within tolerance, not bitwise"
+    same: np.ndarray = (a == b).all(axis=1).reshape(got.shape)
+    return same
+
+
+def _bit_summary(got: np.ndarray, want: np.ndarray) -> str:
+    """``bitwise``, or how many elements agree only within tolerance."""
+    differ = int((~_same_elements(got, want)).sum())
+    return (
+        "bitwise" if not differ else f"{differ}/{got.size} elements within tolerance, not bitwise"
+    )
 
 
 def first_bit_difference(got: np.ndarray, want: np.ndarray) -> list[int]:
     """The index of the first element whose bytes differ (arrays of one shape and dtype)."""
-    width = got.dtype.itemsize
-    a = np.array(got).reshape(-1).view(np.uint8).reshape(-1, width)
-    b = np.array(want).reshape(-1).view(np.uint8).reshape(-1, width)
-    first = int(np.argmax((a != b).any(axis=1)))
+    first = int(np.argmax(~_same_elements(got, want).reshape(-1)))
     return [int(i) for i in np.unravel_index(first, got.shape)]

@@ -149,11 +149,16 @@ def check_jvp_vs_vjp(
     try:
         t, w = jax.jit(lambda *a: (forward(*a[:3]), reverse(a[0], a[1], a[3])))(fixed, xs, vs, u)
     except Exception as exc:  # noqa: BLE001 - which mode raised decides
-        return _one_mode_raises(case, notes, exc, [
-            ("jvp", lambda: jax.jit(forward)(fixed, xs, vs)),
-            ("vjp", lambda: jax.jit(reverse)(fixed, xs, u)),
-            ("jit(f)", lambda: jax.jit(load(case))(*fixed)),
-        ])  # fmt: skip
+        return _one_mode_raises(
+            case,
+            notes,
+            exc,
+            [
+                ("jvp", lambda: jax.jit(forward)(fixed, xs, vs)),
+                ("vjp", lambda: jax.jit(reverse)(fixed, xs, u)),
+                ("jit(f)", lambda: jax.jit(load(case))(*fixed)),
+            ],
+        )
     t, w = _wide(t), [_wide(x) for x in w]
     if not _finite(t, *w):
         skip(notes, "inconclusive", "a tangent or cotangent is not finite")
@@ -199,8 +204,10 @@ def _rounding_bound(
         y, linear = jax.linearize(lambda *d: g(fixed, d), *xs)
         forward = jax.make_jaxpr(linear)(*xs)
         backward = jax.make_jaxpr(jax.linear_transpose(linear, *xs))(y)
-        return ([p.err for p in linear_error_bound(forward, v_abs)],
-                [p.err for p in linear_error_bound(backward, [u_abs])])  # fmt: skip
+        return (
+            [p.err for p in linear_error_bound(forward, v_abs)],
+            [p.err for p in linear_error_bound(backward, [u_abs])],
+        )
 
     v_abs, u_abs = [np.abs(v).astype(v.dtype) for v in vs], np.abs(u).astype(u.dtype)
     e_t, e_w = jax.jit(bounds)(fixed, xs, v_abs, u_abs)
@@ -282,8 +289,10 @@ def check_grad_vs_fd(
         grad = jax.jit(jax.grad(lambda xs, fixed, u: jnp.sum(u * g(fixed, xs))))
         gradient = [np.asarray(a).astype(np.float64) for a in grad(xs, fixed, u)]
         center = np.asarray(value(fixed, xs)).astype(np.float64)
-        steps = [_Difference.at(lambda x: value(fixed, x), xs, d, u, gradient, h)
-                 for h in (STEP, 2 * STEP)]  # fmt: skip
+        steps = [
+            _Difference.at(lambda x: value(fixed, x), xs, d, u, gradient, h)
+            for h in (STEP, 2 * STEP)
+        ]
     except Exception as exc:  # noqa: BLE001 - jit(f) or its gradient raising is not ours
         skip(notes, "inconclusive", f"f or its gradient raises: {one_line(exc)}")
         return None

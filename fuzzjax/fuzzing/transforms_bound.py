@@ -134,8 +134,10 @@ def _structural(keep: bool = False, terms: Callable[[Any, list[Value]], Any] | N
 
     def rule(eqn: Any, ins: list[Value]) -> list[Value]:
         def side(pick: Callable[[Pair], Any], const: Callable[[Any], Any]) -> list[Any]:
-            return [pick(x) if isinstance(x, Pair) else
-                    (x if keep or not _inexact(x) else const(x)) for x in ins]  # fmt: skip
+            return [
+                pick(x) if isinstance(x, Pair) else (x if keep or not _inexact(x) else const(x))
+                for x in ins
+            ]
 
         mags = _bind(eqn, side(lambda p: p.mag, _abs))
         errs = _bind(eqn, side(lambda p: p.err, _zeros))
@@ -214,11 +216,14 @@ def _hits(eqn: Any, ins: list[Value]) -> Any:
 
     operand, indices, updates = ins
     count = lax.scatter_add(
-        jnp.zeros(np.shape(_pair(operand).mag), np.float32), indices,
-        jnp.ones(np.shape(_pair(updates).mag), np.float32), eqn.params["dimension_numbers"],
+        jnp.zeros(np.shape(_pair(operand).mag), np.float32),
+        indices,
+        jnp.ones(np.shape(_pair(updates).mag), np.float32),
+        eqn.params["dimension_numbers"],
         indices_are_sorted=eqn.params["indices_are_sorted"],
-        unique_indices=eqn.params["unique_indices"], mode=eqn.params["mode"],
-    )  # fmt: skip
+        unique_indices=eqn.params["unique_indices"],
+        mode=eqn.params["mode"],
+    )
     return count + 1
 
 
@@ -263,12 +268,15 @@ def _cond(eqn: Any, ins: list[Value]) -> list[Value]:
     index, *operands = ins
     if isinstance(index, Pair):
         raise Unsupported("cond on a tangent")
-    branches = [[_pair(x) for x in _eval(b.jaxpr, list(b.consts), operands)]
-                for b in eqn.params["branches"]]  # fmt: skip
+    branches = [
+        [_pair(x) for x in _eval(b.jaxpr, list(b.consts), operands)] for b in eqn.params["branches"]
+    ]
     out = branches[0]
     for k, branch in enumerate(branches[1:], 1):
-        out = [Pair(jnp.where(index == k, b.mag, o.mag), jnp.where(index == k, b.err, o.err))
-               for o, b in zip(out, branch, strict=True)]  # fmt: skip
+        out = [
+            Pair(jnp.where(index == k, b.mag, o.mag), jnp.where(index == k, b.err, o.err))
+            for o, b in zip(out, branch, strict=True)
+        ]
     return list(out)
 
 
@@ -306,18 +314,26 @@ def _scan(eqn: Any, ins: list[Value]) -> list[Value]:
     carry_flags, x_flags = flags[n_consts : n_consts + n_carry], flags[n_consts + n_carry :]
 
     def step(carry: Any, x: Any) -> Any:
-        args = [*ins[:n_consts],
-                *[unpack(c, f) for c, f in zip(carry, carry_flags, strict=True)],
-                *[unpack(v, f) for v, f in zip(x, x_flags, strict=True)]]  # fmt: skip
+        args = [
+            *ins[:n_consts],
+            *[unpack(c, f) for c, f in zip(carry, carry_flags, strict=True)],
+            *[unpack(v, f) for v, f in zip(x, x_flags, strict=True)],
+        ]
         outs = _eval(body.jaxpr, list(body.consts), args)
         carried = [_pair(o) if f else o for o, f in zip(outs[:n_carry], carry_flags, strict=True)]
         return [pack(c) for c in carried], [pack(_pair(o)) for o in outs[n_carry:]]
 
-    final, ys = lax.scan(step, [pack(x) for x in ins[n_consts : n_consts + n_carry]],
-                         [pack(x) for x in ins[n_consts + n_carry :]],
-                         length=eqn.params["length"], reverse=eqn.params["reverse"])  # fmt: skip
-    return [*[unpack(c, f) for c, f in zip(final, carry_flags, strict=True)],
-            *[Pair(*y) for y in ys]]  # fmt: skip
+    final, ys = lax.scan(
+        step,
+        [pack(x) for x in ins[n_consts : n_consts + n_carry]],
+        [pack(x) for x in ins[n_consts + n_carry :]],
+        length=eqn.params["length"],
+        reverse=eqn.params["reverse"],
+    )
+    return [
+        *[unpack(c, f) for c, f in zip(final, carry_flags, strict=True)],
+        *[Pair(*y) for y in ys],
+    ]
 
 
 def _triangular_solve(eqn: Any, ins: list[Value]) -> list[Value]:
@@ -361,12 +377,18 @@ def _linear_solve(eqn: Any, ins: list[Value]) -> list[Value]:
     return _eval(solve.jaxpr, list(solve.consts), [*consts, *rhs])
 
 
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
 RULES: dict[str, Rule] = {
-    **{name: _structural() for name in (
-        "broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose", "slice",
-        "dynamic_slice", "gather", "concatenate", "pad", "rev", "select_n", "copy", "copy_p",
-        "split", "tile", "real", "dynamic_update_slice", "scatter",
-    )},
+    **{
+        name: _structural()
+        for name in _names(
+            "broadcast_in_dim reshape squeeze expand_dims transpose slice dynamic_slice gather "
+            "concatenate pad rev select_n copy copy_p split tile real dynamic_update_slice scatter"
+        )
+    },
     **{name: _structural(keep=True) for name in ("sort", "select_and_gather_add")},
     "select_and_scatter_add": _structural(keep=True, terms=_window),
     "reduce_sum": _structural(terms=_reduced),
@@ -376,12 +398,17 @@ RULES: dict[str, Rule] = {
     "scatter-mul": _multiplicative(_hits),
     "convert_element_type": _structural(terms=_narrowing),
     "reduce_precision": _structural(terms=lambda eqn, ins: 1),
-    "add": _additive, "add_any": _additive, "sub": _additive,
-    "neg": _negated, "conj": _negated,
-    "mul": _multiplicative(_one), "div": _multiplicative(_one),
+    "add": _additive,
+    "add_any": _additive,
+    "sub": _additive,
+    "neg": _negated,
+    "conj": _negated,
+    "mul": _multiplicative(_one),
+    "div": _multiplicative(_one),
     "dot_general": _multiplicative(_contracted),
     "conv_general_dilated": _multiplicative(_kernel),
-    "imag": _imag, "complex": _complex,
+    "imag": _imag,
+    "complex": _complex,
     "jit": _inner(lambda p: (p["jaxpr"].jaxpr, list(p["jaxpr"].consts))),
     "closed_call": _inner(lambda p: (p["call_jaxpr"].jaxpr, list(p["call_jaxpr"].consts))),
     "remat2": _inner(lambda p: (p["jaxpr"], [])),
@@ -389,4 +416,4 @@ RULES: dict[str, Rule] = {
     "scan": _scan,
     "triangular_solve": _triangular_solve,
     "custom_linear_solve": _linear_solve,
-}  # fmt: skip
+}

@@ -43,30 +43,133 @@ MARGIN = 0.05
 NO_REVERSE_MODE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
 
 #: Operations smooth (infinitely differentiable) on all finite real float32 operands.
-SMOOTH_EVERYWHERE = frozenset({
-    # arithmetic
-    "op_add", "op_sub", "op_mul", "op_neg", "add", "subtract", "multiply", "negative",
-    "positive", "square", "lax_add", "lax_sub", "lax_mul", "lax_neg", "lax_square",
-    # elementwise functions
-    "sin", "cos", "lax_sin", "lax_cos", "arctan", "sinh", "cosh", "tanh", "lax_tanh",
-    "arcsinh", "exp", "lax_exp", "expm1", "exp2", "deg2rad", "rad2deg", "sinc", "sigmoid",
-    "lax_logistic", "softplus", "silu", "gelu", "log_sigmoid", "lax_erf", "lax_erfc",
-    "logaddexp", "logaddexp2", "nan_to_num", "conj", "real",
-    # reductions and scans
-    "sum", "mean", "average", "nansum", "nanmean", "prod", "nanprod", "var", "nanvar",
-    "cumsum", "nancumsum", "cumprod", "nancumprod", "sum_dtype", "prod_dtype", "mean_dtype",
-    "cumsum_dtype", "diff", "trace", "logsumexp", "softmax", "log_softmax",
-    # contractions (polynomials of the entries)
-    "op_matmul", "matmul", "dot", "outer", "inner", "vdot", "kron", "tensordot", "einsum",
-    "conv", "sum_pool", "matrix_power", "det",
-    # moving elements around (fixed indices)
-    "reshape", "transpose", "expand_dims", "squeeze", "swapaxes", "flip", "broadcast_to",
-    "concatenate", "stack", "moveaxis", "tile", "repeat", "roll", "pad", "ravel", "tril",
-    "triu", "getitem", "take", "take_along_axis", "at_set", "at_add", "at_multiply", "where",
-    "astype", "asarray", "convert_element_type", "zeros_like", "ones_like",
-    # control flow with constant predicates and trip counts, and transforms
-    "cond", "switch", "fori_loop", "scan", "vmap", "checkpoint", "grad", "value_and_grad",
-})  # fmt: skip
+SMOOTH_EVERYWHERE = frozenset(
+    {
+        # arithmetic
+        "op_add",
+        "op_sub",
+        "op_mul",
+        "op_neg",
+        "add",
+        "subtract",
+        "multiply",
+        "negative",
+        "positive",
+        "square",
+        "lax_add",
+        "lax_sub",
+        "lax_mul",
+        "lax_neg",
+        "lax_square",
+        # elementwise functions
+        "sin",
+        "cos",
+        "lax_sin",
+        "lax_cos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "lax_tanh",
+        "arcsinh",
+        "exp",
+        "lax_exp",
+        "expm1",
+        "exp2",
+        "deg2rad",
+        "rad2deg",
+        "sinc",
+        "sigmoid",
+        "lax_logistic",
+        "softplus",
+        "silu",
+        "gelu",
+        "log_sigmoid",
+        "lax_erf",
+        "lax_erfc",
+        "logaddexp",
+        "logaddexp2",
+        "nan_to_num",
+        "conj",
+        "real",
+        # reductions and scans
+        "sum",
+        "mean",
+        "average",
+        "nansum",
+        "nanmean",
+        "prod",
+        "nanprod",
+        "var",
+        "nanvar",
+        "cumsum",
+        "nancumsum",
+        "cumprod",
+        "nancumprod",
+        "sum_dtype",
+        "prod_dtype",
+        "mean_dtype",
+        "cumsum_dtype",
+        "diff",
+        "trace",
+        "logsumexp",
+        "softmax",
+        "log_softmax",
+        # contractions (polynomials of the entries)
+        "op_matmul",
+        "matmul",
+        "dot",
+        "outer",
+        "inner",
+        "vdot",
+        "kron",
+        "tensordot",
+        "einsum",
+        "conv",
+        "sum_pool",
+        "matrix_power",
+        "det",
+        # moving elements around (fixed indices)
+        "reshape",
+        "transpose",
+        "expand_dims",
+        "squeeze",
+        "swapaxes",
+        "flip",
+        "broadcast_to",
+        "concatenate",
+        "stack",
+        "moveaxis",
+        "tile",
+        "repeat",
+        "roll",
+        "pad",
+        "ravel",
+        "tril",
+        "triu",
+        "getitem",
+        "take",
+        "take_along_axis",
+        "at_set",
+        "at_add",
+        "at_multiply",
+        "where",
+        "astype",
+        "asarray",
+        "convert_element_type",
+        "zeros_like",
+        "ones_like",
+        # control flow with constant predicates and trip counts, and transforms
+        "cond",
+        "switch",
+        "fori_loop",
+        "scan",
+        "vmap",
+        "checkpoint",
+        "grad",
+        "value_and_grad",
+    }
+)
 
 
 def _wide(x: np.ndarray) -> np.ndarray:
@@ -119,8 +222,20 @@ Domain = Callable[[list[tuple[np.ndarray, str]], np.ndarray], np.ndarray]
 
 #: Operations smooth except near singular points, with the test that keeps away from them.
 DOMAIN: dict[str, Domain] = {
-    **{a: _first(_positive) for a in ("log", "lax_log", "log2", "log10", "sqrt", "lax_sqrt",
-                                      "lax_rsqrt", "lax_lgamma", "lax_digamma")},
+    **{
+        a: _first(_positive)
+        for a in (
+            "log",
+            "lax_log",
+            "log2",
+            "log10",
+            "sqrt",
+            "lax_sqrt",
+            "lax_rsqrt",
+            "lax_lgamma",
+            "lax_digamma",
+        )
+    },
     "log1p": _first(lambda x: _positive(_wide(x) + 1.0)),
     "cbrt": _first(_nonzero),
     "reciprocal": _first(_nonzero),
@@ -130,7 +245,7 @@ DOMAIN: dict[str, Domain] = {
     "arccosh": _first(lambda x: _positive(_wide(x) - 1.0)),
     **{a: _result(_nonzero) for a in ("hypot", "std", "nanstd", "norm")},
     **{a: _pow_ok for a in ("op_pow", "power", "lax_pow")},
-}  # fmt: skip
+}
 
 SMOOTH = SMOOTH_EVERYWHERE | frozenset(DOMAIN)
 
@@ -163,8 +278,9 @@ def grad_vs_fd_applicable(case: Case) -> Applicability:
     except Exception as exc:  # noqa: BLE001 - no reference, no domain check
         return not_applicable(f"the NumPy reference fails: {type(exc).__name__}")
     for node in evaluation.nodes:
-        reason = _node_reason(node.alias, [(v.value, v.dtype) for _, v in node.args],
-                              node.val.value, node.val.dtype)  # fmt: skip
+        reason = _node_reason(
+            node.alias, [(v.value, v.dtype) for _, v in node.args], node.val.value, node.val.dtype
+        )
         if reason:
             return not_applicable(reason)
     return APPLICABLE
