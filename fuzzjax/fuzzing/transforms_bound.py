@@ -121,7 +121,10 @@ def _rounded(out: Pair, terms: Any) -> Pair:
     eps, tiny = _unit(jnp.result_type(out.mag))
     if not eps:
         return out
-    return Pair(out.mag, out.err + terms * (eps * out.mag + tiny))
+    err = out.err + terms * (eps * out.mag + tiny)
+    # Keep the bound's dtype (a float32 count must not widen a bfloat16 bound): the operands of
+    # a primitive must share one dtype.
+    return Pair(out.mag, err.astype(jnp.result_type(out.err)))
 
 
 # ---- rules --------------------------------------------------------------------------------
@@ -386,7 +389,8 @@ RULES: dict[str, Rule] = {
         name: _structural()
         for name in _names(
             "broadcast_in_dim reshape squeeze expand_dims transpose slice dynamic_slice gather "
-            "concatenate pad rev select_n copy copy_p split tile real dynamic_update_slice scatter"
+            "concatenate pad rev select_n copy copy_p split tile real dynamic_update_slice scatter "
+            "stack unstack"
         )
     },
     **{name: _structural(keep=True) for name in ("sort", "select_and_gather_add")},
