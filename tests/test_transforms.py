@@ -448,6 +448,7 @@ def test_the_domain_table_names_only_smooth_operations() -> None:
         lambda x, y: jnp.prod(1 + x * x, axis=0) + jax.nn.logsumexp(x, axis=0),
         lambda x, y: lax.fori_loop(0, 3, lambda i, c: c * 0.9 + jnp.sin(c), x).at[1:3, 0].add(y[0]),
         lambda x, y: jnp.sort(x, axis=0) + jnp.where(x > 0.1, x, 0.0) + jnp.maximum(x, y[0]),
+        lambda x, y: jax.nn.softplus(x) + jnp.sinc(x) + jax.nn.gelu(y)[0],  # custom_jvp calls
     ],
 )
 def test_the_forward_bound_holds_against_float64(fn: Callable[..., Any]) -> None:

@@ -64,8 +64,7 @@ def _eval(jaxpr: Any, consts: list[Any], args: list[Value]) -> list[Value]:
                 raise Unsupported(eqn.primitive.name)
             outs = rule(eqn, ins)
         else:
-            result = eqn.primitive.bind(*ins, **eqn.params)
-            outs = list(result) if eqn.primitive.multiple_results else [result]
+            outs = _bind(eqn, ins)
         for var, value in zip(eqn.outvars, outs, strict=True):
             env[var] = value
     return [v.val if isinstance(v, Literal) else env[v] for v in jaxpr.outvars]
@@ -100,7 +99,8 @@ def _pair(x: Value) -> Pair:
 
 
 def _bind(eqn: Any, args: list[Any]) -> list[Any]:
-    out = eqn.primitive.bind(*args, **eqn.params)
+    """Run the equation's primitive (``get_bind_params``: what a call primitive takes)."""
+    out = eqn.primitive.bind(*args, **eqn.primitive.get_bind_params(eqn.params))
     return list(out) if eqn.primitive.multiple_results else [out]
 
 

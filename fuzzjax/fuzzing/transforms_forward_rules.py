@@ -84,7 +84,8 @@ def mag(x: Any) -> Any:
 
 
 def bind(eqn: Any, args: list[Any]) -> list[Any]:
-    out = eqn.primitive.bind(*args, **eqn.params)
+    """Run the equation's primitive (``get_bind_params``: what a call primitive takes)."""
+    out = eqn.primitive.bind(*args, **eqn.primitive.get_bind_params(eqn.params))
     return list(out) if eqn.primitive.multiple_results else [out]
 
 
@@ -176,6 +177,8 @@ def discrete(eqn: Any, ins: list[Bounded], vals: list[Any]) -> list[Bounded]:
         return [Bounded(vals[0], unbounded_where(jump, np.shape(vals[0])))]
     if name in COMPARISONS and all(inexact(b.val) for b in ins):
         a, b = ins
+        if a is b:  # x != x (a NaN test) compares one value with itself: exact
+            return [Bounded(vals[0], zero(vals[0]))]
         gap = (
             jnp.abs(a.val.astype(jnp.float32) - b.val.astype(jnp.float32))
             if not (jnp.iscomplexobj(a.val))
