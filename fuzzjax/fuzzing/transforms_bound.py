@@ -360,13 +360,17 @@ def _triangular_solve(eqn: Any, ins: list[Value]) -> list[Value]:
     if params["transpose_a"]:
         triangle = jnp.swapaxes(triangle, -1, -2)
     eps, tiny = _unit(jnp.result_type(b.mag))
+    steps = m * (2 if jnp.iscomplexobj(b.mag) else 1)
+    left = params["left_side"]
 
     def apply(x: Any) -> Any:
-        return (inverse @ x if params["left_side"] else x @ inverse).astype(b.mag.dtype)
+        return (inverse @ x if left else x @ inverse).astype(b.mag.dtype)
 
     mag = apply(b.mag)
-    amplified = apply(triangle @ mag if params["left_side"] else mag @ triangle)
-    return [Pair(mag, apply(b.err) + m * (eps * amplified + tiny))]
+    # (T + dT) x^ = b + db with |dT| <= steps eps |T| and |db| <= steps tiny (flushed
+    # intermediates): x^ - x = T^-1 (db - dT x^), so both terms go through |T^-1|.
+    backward = steps * (eps * (triangle @ mag if left else mag @ triangle) + tiny)
+    return [Pair(mag, apply(b.err + backward))]
 
 
 def _linear_solve(eqn: Any, ins: list[Value]) -> list[Value]:
