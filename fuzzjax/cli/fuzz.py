@@ -86,6 +86,14 @@ def fuzz_parser() -> ArgParser:
         "two other oracles disagree (default 10)",
     )
     p.add_argument(
+        "--transforms",
+        type=integer("--transforms", 0),
+        default=10,
+        metavar="PERCENT",
+        help="percent of programs each transformation oracle checks (vmap, jvp_vs_vjp, "
+        "grad_vs_fd, export_roundtrip; 0 = none; default 10)",
+    )
+    p.add_argument(
         "--no-o0", action="store_true", help="no optimised vs unoptimised (HLO passes off) oracle"
     )
     p.add_argument(
@@ -144,8 +152,8 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
     args = fuzz_parser().parse_args(argv)
     if args.count is not None and args.seed + args.count > MAX_FUZZ_SEED + 1:
         raise UsageError(f"--seed {args.seed} + --count {args.count} must be <= 2**60")
-    if args.eager > 100 or args.large_percent > 100:
-        raise UsageError("--eager and --large-percent are percentages (0..100)")
+    if args.eager > 100 or args.large_percent > 100 or args.transforms > 100:
+        raise UsageError("--eager, --large-percent and --transforms are percentages (0..100)")
     if args.options_json is not None:
         options = _options_json(args.options_json)
     else:
@@ -172,6 +180,7 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
         feedback=not args.no_feedback and args.options_json is None,
         epoch=args.epoch,
         benign=not args.no_benign,
+        transforms_percent=args.transforms,
     )
     summary = run_fuzz(config)
     print(summary.line())

@@ -75,6 +75,9 @@ class FuzzConfig:
     epoch: int = 500
     #: Apply the benign registry (False: report every difference, to audit the registry).
     benign: bool = True
+    #: Percent of programs each transformation oracle (vmap, jvp_vs_vjp, grad_vs_fd,
+    #: export_roundtrip) checks, after the value oracles passed.
+    transforms_percent: int = 10
 
     def __post_init__(self) -> None:
         if self.options.x64:
@@ -93,6 +96,7 @@ class FuzzConfig:
             eager_percent=self.eager_percent,
             o0=self.o0,
             benign=self.benign,
+            transforms_percent=self.transforms_percent,
         )
 
     def command(
@@ -123,6 +127,7 @@ class FuzzConfig:
             parts += [] if o.swarm else ["--no-swarm"]
             parts += [] if self.feedback and seed is None else ["--no-feedback"]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
+        parts += ["--transforms", str(self.transforms_percent)]
         parts += [] if self.o0 else ["--no-o0"]
         parts += [] if self.benign else ["--no-benign"]
         parts += ["--epoch", str(self.epoch)] if seed is None else []
@@ -408,9 +413,14 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
         return
     if case is None:
         return
+    transform = result.transform if result else None
+    if result is not None and result.failing is not None:
+        case = result.failing  # a transformation oracle's own inputs (plain inputs for AD)
     bug = known_bug(sig)
+    ruling = result.ruling if result else None
     meta = {
-        "verdict": bucket_verdict(sig),
+        "verdict": bucket_verdict(sig, ruling["verdict"] if ruling else None),
+        "referee": ruling,
         "upstream": bug.to_json() if bug is not None else None,
         "seed": outcome.seed,
         "input_index": input_index,
@@ -420,8 +430,12 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
         "detail": (result.detail or result.error) if result else outcome.error,
         "benign_explained": result.benign if result else [],
         "oracles": result.oracles if result else {},
+        "transform": transform,
     }
-    pending = {"status": "queued"} if run.shrinker is not None else {"status": "disabled"}
+    shrinkable = run.shrinker is not None and transform is None
+    pending = {"status": "queued"} if shrinkable else {"status": "disabled"}
+    if transform is not None:
+        pending["reason"] = "transformation buckets are not shrunk (their extras fix the shapes)"
     folder = store.add(
         sig,
         {**meta, "shrink": pending},
@@ -432,7 +446,7 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
     )
     store.hit(key, outcome.seed)
     run.echo(f"new bucket {key}: {folder}/repro.py (seed {outcome.seed})")
-    if run.shrinker is not None:
+    if run.shrinker is not None and shrinkable:
         culprit = result.culprit if result else None
         job = ShrinkJob(sig, case, program, outcome.seed, culprit, meta, options)
         run.shrinker.jobs.put(job)

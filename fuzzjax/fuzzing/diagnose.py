@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from fuzzjax.fuzzing import benign as registry
 from fuzzjax.fuzzing.case import VALUE_SYMPTOMS, Case, Signature, Stage, Symptom
 from fuzzjax.fuzzing.inputs import finfo
 from fuzzjax.fuzzing.oracles import Failure, compare
+from fuzzjax.fuzzing.referee import ACCEPTED, Ruling, referee, referee_tag
 from fuzzjax.fuzzing.reference import Evaluation, NodeEval, Val, evaluate
 from fuzzjax.fuzzing.runner import O0_OPTIONS, check_program, rewrite_tolerance
 from fuzzjax.program import ArgSpec
@@ -49,6 +51,8 @@ class Diagnosis:
     detail: str = ""
     culprit: Case | None = None
     index: list[int] | None = None
+    #: The high-precision referee's ruling on a localised ``vs_numpy`` failure (JSON form).
+    ruling: dict[str, Any] | None = None
 
     @property
     def status(self) -> Status:
@@ -173,8 +177,9 @@ _OTHER_PATH = {Stage.JIT_VS_EAGER: Stage.EAGER, Stage.JIT_VS_O0: Stage.O0}
 
 def blame(
     source: str, evaluation: Evaluation, stage: Stage
-) -> tuple[NodeEval, Case, Symptom] | None:
-    """The first operation (post-order) that disagrees on its own, with its isolated case."""
+) -> tuple[NodeEval, Case, Symptom, np.ndarray] | None:
+    """The first operation (post-order) that disagrees on its own, with its isolated case
+    and its compiled result."""
     for node in [n for n in evaluation.nodes if n.args][:MAX_BLAME_NODES]:
         case = isolate(source, node)
         try:
@@ -190,7 +195,7 @@ def blame(
         except Exception:  # noqa: BLE001 - an operation that fails alone is not the culprit here
             continue
         if diff.symptom is not None and got.shape == tuple(case.result_shape):
-            return node, case, diff.symptom
+            return node, case, diff.symptom, got
     return None
 
 
@@ -260,6 +265,20 @@ def classify(
         if rule is not None:
             return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
         return Diagnosis(program_sig, explained, failure.detail, index=failure.index)
-    node, culprit, symptom = found
+    node, culprit, symptom, got = found
     sig = Signature(failure.stage, symptom, (node.alias,), dtype_label(node), localized=True)
-    return Diagnosis(sig, explained, failure.detail, culprit, failure.index)
+    if failure.stage is not Stage.VS_NUMPY:
+        return Diagnosis(sig, explained, failure.detail, culprit, failure.index)
+    ruling = _referee(culprit, node, got)
+    if benign and ruling.verdict in ACCEPTED:
+        # The exact value accepts JAX's result (or the math has no single answer): not a
+        # failure. Counted like a benign rule, under the referee's verdict and rule.
+        tag = referee_tag(ruling)
+        return Diagnosis(None, sorted({*explained, tag}), ruling.detail, ruling=ruling.to_json())
+    detail = f"{failure.detail}; referee: {ruling.verdict.value} ({ruling.rule}): {ruling.detail}"
+    return Diagnosis(sig, explained, detail, culprit, failure.index, ruling.to_json())
+
+
+def _referee(culprit: Case, node: NodeEval, got: np.ndarray) -> Ruling:
+    """The referee's ruling on the isolated culprit; it never raises (see ``referee``)."""
+    return referee(culprit, node.alias, got, np.asarray(node.val.value))

@@ -44,12 +44,22 @@ def platform_info() -> dict[str, str]:
 
 
 def folder_texts(
-    sig: Signature, original: Case, shrunk: Case, *, command: str, timeout: float
+    sig: Signature,
+    original: Case,
+    shrunk: Case,
+    *,
+    command: str,
+    timeout: float,
+    referee: dict[str, Any] | None = None,
+    transform: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """The files of a bucket folder besides ``meta.json``, rendered from its records."""
     header = [f"original program of bucket {sig.key()}"]
+    repro = repro_text(
+        shrunk, sig, command=command, timeout=timeout, referee=referee, transform=transform
+    )
     return {
-        "repro.py": repro_text(shrunk, sig, command=command, timeout=timeout),
+        "repro.py": repro,
         "program.py": program_text(shrunk, [f"fuzzjax bucket {sig.key()}"]),
         "original.py": program_text(original, header),
     }
@@ -70,7 +80,15 @@ def write_folder(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FailureFolderError(f"cannot create {folder}: {exc.strerror}") from None
-    texts = folder_texts(sig, original, shrunk, command=command, timeout=timeout)
+    texts = folder_texts(
+        sig,
+        original,
+        shrunk,
+        command=command,
+        timeout=timeout,
+        referee=meta.get("referee"),
+        transform=meta.get("transform"),
+    )
     for name, text in texts.items():
         write_text(folder / name, text)
     full = {
@@ -122,7 +140,13 @@ def repair_folder(folder: Path, meta: FolderMeta) -> bool:
     Returns True when a file was rewritten (it was edited, truncated or removed).
     """
     texts = folder_texts(
-        meta.sig, meta.original, meta.shrunk, command=meta.command, timeout=meta.timeout
+        meta.sig,
+        meta.original,
+        meta.shrunk,
+        command=meta.command,
+        timeout=meta.timeout,
+        referee=meta.raw.get("referee"),
+        transform=meta.raw.get("transform"),
     )
     stale = []
     for name, text in texts.items():
@@ -200,16 +224,24 @@ class BucketStore:
         return folder
 
 
+def _explanation(rule: str) -> dict[str, str]:
+    """The reason and link of a benign rule or of an accepting referee ruling."""
+    from fuzzjax.fuzzing.benign import REGISTRY
+    from fuzzjax.fuzzing.referee import tag_reason
+
+    said = tag_reason(rule)
+    if said is not None:
+        return {"reason": said[0], "link": said[1]}
+    return {"reason": REGISTRY[rule].reason, "link": REGISTRY[rule].link}
+
+
 def write_run_summary(
     out: Path, report: dict[str, Any], benign: dict[str, int], examples: dict[str, list[int]]
 ) -> None:
     """``summary.json`` (the run) and ``benign.json`` (accepted differences, per rule)."""
-    from fuzzjax.fuzzing.benign import REGISTRY
-
     rules = {
-        rule: {"count": n, "reason": REGISTRY[rule].reason, "link": REGISTRY[rule].link,
-               "example_seeds": examples.get(rule, [])}
+        rule: {"count": n, **_explanation(rule), "example_seeds": examples.get(rule, [])}
         for rule, n in sorted(benign.items())
-    }  # fmt: skip
+    }
     write_text(out / "benign.json", json.dumps(rules, indent=2) + "\n")
     write_text(out / "summary.json", json.dumps(report, indent=2) + "\n")

@@ -63,6 +63,30 @@ class Verdict(str, Enum):
     NO_REFEREE = "no_referee"
 
 
+#: Verdicts that are not failures: the fuzz loop counts them like benign rules.
+ACCEPTED = frozenset({Verdict.BOTH_ACCEPTABLE, Verdict.UNDEFINED})
+#: Where the verdicts and their rules are explained.
+RULES_LINK = "notes/referee.md"
+_TAG = "referee:"
+
+
+def referee_tag(ruling: Ruling) -> str:
+    """The benign-count key of an accepted ruling: ``referee:<verdict>:<rule>``."""
+    return f"{_TAG}{ruling.verdict.value}:{ruling.rule or 'unnamed'}"
+
+
+def tag_reason(tag: str) -> tuple[str, str] | None:
+    """(reason, link) of a ``referee_tag`` for run summaries; ``None`` for other tags."""
+    if not tag.startswith(_TAG):
+        return None
+    verdict, _, rule = tag[len(_TAG) :].partition(":")
+    if verdict == Verdict.UNDEFINED.value:
+        why = f"the high-precision referee finds no single answer here (rule {rule})"
+    else:
+        why = f"the high-precision referee accepts JAX's value (rule {rule})"
+    return why, RULES_LINK
+
+
 #: Strongest first: the verdict of several elements is the first of these that occurs.
 PRIORITY = (Verdict.JAX_WRONG, Verdict.REFERENCE_WRONG, Verdict.UNDEFINED, Verdict.BOTH_ACCEPTABLE)
 

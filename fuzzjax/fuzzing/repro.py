@@ -14,6 +14,7 @@ no stored string can turn into code.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,31 @@ def program_text(case: Case, header: list[str]) -> str:
     return "\n".join(lines) + "\n" + case.source
 
 
-def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> str:
+#: The referee fields ``repro.py`` shows (as strings: a tampered meta.json cannot inject code).
+REFEREE_FIELDS = ("alias", "verdict", "rule", "index", "exact", "jax", "reference", "bound_ulp")
+
+
+def referee_literal(ruling: object) -> dict[str, str] | None:
+    """The fields of a stored ruling that ``repro.py`` prints, as plain strings."""
+    if not isinstance(ruling, dict) or not ruling.get("exact"):
+        return None
+    return {k: comment_text(str(ruling.get(k, "")))[:200] for k in REFEREE_FIELDS}
+
+
+def repro_text(
+    case: Case,
+    sig: Signature,
+    *,
+    command: str,
+    timeout: float,
+    referee: dict[str, Any] | None = None,
+    transform: dict[str, Any] | None = None,
+) -> str:
+    """``repro.py`` for ``case``; ``referee`` is the high-precision referee's ruling on the
+    culprit operation (``Ruling.to_json()``), printed next to JAX's and NumPy's values;
+    ``transform`` the extras of a transformation oracle (``fuzzing.transform_run``)."""
+    from fuzzjax.fuzzing.transform_run import TRANSFORM_STAGES, transform_literal
+
     ensure_valid(case.source)
     reference = ftz = undefined = None
     if sig.stage is Stage.VS_NUMPY:
@@ -72,6 +97,10 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
         "ULP": repr(TOLERANCE_ULP),
         "TIMEOUT": repr(float(timeout)),
         "O0": repr([O0_OPTIONS, O0_DEEP_OPTIONS]),
+        "REFEREE": repr(referee_literal(referee) if sig.stage is Stage.VS_NUMPY else None),
+        "TRANSFORMS": repr(tuple(s.value for s in TRANSFORM_STAGES)),
+        "TRANSFORM": repr(transform_literal(transform) if sig.stage in TRANSFORM_STAGES else None),
+        "ARGS": repr([(a.name, list(a.shape), a.dtype) for a in case.args]),
     }
     text = _TEMPLATE
     for name, value in values.items():
@@ -106,6 +135,10 @@ UNDEFINED = @UNDEFINED@  # elements whose value is a convention (not compared)
 ULP = @ULP@
 TIMEOUT = @TIMEOUT@
 O0 = @O0@  # compiler options of the unoptimised executables (HLO passes off by name)
+REFEREE = @REFEREE@  # fuzzjax's high-precision (mpmath) ruling on the culprit operation
+TRANSFORMS = @TRANSFORMS@  # stages whose oracle (error bounds, probes) is fuzzjax's own
+TRANSFORM = @TRANSFORM@  # that oracle's extras: vmap batch and axes, probe seed
+ARGS = @ARGS@  # parameter names, shapes and dtypes
 
 
 def array(spec):
@@ -173,6 +206,16 @@ def main():
     if STAGE == "reference":
         print("the NumPy reference of fuzzjax failed: a fuzzjax bug, not reproducible here")
         return 2
+    if STAGE in TRANSFORMS:
+        # The transformation oracles' tolerances come from fuzzjax's rounding-error bounds.
+        try:
+            from fuzzjax.fuzzing.transform_run import recheck
+        except ImportError:
+            print(f"stage {STAGE} needs fuzzjax installed (its oracle's error bounds)")
+            return 2
+        said = recheck(STAGE, SOURCE, ARGS, INPUTS, RESULT, TRANSFORM or {})
+        print(said or "the transformation agrees")
+        return 1 if said else 0
     try:
         if STAGE == "eager":
             with jax.disable_jit():
@@ -220,6 +263,11 @@ def main():
         if REFERENCE_FTZ:
             ftz_ok = close(out, array(REFERENCE_FTZ), RESULT[0])
             allowed = ftz_ok if allowed is None else allowed | ftz_ok
+        if REFEREE:
+            r = REFEREE
+            print(f"referee (mpmath) on {r['alias']} at {r['index']}: exact {r['exact']}, "
+                  f"JAX {r['jax']}, NumPy {r['reference']}: {r['verdict']} ({r['rule']}, "
+                  f"bound {r['bound_ulp']} ulp)")
         return 1 if mismatch(out, array(REFERENCE), allowed) else 0
     return 0
 

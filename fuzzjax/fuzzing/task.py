@@ -16,12 +16,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Case, Signature, Stage, Symptom
 from fuzzjax.fuzzing.diagnose import Status, classify, diagnose
 from fuzzjax.fuzzing.inputs import input_set
 from fuzzjax.program import GenOptions, Program
+from fuzzjax.syntax import aliases_used, parse
 from fuzzjax.workers import Outcome, OutcomeKind
 
 #: Test-only hooks: make the worker segfault / hang on one seed (tests/test_fuzz_isolation.py).
@@ -55,6 +57,8 @@ class FuzzTaskConfig:
     benign: bool = True
     #: Percent of programs whose unoptimised executable also has fusion off (slow to compile).
     deep_percent: int = 10
+    #: Percent of programs each transformation oracle checks (``fuzzing.transform_run``).
+    transforms_percent: int = 0
 
 
 @dataclass
@@ -76,6 +80,12 @@ class FuzzResult:
     oracles: dict[str, int] = field(default_factory=dict)
     #: Coverage cells the tests reached (``fuzzjax.fuzzing.coverage.cells_of``).
     cells: list[str] = field(default_factory=list)
+    #: The referee's ruling on a localised vs_numpy failure (``Ruling.to_json()``).
+    ruling: dict[str, Any] | None = None
+    #: A transformation oracle's failure: the case it ran on and its extras
+    #: (``fuzzing.transform_run.TransformFinding``).
+    failing: Case | None = None
+    transform: dict[str, Any] | None = None
 
 
 def _test_hooks(seed: int, stage: Stage) -> None:
@@ -142,6 +152,7 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
                     found.detail,
                     found.index,
                     found.culprit,
+                    ruling=found.ruling,
                 )
             return _test_seed(n, options, config, tell, on_input)
         except Exception as exc:  # noqa: BLE001 - generation failures are findings too
@@ -188,6 +199,28 @@ def _test_seed(
         case.source, case.args, sets[max(index, 0)], case.result_dtype, case.result_shape
     )
     found = classify(failing, run.failure, run.explained, benign=config.benign)
+    oracles = dict(run.oracle_counts())
+    if found.status is not Status.FAIL and config.transforms_percent:
+        from fuzzjax.fuzzing.transform_run import run_transforms
+
+        finding, ran = run_transforms(case, seed, config.transforms_percent, tell)
+        oracles.update(ran)
+        if finding is not None:
+            ops = tuple(sorted(aliases_used(parse(case.source))))
+            failure = finding.failure
+            sig = Signature(finding.stage, failure.symptom, ops, case.result_dtype)
+            return FuzzResult(
+                Status.FAIL,
+                sig,
+                found.benign,
+                failure.detail,
+                failure.index,
+                tests=len(run.tests),
+                oracles=oracles,
+                cells=sorted(cells),
+                failing=finding.case,
+                transform=finding.extra,
+            )
     return FuzzResult(
         found.status,
         found.signature,
@@ -197,8 +230,9 @@ def _test_seed(
         found.culprit,
         input_index=max(index, 0),
         tests=len(run.tests),
-        oracles=dict(run.oracle_counts()),
+        oracles=oracles,
         cells=sorted(cells),
+        ruling=found.ruling,
     )
 
 
@@ -231,7 +265,5 @@ def outcome_signature(
     ops: tuple[str, ...] = ()
     dtype = ""
     if case is not None:
-        from fuzzjax.syntax import aliases_used, parse
-
         ops, dtype = tuple(sorted(aliases_used(parse(case.source)))), case.result_dtype
     return Signature(stage, symptom, ops, dtype)

@@ -33,6 +33,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-x)) if np.iscomplexobj(x) else special.expit(x))
 
 
+def _rsqrt(x: np.ndarray) -> np.ndarray:
+    """1/sqrt(x); for complex x the division follows C99 Annex G (1/(inf+inf j) is 0)."""
+    root = np.sqrt(x)
+    return _divide(np.ones((), root.dtype), root)
+
+
 def _divide(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Division; complex operands follow C99 Annex G (G.5.2), which recovers the infinities
     and zeros that plain formulas compute as NaN+NaNj, as XLA does and NumPy does not."""
@@ -114,7 +120,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "soft_sign": lambda x: x / (np.abs(x) + 1),
     "selu": lambda x: _SELU[0] * np.where(x > 0, x, _SELU[1] * np.expm1(np.minimum(x, 0))),
     "celu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
-    "lax_rsqrt": lambda x: 1 / np.sqrt(x), "lax_logistic": _sigmoid, "lax_erf": special.erf,
+    "lax_rsqrt": _rsqrt, "lax_logistic": _sigmoid, "lax_erf": special.erf,
     "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": _lgamma,
     "lax_digamma": special.digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
     "lax_rem": np.fmod, "lax_pow": np.power, "power": np.power,

@@ -1,0 +1,123 @@
+"""The referee inside the fuzz loop: a localised vs_numpy failure is decided by the exact value.
+
+JAX's compiled result of the isolated operation is replaced (``diagnose._run_alone``) so the
+cases do not depend on the jax version: a value the exact answer rejects stays a failure with
+the ruling attached; one the math leaves undefined (a pole) or the bounds accept is counted like
+a benign rule, under the referee's tag; ``--no-benign`` reports everything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fuzzjax.fuzzing import diagnose as diag
+from fuzzjax.fuzzing.case import Case, Signature, Stage, Symptom
+from fuzzjax.fuzzing.diagnose import Status, classify
+from fuzzjax.fuzzing.folders import BucketStore, write_run_summary
+from fuzzjax.fuzzing.oracles import Failure
+from fuzzjax.fuzzing.referee import tag_reason
+from fuzzjax.fuzzing.triage import bucket_verdict
+from fuzzjax.program import ArgSpec
+
+
+def _case(source: str, value: float) -> Case:
+    x = np.array([value], np.float32)
+    return Case(source, [ArgSpec("x0", (1,), "float32")], [x], "float32", (1,))
+
+
+def _classify(case: Case, jax_value: float, monkeypatch: pytest.MonkeyPatch, **kw: bool):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(
+        diag, "_run_alone", lambda c, how=Stage.JIT: np.array([jax_value], np.float32)
+    )
+    failure = Failure(Stage.VS_NUMPY, Symptom.WRONG_VALUE, "planted", index=[0])
+    return classify(case, failure, {}, **kw)
+
+
+def test_a_wrong_value_stays_a_failure_with_the_exact_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = _classify(_case("def f(x0):\n    return jnp.exp(x0)\n", 1.0), 2.5, monkeypatch)
+    assert found.status is Status.FAIL and found.signature is not None
+    assert found.signature.localized and found.signature.ops == ("exp",)
+    assert found.ruling is not None and found.ruling["verdict"] == "jax_wrong"
+    assert found.ruling["exact"].startswith("2.71828")
+    assert bucket_verdict(found.signature, found.ruling["verdict"]) == "jax_wrong"
+    assert "referee: jax_wrong" in found.detail
+
+
+def test_a_pole_is_undefined_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # digamma(-0.0): the one-sided limits are +inf and -inf; NaN is as good as SciPy's answer.
+    found = _classify(_case("def f(x0):\n    return lax.digamma(x0)\n", -0.0), np.nan, monkeypatch)
+    assert found.status is Status.BENIGN, found
+    assert found.benign == ["referee:undefined:pole"]
+    reason = tag_reason(found.benign[0])
+    assert reason is not None and "no single answer" in reason[0]
+
+
+def test_no_benign_reports_what_the_referee_would_accept(monkeypatch: pytest.MonkeyPatch) -> None:
+    case = _case("def f(x0):\n    return lax.digamma(x0)\n", -0.0)
+    found = _classify(case, np.nan, monkeypatch, benign=False)
+    assert found.status is Status.FAIL
+    assert found.ruling is not None and found.ruling["verdict"] == "undefined"
+
+
+def test_the_bucket_and_repro_carry_the_ruling(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    case = _case("def f(x0):\n    return jnp.exp(x0)\n", 1.0)
+    found = _classify(case, 2.5, monkeypatch)
+    assert found.signature is not None and found.ruling is not None
+    store = BucketStore(tmp_path)
+    meta = {"referee": found.ruling, "verdict": "jax_wrong"}
+    command = "python -m fuzzjax fuzz --seed 1 --count 1"
+    folder = store.add(
+        found.signature, meta, original=case, shrunk=case, command=command, timeout=30.0
+    )
+    text = (folder / "repro.py").read_text()
+    assert "REFEREE = {" in text and "'verdict': 'jax_wrong'" in text
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["referee"]["verdict"] == "jax_wrong"
+
+
+def test_a_tampered_ruling_cannot_inject_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    case = _case("def f(x0):\n    return jnp.exp(x0)\n", 1.0)
+    sig = Signature(Stage.VS_NUMPY, Symptom.WRONG_VALUE, ("exp",), "float32", localized=True)
+    evil = {
+        "exact": "1\nimport os; os.system('echo pwned')\n",
+        "verdict": "'''\"\"\"",
+        "alias": "exp",
+    }
+    store = BucketStore(tmp_path)
+    folder = store.add(sig, {"referee": evil}, original=case, shrunk=case, command="c", timeout=30)
+    text = (folder / "repro.py").read_text()
+    assert "\nimport os" not in text
+    compile(text, "repro.py", "exec")
+
+
+def test_run_summary_explains_referee_tags(tmp_path: Path) -> None:
+    write_run_summary(
+        tmp_path, {}, {"referee:both_acceptable:ftz": 2}, {"referee:both_acceptable:ftz": [7]}
+    )
+    rules = json.loads((tmp_path / "benign.json").read_text())
+    assert rules["referee:both_acceptable:ftz"]["count"] == 2
+    assert "accepts JAX's value" in rules["referee:both_acceptable:ftz"]["reason"]
+
+
+def test_reference_rsqrt_of_a_complex_infinity_is_zero() -> None:
+    # Once a reference_wrong bucket (notes/referee.md): 1 / np.sqrt(x) gave NaN+NaNj.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+    from fuzzjax.fuzzing.reference import evaluate
+
+    source = "def f(x0):\n    return lax.rsqrt(x0)\n"
+    x = np.array([complex(1.2e-7, np.inf)], np.complex64)
+    want = np.asarray(evaluate(source, [x]).result.value)
+    assert want[0] == 0
+    case = Case(source, [ArgSpec("x0", (1,), "complex64")], [x], "complex64", (1,))
+    got = np.array([complex(np.nan, np.nan)], np.complex64)
+    assert referee(case, "lax_rsqrt", got, want).verdict is Verdict.JAX_WRONG
