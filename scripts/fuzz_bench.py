@@ -32,25 +32,66 @@ BASELINE_OPTIONS = {"max_depth": 4, "max_rank": 4, "max_elements": 4096}
 
 def run(command: list[str], env: dict[str, str], limit: float) -> None:
     print("$", shlex.join(command), flush=True)
-    subprocess.run(command, env=env, check=True, timeout=limit, stdout=subprocess.DEVNULL)
+    # cwd is the temporary folder: `python -m` puts the working directory first on sys.path,
+    # which must not shadow the PYTHONPATH that picks the revision.
+    subprocess.run(
+        command,
+        env=env,
+        check=True,
+        timeout=limit,
+        stdout=subprocess.DEVNULL,
+        cwd=env["FUZZ_BENCH_CWD"],
+    )
 
 
-def baseline_coverage(seed: int, programs: int) -> Counter[str]:
+#: Prints the baseline's programs of seeds [a, b) as JSON, run with the baseline on PYTHONPATH
+#: (its generator: the current one differs from 0.3.0 on).
+_DUMP = """
+import json, sys
+from fuzzjax.generate import generate
+from fuzzjax.program import GenOptions
+a, b = int(sys.argv[1]), int(sys.argv[2])
+options = GenOptions(**json.loads(sys.argv[3]))
+out = []
+for s in range(a, b):
+    p = generate(s, options)
+    out.append([s, p.source, [x.to_json() for x in p.args]])
+json.dump(out, sys.stdout)
+"""
+
+
+def baseline_coverage(seed: int, programs: int, tree: Path) -> Counter[str]:
+    """Cells the baseline's programs reach on their one input set (``input_set(.., 0)`` is the
+    baseline's ``make_inputs(args, derive_input_seed(seed))``), judged by the current code."""
     from fuzzjax.fuzzing.coverage import cells_of
     from fuzzjax.fuzzing.inputs import input_set
     from fuzzjax.fuzzing.reference import evaluate
-    from fuzzjax.generation.generator import generate
-    from fuzzjax.program import GenOptions
+    from fuzzjax.program import ArgSpec
 
-    options = GenOptions(**BASELINE_OPTIONS)  # type: ignore[arg-type]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    command = [sys.executable, "-c", _DUMP, str(seed), str(seed + programs)]
+    done = subprocess.run(
+        [*command, json.dumps(BASELINE_OPTIONS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+        cwd=tree,
+    )
     counts: Counter[str] = Counter()
-    for s in range(seed, seed + programs):
-        program = generate(s, options)
+    for s, source, args in json.loads(done.stdout):
+        specs = tuple(ArgSpec.from_json(a) for a in args)
         try:
-            counts.update(cells_of(evaluate(program.source, input_set(program.args, s, 0))))
+            counts.update(cells_of(evaluate(source, input_set(specs, s, 0))))
         except Exception:  # noqa: BLE001 - a reference failure covers nothing
             continue
     return counts
+
+
+def families(buckets: list[str] | dict[str, object]) -> set[str]:
+    """Bucket families: stage, symptom and first operation of each bucket key."""
+    return {"-".join(k.split("-")[:3]) for k in buckets}
 
 
 def main() -> None:
@@ -62,6 +103,12 @@ def main() -> None:
     limit.add_argument("--time", type=float, default=None)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--current-args", default="", help="extra arguments for the current fuzz")
+    p.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="run both at once (each with --workers), so both see the same machine load",
+    )
+    p.add_argument("--keep", help="copy both failure folders here (old/, new/) for triage")
     args = p.parse_args()
     budget = ["--count", str(args.count)] if args.count else ["--time", str(args.time or 300)]
     common = ["fuzz", "--seed", str(args.seed), *budget, "--workers", str(args.workers)]
@@ -76,15 +123,32 @@ def main() -> None:
             timeout=120,
         )
         try:
-            env = {**os.environ, "PYTHONPATH": str(tree)}
-            run([sys.executable, "-m", "fuzzjax", *common, "--out", f"{tmp}/old"], env, limit_s)
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            old_env = {**os.environ, "PYTHONPATH": str(tree), "FUZZ_BENCH_CWD": tmp}
+            new_env = {**os.environ, "PYTHONPATH": str(ROOT), "FUZZ_BENCH_CWD": tmp}
+            old_cmd = [sys.executable, "-m", "fuzzjax", *common, "--out", f"{tmp}/old"]
             extra = shlex.split(args.current_args)
-            run(
-                [sys.executable, "-m", "fuzzjax", *common, *extra, "--out", f"{tmp}/new"],
-                env,
-                limit_s,
-            )
+            new_cmd = [sys.executable, "-m", "fuzzjax", *common, *extra, "--out", f"{tmp}/new"]
+            if args.concurrent:
+                both = [(old_cmd, old_env), (new_cmd, new_env)]
+                for command, _ in both:
+                    print("$", shlex.join(command), flush=True)
+                procs = [
+                    subprocess.Popen(c, env=e, stdout=subprocess.DEVNULL, cwd=tmp) for c, e in both
+                ]
+                for proc in procs:
+                    if proc.wait(timeout=limit_s) != 0:
+                        raise SystemExit(f"a fuzz run failed (exit {proc.returncode})")
+            else:
+                run(old_cmd, old_env, limit_s)
+                run(new_cmd, new_env, limit_s)
+            old = json.loads(Path(tmp, "old", "summary.json").read_text())
+            new = json.loads(Path(tmp, "new", "summary.json").read_text())
+            old_cells = baseline_coverage(args.seed, int(old["programs"]), tree)
+            if args.keep:
+                import shutil
+
+                for side in ("old", "new"):
+                    shutil.copytree(Path(tmp, side), Path(args.keep, side), dirs_exist_ok=True)
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
@@ -92,9 +156,6 @@ def main() -> None:
                 capture_output=True,
                 timeout=120,
             )
-        old = json.loads(Path(tmp, "old", "summary.json").read_text())
-        new = json.loads(Path(tmp, "new", "summary.json").read_text())
-        old_cells = baseline_coverage(args.seed, int(old["programs"]))
         from fuzzjax.fuzzing.coverage import reached
 
         old_reached = reached(old_cells)
@@ -121,6 +182,10 @@ def main() -> None:
         f"({total_n / max(total_o, 1):.1f}x)"
     )
     print(f"buckets: baseline {len(old['buckets'])}, current {len(new['buckets'])}")
+    old_f, new_f = families(old["buckets"]), families(new["buckets"])
+    print(f"bucket families: baseline {len(old_f)}, current {len(new_f)}")
+    print(f"  only baseline: {sorted(old_f - new_f)}")
+    print(f"  only current: {sorted(new_f - old_f)}")
 
 
 if __name__ == "__main__":

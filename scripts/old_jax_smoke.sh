@@ -37,4 +37,6 @@ echo "== fuzz --count $COUNT (failure folders in $OUT)"
 cd "$OUT"  # run the installed fuzzjax, not the checkout
 "$VENV/bin/python" -m fuzzjax fuzz --count "$COUNT" --max-depth 3 --workers 1 \
     --shrink-time 10 --out "$OUT/failures" --quiet
+echo "== triage"
+"$VENV/bin/python" -m fuzzjax triage "$OUT/failures" || true
 echo "== done: jax $VERSION smoke passed; summary in $OUT/failures/summary.json"
