@@ -121,3 +121,16 @@ def test_reference_rsqrt_of_a_complex_infinity_is_zero() -> None:
     case = Case(source, [ArgSpec("x0", (1,), "complex64")], [x], "complex64", (1,))
     got = np.array([complex(np.nan, np.nan)], np.complex64)
     assert referee(case, "lax_rsqrt", got, want).verdict is Verdict.JAX_WRONG
+
+
+def test_triage_lists_what_the_referee_accepted(tmp_path: Path) -> None:
+    from fuzzjax.fuzzing.triage import accepted_lines
+
+    counts = {"referee:undefined:pole": 3, "referee:both_acceptable:ftz": 2, "ftz": 9}
+    write_run_summary(tmp_path, {}, counts, {})
+    lines = accepted_lines(tmp_path)
+    assert any(line.startswith("Undefined") and "pole 3" in line for line in lines)
+    assert any(line.startswith("Both acceptable") and "ftz 2" in line for line in lines)
+    assert not any("ftz 9" in line for line in lines)  # a benign rule, not a ruling
+    (tmp_path / "benign.json").write_text("[not json")
+    assert accepted_lines(tmp_path) == []

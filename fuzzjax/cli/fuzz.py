@@ -214,12 +214,15 @@ def triage_parser() -> ArgParser:
 
 def cmd_triage(argv: Sequence[str]) -> int:
     args = triage_parser().parse_args(argv)
-    from fuzzjax.fuzzing.triage import format_triage, read_entries
+    from fuzzjax.fuzzing.triage import accepted_lines, format_triage, read_entries
 
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a failures folder (no such directory)")
     print(format_triage(read_entries(folder)))
+    accepted = accepted_lines(folder)
+    if accepted:
+        print("\n" + "\n".join(accepted) + "  (last run: benign.json)")
     return 0
 
 

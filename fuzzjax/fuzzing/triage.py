@@ -125,3 +125,25 @@ def format_triage(entries: list[Entry]) -> str:
                 f"  ->  {entry.repro}"
             )
     return "\n".join(lines)
+
+
+def accepted_lines(root: Path) -> list[str]:
+    """Differences the referee decided were not failures (``benign.json``): "undefined"
+    (no single answer) and "both acceptable", with their rules and counts."""
+    try:
+        rules = json.loads((root / "benign.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(rules, dict):
+        return []
+    groups: dict[str, list[str]] = defaultdict(list)
+    for tag, info in sorted(rules.items()):
+        verdict, _, rule = str(tag).removeprefix("referee:").partition(":")
+        if not str(tag).startswith("referee:") or not isinstance(info, dict):
+            continue
+        groups[verdict].append(f"{rule} {int(info.get('count', 0) or 0)}")
+    titles = {"undefined": "Undefined (no single answer)", "both_acceptable": "Both acceptable"}
+    return [
+        f"{titles.get(v, v)}, by the referee (not failures): {', '.join(items)}"
+        for v, items in sorted(groups.items())
+    ]
