@@ -128,7 +128,8 @@ def collect_source(fn: Callable[..., Any], name: str | None = None) -> UserSourc
                 extra.append("import functools")
             extra.append(line)
     result = file.render(needed, extra=extra)
-    result.missing[:0] = missing
+    explained = {m.split(" ")[0] for m in missing}
+    result.missing = missing + [m for m in result.missing if m not in explained]
     return result
 
 

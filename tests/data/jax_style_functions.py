@@ -155,7 +155,9 @@ def _pairwise_displacement(position):
 
 
 def lennard_jones_energy(position, sigma=1.0, epsilon=1.0):
-    dr = jnp.linalg.norm(_pairwise_displacement(position) + jnp.eye(position.shape[0])[..., None], axis=-1)
+    dr = jnp.linalg.norm(
+        _pairwise_displacement(position) + jnp.eye(position.shape[0])[..., None], axis=-1
+    )
     idr6 = (sigma / dr) ** 6
     energy = 4.0 * epsilon * (idr6**2 - idr6)
     mask = (1.0 - jnp.eye(position.shape[0])) * (dr < LJ_CUTOFF * sigma)
