@@ -314,3 +314,23 @@ def test_the_trial_functions_all_go_in_whole(
             static_argnames=call.get("static_argnames", ()),
         )
         assert again.ir_hash == stored_hash, name
+
+
+def test_text_written_into_the_stored_source_cannot_inject_code(user_module: ModuleType) -> None:
+    """A declared name or a type name is user data: written into the stored source only as
+    an identifier or inside an escaped comment, never as a line of code of its own."""
+    x = np.arange(3, dtype=np.float32)
+    evil = type("Evil\nimport os", (), {})()
+
+    def closes_over(x):  # noqa: ANN001, ANN202
+        return x if evil is None else x
+
+    pair = extract_ir_pair(closes_over, x)
+    first, *rest = pair.python_source.splitlines()
+    assert first.startswith(NOT_SELF_CONTAINED) and "Evil\\nimport os" in first
+    assert not any(line.startswith("import os") for line in rest)
+    named = extract_ir_pair(
+        functools.partial(user_module.shifted, shift=2.0), x, name="x = 1; import os #"
+    )
+    assert "shifted_partial = functools.partial(shifted, shift=2.0)" in named.python_source
+    assert "import os" not in named.python_source

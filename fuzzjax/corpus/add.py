@@ -76,7 +76,7 @@ class AddFailure:
             LoweringStage.ARGUMENTS.value: "arguments do not fit:",
             "declaration": "bad declaration:",
         }.get(self.stage, "failed to lower:")
-        return f"{self.name}{self.arguments} {what} {self.reason}"
+        return " ".join(f"{self.name}{self.arguments} {what} {self.reason}".split())
 
 
 @dataclass

@@ -22,6 +22,7 @@ import ast
 import builtins
 import functools
 import inspect
+import keyword
 import sys
 import textwrap
 import types
@@ -68,7 +69,13 @@ class UserSource:
         """The text to store: ``text``, after a ``NOT_SELF_CONTAINED`` line if needed."""
         if self.self_contained:
             return self.text
-        return f"{NOT_SELF_CONTAINED}{', '.join(self.missing)}\n{self.text}"
+        return f"{NOT_SELF_CONTAINED}{_comment(', '.join(self.missing))}\n{self.text}"
+
+
+def _comment(text: str) -> str:
+    """``text`` safe inside a ``#`` comment: every character that is not printable (a line
+    break above all) is written as its escape, so the comment cannot end early."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def real_function(fn: Any) -> Any:
@@ -251,8 +258,8 @@ def _partial_line(fn: functools.partial[Any], name: str, inner_name: str) -> str
         parts.append(f"{key}={_literal(value) or ''}")
     if any(p == "" or p.endswith("=") for p in parts) or isinstance(fn.func, functools.partial):
         return None
-    if name == inner_name:
-        name = f"{inner_name}_partial"
+    if name == inner_name or not name.isidentifier() or keyword.iskeyword(name):
+        name = f"{inner_name}_partial"  # a declared name is written into code only if it is one
     return f"{name} = functools.partial({', '.join(parts)})"
 
 
