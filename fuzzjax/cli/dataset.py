@@ -149,18 +149,14 @@ def cmd_add(argv: Sequence[str]) -> int:
     finally:
         if corpus is not None:
             corpus.close()
-    print(result.line(args.db))
-    for failure in failures:
-        print(f"fuzzjax: error: {file}: {failure.line()}", file=sys.stderr)
+    summary = result.line(args.db)
     if failures:
         rerun = shlex.join(["python", "-m", "fuzzjax", "add", str(file), "--db", str(args.db)])
-        print(
-            f"fuzzjax: error: {len(failures)} of {len(pairs) + len(failures)} functions failed "
-            f"(rerun: {rerun})",
-            file=sys.stderr,
-        )
-        return 2
-    return 0
+        summary += f" (rerun: {rerun})"
+    print(summary)
+    for failure in failures:
+        print(f"fuzzjax: error: {file}: {failure.line()}", file=sys.stderr)
+    return 2 if failures else 0
 
 
 def merge_parser() -> ArgParser:
