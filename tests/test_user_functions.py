@@ -155,6 +155,9 @@ def test_failures_name_their_stage() -> None:
     with pytest.raises(LoweringError) as info:
         extract_ir_pair(lambda x: x, jnp.ones(2), jnp.ones(2))
     assert info.value.stage is LoweringStage.ARGUMENTS
+    with pytest.raises(LoweringError) as info:  # jax.jit refuses it before the function runs
+        extract_ir_pair(lambda x, n: x, jnp.ones(2), [1, 2], static_argnames="n")
+    assert info.value.stage is LoweringStage.ARGUMENTS and "hash" in info.value.message
 
 
 MODULE = """

@@ -263,8 +263,12 @@ def extract_ir_pair(
         traced = jax.jit(fn, static_argnames=tuple(sorted(bound.static))).trace(
             *call_args, **call_kwargs
         )
-    except Exception as exc:  # noqa: BLE001 - the user's function raised while tracing
-        raise LoweringError(LoweringStage.TRACE, _raised_in(exc, fn)) from exc
+    except Exception as exc:  # noqa: BLE001 - recorded with the stage it belongs to
+        entered, message = _raised_in(exc, fn)
+        # The function raised (itself, or what it called) only if it was entered at all;
+        # before that, jax.jit refused the arguments (e.g. an unhashable static).
+        stage = LoweringStage.TRACE if entered else LoweringStage.ARGUMENTS
+        raise LoweringError(stage, message) from exc
     try:
         lowered = traced.lower()
     except Exception as exc:  # noqa: BLE001
@@ -313,14 +317,17 @@ def _static_names(
     return out
 
 
-def _raised_in(exc: BaseException, fn: Callable[..., Any]) -> str:
-    """``ValueError at file.py:12: message``: the exception and the innermost line of the
-    user's file in its traceback (where the function raised, or called what raised)."""
+def _raised_in(exc: BaseException, fn: Callable[..., Any]) -> tuple[bool, str]:
+    """Whether the traceback passes through the user's function, and
+    ``ValueError at file.py:12: message`` with the innermost line of the user's file in it
+    (where the function raised, or called what raised)."""
     code = getattr(real_function(fn), "__code__", None)
     file = code.co_filename if code is not None else None
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    entered = code is not None and any(f.name == code.co_name for f in frames)
     at = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    return f"{type(exc).__name__}{at}: {one_line(exc).removeprefix(type(exc).__name__ + ': ')}"
+    text = one_line(exc).removeprefix(type(exc).__name__ + ": ")
+    return entered, f"{type(exc).__name__}{at}: {text}"
 
 
 def _hlo_text(fn: Callable[..., Any], specs: Sequence[Any]) -> str:

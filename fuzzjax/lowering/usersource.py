@@ -98,8 +98,8 @@ def collect_source(fn: Callable[..., Any], name: str | None = None) -> UserSourc
         return UserSource(own)  # a generated program: self-contained by the grammar
     module = inspect.getmodule(inner)
     try:
-        tree = ast.parse(inspect.getsource(module)) if module is not None else None
         module_text = inspect.getsource(module) if module is not None else ""
+        tree = ast.parse(module_text) if module is not None else None
     except (OSError, TypeError, SyntaxError):
         tree, module_text = None, ""
     if tree is None or module is None:
