@@ -175,8 +175,10 @@ def describe(tree: Any) -> str:
     if isinstance(tree, PY_SCALARS) or hasattr(tree, "shape"):
         shape, dtype, weak = leaf_type(tree)
         return f"{'~' if weak else ''}{dtype}{shape}"
-    leaves, treedef = jax.tree_util.tree_flatten(tree)  # a registered custom pytree node
-    return f"{type(tree).__name__}<{', '.join(describe(x) for x in leaves)}>"
+    leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: x is not tree)
+    if not leaves or leaves[0] is tree:  # not a pytree node: an opaque leaf
+        return type(tree).__name__
+    return f"{type(tree).__name__}<{', '.join(describe(x) for x in leaves)}>"  # custom node
 
 
 def signature(bound: BoundArguments, abstracted: Mapping[str, Any], out: Any) -> str:
