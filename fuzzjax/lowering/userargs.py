@@ -183,25 +183,21 @@ def describe(tree: Any) -> str:
 
 def signature(bound: BoundArguments, abstracted: Mapping[str, Any], out: Any) -> str:
     """``(x: float32[8], params: {'w': float32[8,4]}, mask: None, axis=1 static) -> ...``."""
-    parts = []
-    for name in bound.names:
-        if name in bound.static:
-            parts.append(f"{name}={bound.values[name]!r} static")
-        else:
-            parts.append(f"{name}: {describe(abstracted[name])}")
-    return f"({', '.join(parts)}) -> {describe(out)}"
+    return f"{_parameters(bound, lambda n: describe(abstracted[n]), ' static')} -> {describe(out)}"
 
 
 def argument_text(bound: BoundArguments | None, args: Sequence[Any]) -> str:
     """The argument types in one line, for a failure report (before or after binding)."""
     if bound is None:
         return f"({', '.join(_describe_value(a) for a in args)})"
-    parts = []
-    for name in bound.names:
-        if name in bound.static:
-            parts.append(f"{name}={bound.values[name]!r}")
-        else:
-            parts.append(f"{name}: {_describe_value(bound.values[name])}")
+    return _parameters(bound, lambda n: _describe_value(bound.values[n]), "")
+
+
+def _parameters(bound: BoundArguments, show: Callable[[str], str], static_mark: str) -> str:
+    parts = [
+        f"{n}={bound.values[n]!r}{static_mark}" if n in bound.static else f"{n}: {show(n)}"
+        for n in bound.names
+    ]
     return f"({', '.join(parts)})"
 
 
