@@ -4,9 +4,10 @@ Public API (``__all__``):
 
 * ``programs(*, max_depth=5, ...)``: a Hypothesis strategy of ``Program`` objects;
 * ``generate(seed, options=None, **overrides)``: the program of an integer seed (reproducible);
-* ``extract_ir_pair(fn, *args)``: a (source, StableHLO) record for any function;
+* ``extract_ir_pair(fn, *args, kwargs=None, static_argnames=())``: a (source, StableHLO)
+  record for any function, with pytree, static, ``None`` and Python-scalar arguments;
 * ``Program``, ``ArgSpec``, ``GenOptions``: the program record and its options;
-* ``Corpus``: the SQLite corpus;
+* ``Corpus``: the SQLite corpus (``Corpus.add_pair(pair)`` stores an ``IRPair``);
 * ``FuzzjaxError``, ``InvalidArgument``: what bad input raises.
 
 Names are imported on first use, so ``import fuzzjax`` does not import JAX.

@@ -86,7 +86,14 @@ def expected_schema(with_split: bool = False) -> Any:
         ]
     )
     argument = pa.struct(
-        [("name", pa.string()), ("shape", pa.list_(pa.int64())), ("dtype", pa.string())]
+        [
+            ("name", pa.string()),
+            ("shape", pa.list_(pa.int64())),
+            ("dtype", pa.string()),
+            ("param", pa.string()),
+            ("path", pa.string()),
+            ("weak_type", pa.bool_()),
+        ]
     )
     fields = [
         pa.field("id", pa.int64(), nullable=False),
@@ -126,7 +133,8 @@ def expected_rows(db: Path, *, jsonl: bool = False) -> list[dict[str, Any]]:
         row["options"] = None if r["options"] is None else {**defaults, **json.loads(r["options"])}
         counts = json.loads(r["op_counts"])
         row["op_counts"] = [{"key": k, "value": counts[k]} for k in sorted(counts)]
-        row["input_info"] = json.loads(r["input_info"])
+        keys = ("name", "shape", "dtype", "param", "path", "weak_type")
+        row["input_info"] = [{k: a.get(k) for k in keys} for a in json.loads(r["input_info"])]
         row["dtypes"] = [a["dtype"] for a in row["input_info"]]
         created = datetime.fromisoformat(r["created_at"]).astimezone(timezone.utc)
         row["created_at"] = created.isoformat() if jsonl else created

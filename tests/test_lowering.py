@@ -80,8 +80,15 @@ def test_extract_ir_pair_on_a_user_function() -> None:
     assert "def saxpy" in pair.python_source
     assert pair.dialect == "stablehlo" and pair.hlo is None
     assert pair.op_counts["stablehlo.multiply"] == 1
-    assert pair.input_info[1] == {"name": "arg1", "shape": [4], "dtype": "float32"}
-    assert pair.signature == "(float32[], float32[4], float32[4]) -> (float32[4])"
+    assert pair.input_info[1] == {
+        "name": "x",
+        "shape": [4],
+        "dtype": "float32",
+        "param": "x",
+        "path": "",
+        "weak_type": False,
+    }
+    assert pair.signature == "(a: float32[], x: float32[4], y: float32[4]) -> float32[4]"
     assert pair.ir_hash == ir_hash(pair.ir_code)
     assert pair.jax_version == jax.__version__
     with_hlo = extract_ir_pair(

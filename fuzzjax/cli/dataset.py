@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,8 +102,11 @@ def add_parser() -> ArgParser:
         prog="fuzzjax add",
         description="EXECUTE a Python file (it is imported, so any code in it runs; only use "
         f"files you trust) and add each function its {EXAMPLES_NAME} dict declares "
-        '({"fn_name": (example args...)}) to the corpus, with category "user", '
-        "deduplicated by IR hash.",
+        '({"fn_name": (example args...)} or {"fn_name": {"args": (...), "kwargs": {...}, '
+        '"static_argnames": (...)}}; pytree, Python scalar and None arguments are kept as '
+        'written) to the corpus, with category "user", deduplicated by IR hash. Functions '
+        "that lower are stored; each one that does not is reported on its own line on stderr "
+        "and the exit code is then 2.",
         parents=[db_parent()],
     )
     p.add_argument("file", metavar="FILE.py", help="Python file to EXECUTE and read")
@@ -116,7 +120,7 @@ EXECUTE_NOTICE = "fuzzjax add: executing {file} (any code in it runs; add only f
 
 def cmd_add(argv: Sequence[str]) -> int:
     args = add_parser().parse_args(argv)
-    from fuzzjax.corpus.add import add_pairs, load_user_module, lower_declared, where
+    from fuzzjax.corpus.add import AddResult, add_pairs, load_user_module, lower_declared, where
     from fuzzjax.corpus.store import Corpus
     from fuzzjax.errors import DeclarationError, one_line
 
@@ -134,16 +138,25 @@ def cmd_add(argv: Sequence[str]) -> int:
                 f"executing {file} failed{where(exc, file)}: {one_line(exc)}"
             ) from None
         try:
-            pairs = lower_declared(vars(module), hlo=args.hlo)
+            pairs, failures = lower_declared(vars(module), hlo=args.hlo)
         except DeclarationError as exc:
             raise UsageError(f"{file}: {exc}") from None
-        with corpus or Corpus(args.db) as target:
-            result = add_pairs(target, pairs)
+        result = AddResult()
+        if pairs:  # nothing to store: an absent corpus is not created
+            with corpus or Corpus(args.db) as target:
+                result = add_pairs(target, pairs)
+        result.failures = failures
     finally:
         if corpus is not None:
             corpus.close()
-    print(result.line(args.db))
-    return 0
+    summary = result.line(args.db)
+    if failures:
+        rerun = shlex.join(["python", "-m", "fuzzjax", "add", str(file), "--db", str(args.db)])
+        summary += f" (rerun: {rerun})"
+    print(summary)
+    for failure in failures:
+        print(f"fuzzjax: error: {file}: {failure.line()}", file=sys.stderr)
+    return 2 if failures else 0
 
 
 def merge_parser() -> ArgParser:

@@ -56,7 +56,18 @@ _OPTION_TYPES: dict[str, Type] = {
 #: ``GenOptions`` as a struct: one field per option, typed from the dataclass.
 OPTIONS: Type = Struct(tuple((f.name, _OPTION_TYPES[str(f.type)]) for f in fields(GenOptions)))
 ENTRIES: Type = List(Struct((("key", "string"), ("value", "int64"))))
-ARGUMENT: Type = Struct((("name", "string"), ("shape", List("int64")), ("dtype", "string")))
+#: ``param``, ``path`` and ``weak_type`` are set for user functions (``fuzzjax add``), whose
+#: parameters may be pytrees; null for generated programs.
+ARGUMENT: Type = Struct(
+    (
+        ("name", "string"),
+        ("shape", List("int64")),
+        ("dtype", "string"),
+        ("param", "string"),
+        ("path", "string"),
+        ("weak_type", "bool"),
+    )
+)
 PLATFORM_KEYS = ("platform", "stablehlo", "platform_hash", "op_counts", "custom_calls", "artifact")
 PLATFORM_IR: Type = Struct(
     (
@@ -83,7 +94,11 @@ FIELDS: dict[str, tuple[Type, str]] = {
     "hlo": ("string", "XLA HLO text; null unless the corpus was built with --hlo"),
     "ir_hash": ("string", "sha256 of `stablehlo`; unique in the dataset"),
     "op_counts": (ENTRIES, "number of each op kind in `stablehlo`, as {key, value} entries"),
-    "input_info": (List(ARGUMENT), "the parameters in order: {name, shape, dtype}"),
+    "input_info": (
+        List(ARGUMENT),
+        "the inputs in order: {name, shape, dtype}; user functions also give the parameter, "
+        "the pytree path in it (`name` = param + path) and weak_type",
+    ),
     "signature": ("string", "input and result types"),
     "dtypes": (List("string"), "parameter dtypes in order (from `input_info`)"),
     "jax_version": ("string", "jax version that lowered the function"),
@@ -201,11 +216,18 @@ def _arguments(pair: dict[str, Any]) -> list[dict[str, Any]]:
                 "name": str(a["name"]),
                 "shape": [int(d) for d in a["shape"]],
                 "dtype": str(a["dtype"]),
+                "param": _optional(a.get("param"), str),
+                "path": _optional(a.get("path"), str),
+                "weak_type": _optional(a.get("weak_type"), bool),
             }
             for a in info
         ]
     except (TypeError, KeyError, ValueError):
         raise CorpusError(f"pair id {pair['id']}: input_info is not a list of arguments") from None
+
+
+def _optional(value: Any, kind: type) -> Any:
+    return None if value is None else kind(value)
 
 
 def _options(pair: dict[str, Any]) -> dict[str, Any] | None:

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fuzzjax.corpus.lock import WriterLock
 from fuzzjax.corpus.schema import (
@@ -45,6 +45,9 @@ from fuzzjax.corpus.schema import (
     write_error,
 )
 from fuzzjax.errors import CorpusError
+
+if TYPE_CHECKING:
+    from fuzzjax.lowering.lower import IRPair
 
 
 def _now() -> str:
@@ -160,17 +163,29 @@ class Corpus:
                 raise write_error(self.path, exc) from None
             raise
 
-    # ---- writing (call inside ``transaction()``) ----
+    # ---- writing (inside ``transaction()``; ``add_pair`` also outside one) ----
 
-    def add_pair(self, row: dict[str, Any]) -> bool:
-        """Insert a pair; False when its ``ir_hash`` is already stored (a duplicate)."""
-        values = [_column_value(row.get(c)) for c in PAIR_COLUMNS]
-        cursor = self.db.execute(
+    def add_pair(self, pair: IRPair | Mapping[str, Any], *, category: str = "user") -> bool:
+        """Store one pair; False when its canonical StableHLO (``ir_hash``) is already stored.
+
+        ``pair`` is an ``IRPair`` (from ``fuzzjax.extract_ir_pair`` or ``Program.lower()``),
+        stored with ``category`` and NULL seed and options, or a row dict keyed by
+        ``PAIR_COLUMNS`` (``fuzzjax.lowering.lower.pair_row``). Inside ``transaction()`` the
+        insert joins that transaction; outside one it is committed at once.
+        """
+        if not isinstance(pair, Mapping):
+            from fuzzjax.lowering.lower import pair_row
+
+            pair = pair_row(pair, category=category)
+        values = [_column_value(pair.get(c)) for c in PAIR_COLUMNS]
+        sql = (
             f"INSERT OR IGNORE INTO pairs ({', '.join(PAIR_COLUMNS)}, created_at) "
-            f"VALUES ({', '.join('?' * len(PAIR_COLUMNS))}, ?)",
-            [*values, _now()],
+            f"VALUES ({', '.join('?' * len(PAIR_COLUMNS))}, ?)"
         )
-        return cursor.rowcount == 1
+        if self.db.in_transaction:
+            return self.db.execute(sql, [*values, _now()]).rowcount == 1
+        with self.transaction():
+            return self.db.execute(sql, [*values, _now()]).rowcount == 1
 
     def add_platform_irs(self, ir_hash: str, rows: list[dict[str, Any]]) -> None:
         """Store a pair's per-platform rows (``PlatformIR.to_row()``); replaces older ones."""

@@ -13,10 +13,12 @@ import inspect
 import itertools
 import re
 import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -26,6 +28,10 @@ from jax import lax
 from fuzzjax.errors import one_line
 from fuzzjax.lowering.canonical import canonicalize, ir_hash, op_counts
 from fuzzjax.lowering.fastlower import lower_stablehlo
+from fuzzjax.lowering.userargs import abstract, bind_arguments
+from fuzzjax.lowering.userargs import input_info as user_input_info
+from fuzzjax.lowering.userargs import signature as user_signature
+from fuzzjax.lowering.usersource import collect_source, real_function
 from fuzzjax.program import ArgSpec, Program
 from fuzzjax.syntax import ensure_valid, measure_depth, parse
 
@@ -55,6 +61,8 @@ class LoweringStage(str, Enum):
     LOWER = "lower"  # jit(...).lower(...)
     TYPE = "type"  # lowered, to another result type than the typing table's
     EXPORT = "export"  # jax.export for one platform (fuzzjax.lowering.platforms)
+    ARGUMENTS = "arguments"  # a user function's example arguments do not fit it
+    TRACE = "trace"  # a user function raised while being traced (its own error)
 
 
 class LoweringError(RuntimeError):
@@ -216,38 +224,110 @@ def _lower_program(program: Program, *, fast: bool, hlo: bool) -> IRPair:
 
 
 def extract_ir_pair(
-    fn: Callable[..., Any], *args: Any, dialect: str = "stablehlo", name: str | None = None
+    fn: Callable[..., Any],
+    *args: Any,
+    dialect: str = "stablehlo",
+    name: str | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    static_argnames: str | Sequence[str] = (),
+    static_argnums: int | Sequence[int] = (),
 ) -> IRPair:
-    """Lower any Python function on example arguments (arrays or ``ShapeDtypeStruct``s).
+    """Lower any Python function on example arguments, as ``jax.jit(fn).lower`` would.
 
-    ``dialect="hlo"`` additionally stores XLA HLO text in ``hlo`` (it costs about as much as
-    lowering). ``depth`` is measured when the function's source parses under the grammar.
+    Arguments (``args`` and ``kwargs``) are pytrees (tuples, lists, dicts, NamedTuples,
+    nested) of arrays or ``jax.ShapeDtypeStruct``s (only shapes, dtypes and weak types are
+    used), Python scalars (weakly typed, as under ``jax.jit``) and ``None`` (passed as
+    ``None``); ``static_argnames``/``static_argnums`` are passed as they are, as ``jax.jit``
+    does. ``input_info`` has one entry per input of the IR, named by the real parameter name
+    and pytree path (``params['w']``); ``signature`` writes the whole structure. The stored
+    source is the function plus the imports, helpers and constants of its file that it uses
+    (``fuzzjax.lowering.usersource``). ``dialect="hlo"`` additionally stores XLA HLO text in
+    ``hlo``. ``depth`` is measured when the source parses under the grammar.
+
+    Raises ``LoweringError`` with stage ``arguments`` (the example arguments do not fit the
+    function), ``trace`` (the function raised while being traced; the message names the
+    line) or ``lower`` (JAX could not lower the traced function).
     """
     if dialect not in ("stablehlo", "hlo"):
         raise ValueError(f"dialect={dialect!r} must be 'stablehlo' or 'hlo'")
-    specs = [jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a)) for a in args]
+    try:
+        bound = bind_arguments(
+            fn, args, kwargs or {}, _static_names(fn, static_argnames, static_argnums)
+        )
+        abstracted = {n: abstract(v) for n, v in bound.values.items() if n not in bound.static}
+    except TypeError as exc:
+        raise LoweringError(LoweringStage.ARGUMENTS, one_line(exc)) from exc
+    call_args, call_kwargs = bound.call_args(abstract)
     start = time.perf_counter()
-    lowered = jax.jit(fn).lower(*specs)
+    try:
+        traced = jax.jit(fn, static_argnames=tuple(sorted(bound.static))).trace(
+            *call_args, **call_kwargs
+        )
+    except Exception as exc:  # noqa: BLE001 - recorded with the stage it belongs to
+        entered, message = _raised_in(exc, fn)
+        # The function raised (itself, or what it called) only if it was entered at all;
+        # before that, jax.jit refused the arguments (e.g. an unhashable static).
+        stage = LoweringStage.TRACE if entered else LoweringStage.ARGUMENTS
+        raise LoweringError(stage, message) from exc
+    try:
+        lowered = traced.lower()
+    except Exception as exc:  # noqa: BLE001
+        raise LoweringError(LoweringStage.LOWER, one_line(exc)) from exc
     text = canonicalize(lowered.as_text())
     elapsed = (time.perf_counter() - start) * 1000
-    source = _source_of(fn)
-    info = [ArgSpec(f"arg{i}", tuple(s.shape), str(s.dtype)).to_json() for i, s in enumerate(specs)]
-    out = jax.tree_util.tree_leaves(lowered.out_info)
-    sig_in = ", ".join(f"{a['dtype']}{list(a['shape'])}" for a in info)
-    sig_out = ", ".join(f"{o.dtype}{list(o.shape)}" for o in out)
+    collected = collect_source(fn, name)
+    source = collected.stored()
+    real_name = str(getattr(real_function(fn), "__name__", "fn"))
+    if real_name == "<lambda>" and collected.entry:
+        real_name = collected.entry
     return IRPair(
-        function_name=name or str(getattr(fn, "__name__", "fn")),
+        function_name=name or real_name,
         python_source=source,
         ir_code=text,
         dialect=dialect,
-        signature=f"({sig_in}) -> ({sig_out})",
-        input_info=info,
+        signature=user_signature(bound, abstracted, lowered.out_info),
+        input_info=user_input_info(bound, abstracted),
         op_counts=op_counts(text),
         depth=_depth_if_ours(source),
         ir_hash=ir_hash(text),
         lower_ms=elapsed,
         hlo=lowered.as_text(dialect="hlo") if dialect == "hlo" else None,
     )
+
+
+def _static_names(
+    fn: Callable[..., Any], names: str | Sequence[str], nums: int | Sequence[int]
+) -> list[str]:
+    """``static_argnames`` plus the names of the ``static_argnums`` positions."""
+    out = [names] if isinstance(names, str) else list(names)
+    positions = [nums] if isinstance(nums, int) else list(nums)
+    if positions:
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            raise LoweringError(
+                LoweringStage.ARGUMENTS, "static_argnums needs a function with a signature"
+            ) from None
+        for i in positions:
+            if not -len(params) <= i < len(params):
+                raise LoweringError(
+                    LoweringStage.ARGUMENTS, f"static_argnums={i} is not a parameter position"
+                )
+            out.append(params[i])
+    return out
+
+
+def _raised_in(exc: BaseException, fn: Callable[..., Any]) -> tuple[bool, str]:
+    """Whether the traceback passes through the user's function, and
+    ``ValueError at file.py:12: message`` with the innermost line of the user's file in it
+    (where the function raised, or called what raised)."""
+    code = getattr(real_function(fn), "__code__", None)
+    file = code.co_filename if code is not None else None
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    entered = code is not None and any(f.name == code.co_name for f in frames)
+    at = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    text = one_line(exc).removeprefix(type(exc).__name__ + ": ")
+    return entered, f"{type(exc).__name__}{at}: {text}"
 
 
 def _hlo_text(fn: Callable[..., Any], specs: Sequence[Any]) -> str:
@@ -257,13 +337,6 @@ def _hlo_text(fn: Callable[..., Any], specs: Sequence[Any]) -> str:
 def _signature(args: Sequence[ArgSpec], dtype: str, shape: tuple[int, ...]) -> str:
     ins = ", ".join(f"{a.name}: {a.dtype}{list(a.shape)}" for a in args)
     return f"({ins}) -> {dtype}{list(shape)}"
-
-
-def _source_of(fn: Callable[..., Any]) -> str:
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return getattr(fn, "__fuzzjax_source__", "")
 
 
 def _depth_if_ours(source: str) -> int | None:
