@@ -6,7 +6,8 @@ Runs ``run_fuzz`` with one worker (shrinking off) and samples the worker's resid
 (VmRSS of the supervisor's children) every 5 s from a background thread; prints the samples
 and the peak. With ``--epoch E`` the worker pool is replaced every E programs (how fuzz runs
 bound memory); ``--epoch`` larger than ``--count`` keeps one worker for the whole run, whose
-caches are then cleared only every ``CLEAR_CACHES_EVERY`` programs.
+caches are then cleared every ``CLEAR_CACHES_EVERY`` programs, or earlier once the worker's
+resident memory passes ``CLEAR_CACHES_RSS_MB``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7_000_000)
     args = p.parse_args()
     from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
-    from fuzzjax.lowering.lower import CLEAR_CACHES_EVERY
+    from fuzzjax.lowering.lower import CLEAR_CACHES_EVERY, CLEAR_CACHES_RSS_MB
     from fuzzjax.program import GenOptions
 
     samples: list[tuple[float, float]] = []
@@ -66,10 +67,12 @@ def main() -> None:
     sampler.join()
     print(
         f"{summary.programs} programs in {summary.seconds:.0f} s, one worker, epoch "
-        f"{args.epoch}, caches cleared every {CLEAR_CACHES_EVERY} programs"
+        f"{args.epoch}, caches cleared every {CLEAR_CACHES_EVERY} programs or above "
+        f"{CLEAR_CACHES_RSS_MB} MB resident"
     )
     for t, mb in samples[:: max(1, len(samples) // 20)]:
         print(f"  t={t:6.0f} s  worker RSS {mb:7.0f} MB")
+    print(f"failures {summary.failures} (a hang or crash replaces the worker: RSS drops)")
     print(f"peak worker RSS {max((mb for _, mb in samples), default=0):.0f} MB")
 
 
