@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
-from fuzzjax.dtypes import ArrayType, dtype_set
+from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.generation import kernels
 from fuzzjax.generation.render import Node, render
 from fuzzjax.program import ArgSpec, GenOptions, Program
+from fuzzjax.rules.base import Const, Name
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
 from fuzzjax.rules.table import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
@@ -106,11 +107,16 @@ class Generator:
         return node
 
     def operation(self, out: ArrayType, depth: int) -> Node:
-        if not self.scope and not self.category and self.options.kernel_percent:
+        if (
+            not self.scope
+            and not self.category
+            and not self.no_control
+            and (self.options.kernel_percent)
+        ):
             names = kernels.applicable(out, depth, self.limits.x64)
             if names and self.ch.chance(self.options.kernel_percent):
                 return kernels.build_kernel(self, self.ch.choice(names), out, depth)
-        rule = self.pick_rule(out)
+        rule = self.pick_rule(out, depth)
         if self.category in ("control_flow", "combined"):
             # control_flow: the root is a control-flow rule, then anything goes;
             # combined: the root's category differs from the spine child's.
@@ -118,14 +124,22 @@ class Generator:
             self.category = "" if self.category == "control_flow" else "combined_child"
         elif self.category == "combined_child":
             self.category = ""
-        plan = rule.plan(self.ch, out, self.limits)
-        slots = [i for i, a in enumerate(plan.args) if not isinstance(a, Literal)]
-        spine = self.ch.choice(slots)
+        plan = rule.plan_for_depth(self.ch, out, self.limits, depth)
+        slots = [i for i, a in enumerate(plan.args) if isinstance(a, (ArrayType, Body))]
+        if not slots and depth != 1:
+            raise GenerationError(f"{rule.alias} planned no expression at depth {depth}")
+        spine = self.ch.choice(slots) if slots else -1
         children: list[Node] = []
         lambda_params: list[list[str]] = []
         for index, arg in enumerate(plan.args):
             if isinstance(arg, Literal):
                 children.append(Node("literal", None, attrs={"text": arg.text}))
+                continue
+            if isinstance(arg, Name):
+                children.append(self.name_leaf(arg))
+                continue
+            if isinstance(arg, Const):
+                children.append(Node("literal", None, attrs={"text": self.const(arg)}))
                 continue
             child_depth = depth - 1 if index == spine else self.ch.integer(0, depth - 1)
             if isinstance(arg, Body):
@@ -181,18 +195,68 @@ class Generator:
         alias = self.ch.choice(("op_add", "op_mul"))
         return Node(alias, out, [self.expr(out, depth - 1), counter])
 
-    def pick_rule(self, out: ArrayType) -> Rule:
+    def pick_rule(self, out: ArrayType, depth: int) -> Rule:
+        """The rule for a node of type ``out`` at ``depth``: a family, then a rule in it."""
         category, exclude = self.category, ""
         if category == "combined_child":
             category, exclude = "", self.exclude_category
         deep = len(self.scope) > 3 or self.no_control
-        families = candidate_families(
-            out, self.limits, self.differentiable, deep, category, exclude
-        ) or candidate_families(out, self.limits, self.differentiable, deep)
+        where = Where(self.differentiable, deep, depth == 1, bool(self.scope))
+        families = candidate_families(out, self.limits, where, category, exclude)
+        families = families or candidate_families(out, self.limits, where)
         return self.ch.choice(self.ch.choice(families))
 
-    def leaf(self, out: ArrayType) -> Node:
-        bound = [(n, r) for n, t, r in self.scope if t == out]
+    def names_in_scope(self) -> list[tuple[str, ArrayType]]:
+        """Bare names a trace-time read may use: parameters, locals, plain lambda parameters."""
+        found = [(f"x{i}", t) for i, t in enumerate(self.params)]
+        found += [(name, t) for name, t, _ in self.locals]
+        found += [(name, t) for name, t, read in self.scope if read == ""]
+        return found
+
+    def name_leaf(self, want: Name) -> Node:
+        """A bare name for a trace-time read: an existing one that fits, or a new parameter."""
+        fits = [
+            (name, t)
+            for name, t in self.names_in_scope()
+            if not name.startswith("v")  # a local has its definition's depth inside a display
+            and (want.any_dtype or t.dtype == want.type.dtype)
+            and (want.any_shape or t.shape == want.type.shape)
+        ]
+        if fits and (len(self.params) >= self.limits.max_params or self.ch.chance(70)):
+            name, t = self.ch.choice(fits)
+            alias = (
+                "param" if name.startswith("x") else "local" if name.startswith("v") else "bound"
+            )
+            attrs = {"name": name} if alias != "bound" else {"name": name, "read": ""}
+            return Node(alias, t, attrs=attrs)
+        return self.leaf(want.type, bare=True)
+
+    def const(self, c: Const) -> str:
+        """Text of a trace-time scalar of kind ``c.kind`` fitting an operand of ``c.dtype``."""
+        names = self.names_in_scope()
+        if c.kind == "int":
+            top = {"int8": 127, "uint8": 255}.get(c.dtype, 1 << 30)
+            options = []
+            for name, t in names:
+                options += [f"{name}.ndim", f"jnp.ndim({name})"] if t.rank <= top else []
+                options += [f"{name}.size", f"jnp.size({name})"] if t.size <= top else []
+                for axis, dim in enumerate(t.shape):
+                    if dim <= top:
+                        options.append(f"{name}.shape[{axis - t.rank if axis % 2 else axis}]")
+            return self.ch.choice(options) if options else "2"
+        if c.kind == "float":
+            return self.ch.choice(("jnp.pi", "jnp.e", "jnp.inf", "jnp.nan"))
+        same = [name for name, t in names if t.dtype == c.dtype]
+        dtype = (
+            f"{self.ch.choice(same)}.dtype"
+            if same and self.ch.chance(60)
+            else (DTYPE_SPELLING[c.dtype])
+        )
+        fields = ("eps", "tiny", "max", "min") if c.kind == "finfo" else ("max", "min")
+        return f"jnp.{c.kind}({dtype}).{self.ch.choice(fields)}"
+
+    def leaf(self, out: ArrayType, bare: bool = False) -> Node:
+        bound = [(n, r) for n, t, r in self.scope if t == out and (not bare or r == "")]
         if bound and self.ch.chance(75):
             name, read = self.ch.choice(bound)
             return Node("bound", out, attrs={"name": name, "read": read})
@@ -206,12 +270,20 @@ class Generator:
         return Node("param", out, attrs={"name": f"x{index}"})
 
 
+class Where(NamedTuple):
+    """Where in a program a node is generated, as far as rule choice cares."""
+
+    differentiable: bool  # inside a grad body: only operations with a derivative
+    deep: bool  # lambdas nested deep already (or category "combined"): no more control flow
+    depth_one: bool  # the node has depth 1: rules without expression arguments allowed
+    in_lambda: bool  # inside a lambda body: no named local functions (def statements)
+
+
 @lru_cache(maxsize=8192)
 def candidate_families(
     out: ArrayType,
     limits: Limits,
-    differentiable: bool,
-    deep: bool,
+    where: Where,
     category: str = "",
     exclude: str = "",
 ) -> tuple[tuple[Rule, ...], ...]:
@@ -223,7 +295,7 @@ def candidate_families(
     families = []
     for family, rules in FAMILIES.items():
         family_category = CATEGORY_OF_FAMILY[family]
-        if family == "control_flow" and deep:
+        if family == "control_flow" and where.deep:
             continue  # keep lambda nesting shallow
         if category == "control_flow" and family_category != "control_flow":
             continue
@@ -233,14 +305,16 @@ def candidate_families(
             continue
         if exclude and family_category in (exclude, "control_flow"):
             continue
-        able = tuple(r for r in rules if _allowed(r, out, limits, differentiable))
+        able = tuple(r for r in rules if _allowed(r, out, limits, where))
         if able:
             families.append(able)
     return tuple(families)
 
 
-def _allowed(rule: Rule, out: ArrayType, limits: Limits, differentiable: bool) -> bool:
-    if differentiable and rule.alias in NOT_DIFFERENTIABLE:
+def _allowed(rule: Rule, out: ArrayType, limits: Limits, where: Where) -> bool:
+    if where.differentiable and rule.alias in NOT_DIFFERENTIABLE:
+        return False
+    if (rule.nullary and not where.depth_one) or (rule.top_level_only and where.in_lambda):
         return False
     if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
         return False
@@ -261,6 +335,9 @@ ZERO_SIZE_FAMILIES = frozenset(
         "select",
         "cast",
         "control_flow",
+        "creation",
+        "special",
+        "pytree",
     }
 )
 

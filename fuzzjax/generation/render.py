@@ -15,8 +15,10 @@ from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType
 from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import alternatives, parser
 
-#: Precedence level of each grammar layer (higher binds tighter); calls and atoms are 9.
+#: Precedence level of each grammar layer (higher binds tighter); calls and atoms are 9;
+#: ``a if p else b`` (layer ``expr``) is 0.
 _LAYER_LEVEL = {
+    "expr": 0,
     "compare": 1,
     "bitor": 2,
     "bitxor": 3,
@@ -76,8 +78,18 @@ def _render(node: Node) -> tuple[str, int]:
         return text, (_LAYER_LEVEL["factor"] if text.startswith("-") else ATOM_LEVEL)
     syntax = alternatives()[node.alias]
     level = level_of(node.alias)
+    if node.alias == "static_if":  # a if <predicate> else b: Python's lowest precedence
+        rule = TABLE[node.alias]
+        names = iter([render(c) for c in node.children[2:]])
+        predicate = rule.predicate_text(node.attrs, names)  # type: ignore[attr-defined]
+        then, other = _wrap(node.children[0], 1), _wrap(node.children[1], 0)
+        return f"{then} if {predicate} else {other}", 0
     if level == ATOM_LEVEL:
         rule = TABLE[node.alias]
+        callee = rule.prefix_callee(node.attrs)
+        if callee is not None:
+            args = rule.call_args([render(c) for c in node.children], node.attrs)
+            return f"{callee}({args}){rule.suffix(node.attrs)}", ATOM_LEVEL
         if syntax.tokens[0] is None:  # postfix on a primary: x.astype(..), x[..], x.at[..].set(..)
             receiver = _wrap(node.children[0], ATOM_LEVEL)
             rest = [""] + [render(c) for c in node.children[1:]]

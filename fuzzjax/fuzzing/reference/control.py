@@ -8,26 +8,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from lark import Token, Tree
 
+from fuzzjax.fuzzing.reference.trees import TREES
 from fuzzjax.fuzzing.reference.values import Val, is_expression, mark, whole
+from fuzzjax.fuzzing.reference.values import bind as _bind
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
 
 
 # ---- control flow and transforms ---------------------------------------------------------
-
-
-def _bind(it: Interp, names: dict[str, Val], body: Tree[Token]) -> Val:
-    saved = {n: it.env.get(n) for n in names}
-    it.env.update(names)
-    try:
-        return it.eval(body)
-    finally:
-        for n, v in saved.items():
-            if v is None:
-                it.env.pop(n, None)
-            else:
-                it.env[n] = v
 
 
 def _exprs(tree: Tree[Token]) -> list[Tree[Token]]:
@@ -145,3 +134,4 @@ CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
     "scan": _scan_loop, "vmap": _mapped, "grad": _mapped, "value_and_grad": _mapped,
     "checkpoint": _mapped,
 }  # fmt: skip
+CONTROL.update(TREES)

@@ -16,7 +16,11 @@ from fuzzjax.dtypes import KIND
 from fuzzjax.fuzzing.inputs import dtype_name, finfo, np_dtype
 from fuzzjax.fuzzing.reference.arrays import IMPL as ARRAY_IMPL
 from fuzzjax.fuzzing.reference.control import CONTROL
+from fuzzjax.fuzzing.reference.creation import IMPL as CREATION_IMPL
+from fuzzjax.fuzzing.reference.creation import const_value
 from fuzzjax.fuzzing.reference.elementwise import IMPL as ELEMENTWISE_IMPL
+from fuzzjax.fuzzing.reference.forms import IMPL as FORMS_IMPL
+from fuzzjax.fuzzing.reference.forms import method_impls
 from fuzzjax.fuzzing.reference.linalg import IMPL as LINALG_IMPL
 from fuzzjax.fuzzing.reference.values import (
     TEST_BREAK_ENV,
@@ -30,7 +34,7 @@ from fuzzjax.fuzzing.reference.values import (
     literal,
     wide,
 )
-from fuzzjax.syntax import NAME_ALIASES, ProgramSyntaxError, grammar_text
+from fuzzjax.syntax import CONST_ALIASES, NAME_ALIASES, ProgramSyntaxError, grammar_text
 
 
 @cache
@@ -87,6 +91,8 @@ class Interp:
             return self.env[str(node.children[0])]
         if node.data == "literal":
             return literal(str(node.children[0]))
+        if node.data in CONST_ALIASES:
+            return const_value(self, node)
         if node.data in CONTROL:
             val = CONTROL[node.data](self, node)
             self.nodes.append(NodeEval(node, node.data, val, []))
@@ -140,5 +146,8 @@ IMPL: dict[str, Impl] = {
     **ELEMENTWISE_IMPL,
     **{alias: impl for alias, impl in ARRAY_IMPL.items() if alias not in ELEMENTWISE_IMPL},
     **LINALG_IMPL,
+    **CREATION_IMPL,
+    **FORMS_IMPL,
     **{alias: _control for alias in CONTROL},
 }
+IMPL.update(method_impls(IMPL))
