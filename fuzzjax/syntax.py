@@ -61,6 +61,8 @@ STATIC_ALIASES = frozenset(
         "static_iscomplexobj",
     }
 )
+#: PRNG keys built from literal seeds (``jax.random.split(jax.random.key(0))[1]``).
+KEY_ALIASES = frozenset({"key_new", "key_legacy", "key_split", "key_split_n", "key_fold_in"})
 #: Displays that group values (a tuple, a dict or list pytree): as deep as their deepest item.
 CONTAINER_ALIASES = frozenset({"tuple_display", "tree_dict", "tree_list", "tree_tuple"})
 HELPER_ALIASES = (
@@ -82,6 +84,7 @@ HELPER_ALIASES = (
     )
     | STATIC_ALIASES
     | CONTAINER_ALIASES
+    | KEY_ALIASES
 )
 
 

@@ -11,8 +11,8 @@ import fuzzjax
 from fuzzjax.generation.generator import generate, replay_choices
 from fuzzjax.generation.render import Node
 from fuzzjax.program import GenOptions, Program
+from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import (
-    LEAF_ALIASES,
     is_bound_read,
     measure_depth,
     operation_aliases,
@@ -74,10 +74,10 @@ def test_rendered_text_parses_to_the_generated_tree_structure() -> None:
     """Precedence-aware rendering: the parse has the same operations in the same order."""
     from fuzzjax.choices import SeededChooser
     from fuzzjax.generation.generator import Generator
-    from fuzzjax.generation.render import render
+    from fuzzjax.generation.render import render, render_statement
 
     def preorder(node: Node) -> list[str]:
-        own = [] if node.alias in LEAF_ALIASES else [node.alias]
+        own = [node.alias] if node.alias in TABLE else []
         return own + [a for c in node.children for a in preorder(c)]
 
     for seed in range(300):
@@ -86,8 +86,12 @@ def test_rendered_text_parses_to_the_generated_tree_structure() -> None:
         )
         tree, _ = gen.program_tree()
         names = ", ".join(f"x{i}" for i in range(len(gen.params)))
-        source = f"def f({names}):\n    return {render(tree)}\n"
-        assert _preorder_ops(parse(source)) == preorder(tree), source
+        lines = [line for name, node in gen.statements for line in render_statement(name, node)]
+        source = "\n".join([f"def f({names}):", *lines, f"    return {render(tree)}\n"])
+        if not gen.statements:
+            assert _preorder_ops(parse(source)) == preorder(tree), source
+        else:  # named local functions: their bodies come first in the text
+            assert Counter(_preorder_ops(parse(source))) == Counter(preorder(tree)), source
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from fuzzjax.choices import SeededChooser
 from fuzzjax.cli.main import main
 from fuzzjax.dtypes import DTYPES_X64, ArrayType
 from fuzzjax.generation.generator import Generator, generate
-from fuzzjax.generation.render import render
+from fuzzjax.generation.render import render, render_statement
 from fuzzjax.lowering.fastlower import stock_lower_stablehlo
 from fuzzjax.lowering.lower import load_function, lower_program, lower_text, specs_of, x64_scope
 from fuzzjax.program import ArgSpec, GenOptions
@@ -27,18 +27,17 @@ from fuzzjax.rules.table import TABLE, Rule
 # forms of real JAX code, issue 16; 0.2.0's were pinned before x64 mode was added): x64 support
 # must not change them. Changing default programs needs a fuzzjax version bump.
 PINNED_SOURCES = {
-    0: "def f(x0, x1, x2, x3, x4, x5):\n    v0 = jnp.logical_or(x0, x1 if jnp.issubdtype(jnp"
-    ".promote_types(jnp.uint8, jnp.int32), jnp.unsignedinteger) else x0)\n    return jnp."
-    "where(v0, jax.checkpoint(lambda a0: x2)(x3), lax.fori_loop(0, 1, lambda i0, c0: c0 +"
-    " jnp.asarray(i0, dtype=jnp.complex64), x4)).at[:, 1:2].multiply(x5)\n",
-    7: "def f(x0, x1, x2):\n    return jnp.full(jnp.broadcast_shapes(x1.shape, x2.shape), la"
-    "x.is_finite(jnp.mod(x0, -2.5)), dtype=jnp.int32)\n",
+    0: "def f(x0, x1, x2):\n    def branch0(a0):\n        return x1\n    def branch1(a1):\n "
+    "       return x1\n    return lax.dynamic_slice(lax.tanh(jnp.full((2, 3), lax.switch("
+    "x0, [branch0, branch1], x2))), [0, 0], (1, 2))\n",
+    7: "def f(x0, x1):\n    return jnp.conj(jnp.right_shift(jnp.zeros((5, 1), dtype=jax.type"
+    "of(x0).dtype), x1))\n",
     42: "def f(x0):\n    return jnp.fmin(x0, True)\n",
 }
 #: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
-PINNED_DIGEST_400 = "4b870982d049907933ddc7d6f13c6fc63de4bc43a1967f7ae74e7c4428e26bb4"
+PINNED_DIGEST_400 = "0ad1f468fce9377cadb7f80981a482ed2f3637b43d2d42ecf55558544aba57ba"
 #: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
-PINNED_DIGEST_BALANCED = "6fb1e6439124d6edbdfc6461d6fc72efaeb88905d9fd2c3804aa4389abd92f09"
+PINNED_DIGEST_BALANCED = "1a03abf9566acc8727ec491a5e802613fe469b5cc6c9acdafc7933e8932edd9b"
 PINNED_OPTIONS_JSON = (
     '{"balanced": false, "category": "", "depth_weights": [], "kernel_percent": 4, '
     '"let_percent": 10, "max_depth": 5, "max_elements": 65536, "max_params": 8, '
@@ -94,14 +93,20 @@ def _rooted(rule: Rule, out: ArrayType, seed: int) -> tuple[str, list[ArgSpec]]:
 
     class Rooted(Generator):
         def pick_rule(self, out: ArrayType, depth: int) -> Rule:
+            if getattr(self, "rooted", False):  # below the root: as the generator would
+                return super().pick_rule(out, depth)
+            self.rooted = True
             return rule
 
     options = GenOptions(max_depth=1, kernel_percent=0, let_percent=0, x64=True)
     gen = Rooted(SeededChooser(seed), options)
     tree = gen.expr(out, 1, root=True)
     names = ", ".join(f"x{i}" for i in range(len(gen.params)))
+    lines = [f"def f({names}):"]
+    for name, node in gen.statements:
+        lines += render_statement(name, node)
     args = [ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)]
-    return f"def f({names}):\n    return {render(tree)}\n", args
+    return "\n".join([*lines, f"    return {render(tree)}"]) + "\n", args
 
 
 def test_every_rule_gives_its_x64_result_type() -> None:

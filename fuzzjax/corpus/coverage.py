@@ -18,11 +18,13 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fuzzjax.corpus.store import Corpus
+from fuzzjax.dtypes import DTYPE_SPELLING
 from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import (
     ProgramSyntaxError,
@@ -30,6 +32,7 @@ from fuzzjax.syntax import (
     alternatives,
     operation_aliases,
     parse,
+    parser,
 )
 
 
@@ -104,13 +107,30 @@ def real_usage_table() -> dict[str, Any]:
 
 
 def alias_callables(alias: str) -> frozenset[str]:
-    """The callables an alternative spells (``jnp.sum``; ``jnp.float32`` for a DTYPE call)."""
-    names = {m.group(1) for t in alternatives()[alias].tokens if t and (m := _CALLABLE.match(t))}
-    return frozenset(names | set(_EXTRA_CALLABLES.get(alias, ())))
+    """The callables the alternatives of ``alias`` spell (``jnp.sum``; ``jnp.float32`` for a
+    DTYPE call); an alias may name several expansions (``jnp.issubdtype``, ``jax.dtypes...``)."""
+    return _all_callables().get(alias, frozenset())
+
+
+@cache
+def _all_callables() -> dict[str, frozenset[str]]:
+    lark = parser()
+    found: dict[str, set[str]] = {}
+    for rule in lark.rules:
+        if not rule.alias:
+            continue
+        names = found.setdefault(rule.alias, set(_EXTRA_CALLABLES.get(rule.alias, ())))
+        for symbol in rule.expansion:
+            if symbol.is_term:
+                pattern = lark.get_terminal(symbol.name).pattern
+                match = _CALLABLE.match(pattern.value) if pattern.type == "str" else None
+                if match:
+                    names.add(match.group(1))
+    return {alias: frozenset(names) for alias, names in found.items()}
 
 
 #: Callables spelled through a terminal rather than a fixed token (the DTYPE terminal).
-_EXTRA_CALLABLES: dict[str, tuple[str, ...]] = {}
+_EXTRA_CALLABLES: dict[str, tuple[str, ...]] = {"dtype_call": tuple(DTYPE_SPELLING.values())}
 
 
 def grammar_callables(aliases: Iterable[str] | None = None) -> frozenset[str]:

@@ -17,13 +17,21 @@ from typing import Any, NamedTuple
 from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
 from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.generation import kernels
-from fuzzjax.generation.render import Node, render
+from fuzzjax.generation.render import Node, render, render_statement
 from fuzzjax.program import ArgSpec, GenOptions, Program
 from fuzzjax.rules.base import Const, Name
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
-from fuzzjax.rules.table import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
-from fuzzjax.syntax import LEAF_ALIASES, measure_depth, parse
+from fuzzjax.rules.table import (
+    CATEGORIES,
+    CATEGORY_OF_FAMILY,
+    FAMILIES,
+    TABLE,
+    Body,
+    Literal,
+    Rule,
+)
+from fuzzjax.syntax import measure_depth, parse
 
 #: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
 #: are drawn in x64 mode only).
@@ -41,6 +49,7 @@ DTYPE_WEIGHTS: dict[str, int] = {
     "complex128": 5,
 }
 RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 3, 2, 1, 1)
+INT32 = ArrayType("int32", ())
 #: Percent of programs whose result has one zero-size dimension.
 ZERO_SIZE_PERCENT = 4
 
@@ -65,6 +74,7 @@ class Generator:
         #: lambda parameters in scope: name, type, read (a suffix, or (suffix, dtype) of a counter)
         self.scope: list[tuple[str, ArrayType, str | tuple[str, str]]] = []
         self.bound_counts: dict[str, int] = {}
+        self.function_counts: dict[str, int] = {}
         self.differentiable = False
         self.category = options.category
         self.exclude_category = ""  # "combined": the spine child must use another category
@@ -143,6 +153,7 @@ class Generator:
                 continue
             child_depth = depth - 1 if index == spine else self.ch.integer(0, depth - 1)
             if isinstance(arg, Body):
+                child_depth = max(child_depth, arg.min_depth)
                 names, child = self.body(arg, child_depth)
                 lambda_params.append(names)
                 children.append(child)
@@ -161,7 +172,10 @@ class Generator:
         return Node("local", out, attrs={"name": name})
 
     def body(self, body: Body, depth: int) -> tuple[list[str], Node]:
-        """Generate a lambda body with its parameters in scope."""
+        """Generate a lambda body (or a named local function's) with its parameters in scope.
+
+        A named body becomes a ``def`` statement; the returned node then names the function.
+        """
         names, pushed = [], 0
         for role, type_, read in body.params:
             count = self.bound_counts.get(role, 0)
@@ -170,6 +184,9 @@ class Generator:
             if read is not None:
                 self.scope.append((names[-1], type_, read))
                 pushed += 1
+        for position, type_, read in body.reads:
+            self.scope.append((names[position], type_, read))
+            pushed += 1
         for position, read in body.counters:
             for dtype in dtype_set(self.limits.x64):
                 self.scope.append((names[position], ArrayType(dtype, ()), (read, dtype)))
@@ -177,18 +194,45 @@ class Generator:
         was_differentiable = self.differentiable
         self.differentiable = was_differentiable or body.differentiable
         try:
-            if body.counters and depth >= 1 and self.ch.chance(50):
-                node = self.counter_step(body, names, depth)
-            else:
-                node = self.expr(body.type, depth)
+            node = self.returned(body, names, depth)
         finally:
             self.differentiable = was_differentiable
             del self.scope[len(self.scope) - pushed :]
-        return names, node
+        if not body.named:
+            return names, node
+        count = self.function_counts.get(body.named, 0)
+        self.function_counts[body.named] = count + 1
+        name = f"{body.named}{count}"
+        self.statements.append((name, Node("fundef", None, [node], {"params": names})))
+        return names, Node("fname", None, [node], {"name": name})
 
-    def counter_step(self, body: Body, names: list[str], depth: int) -> Node:
+    def returned(self, body: Body, names: list[str], depth: int) -> Node:
+        """What a body returns: an expression, or a tuple of them (one reaches ``depth``)."""
+        if not body.returns:
+            return self.first_item(body, body.type, names, depth)
+        spine = self.ch.integer(0, len(body.returns) - 1)
+        items = [
+            self.first_item(body, t, names, depth if i == spine else self.ch.integer(0, depth))
+            if i == 0
+            else self.expr(t, depth if i == spine else self.ch.integer(0, depth))
+            for i, t in enumerate(body.returns)
+        ]
+        if body.counter_item:
+            (position, _), *_ = body.counters
+            read = Node("bound", INT32, attrs={"name": names[position], "read": body.counter_item})
+            one = Node("literal", None, attrs={"text": "1"})
+            items.append(Node("op_add", INT32, [read, one]))
+        if body.group:
+            items = [Node("tuple_display", None, items[: body.group]), *items[body.group :]]
+        return Node("tuple_display", None, items)
+
+    def first_item(self, body: Body, type_: ArrayType, names: list[str], depth: int) -> Node:
+        if body.counters and depth >= 1 and self.ch.chance(50):
+            return self.counter_step(body, type_, names, depth)
+        return self.expr(type_, depth)
+
+    def counter_step(self, body: Body, out: ArrayType, names: list[str], depth: int) -> Node:
         """``<expr> + counter`` or ``<expr> * counter``: a loop body that uses its counter."""
-        out = body.type
         position, read = self.ch.choice(body.counters)
         attrs = {"name": names[position], "read": (read, out.dtype)}
         counter = Node("bound", ArrayType(out.dtype, ()), attrs=attrs)
@@ -201,7 +245,7 @@ class Generator:
         if category == "combined_child":
             category, exclude = "", self.exclude_category
         deep = len(self.scope) > 3 or self.no_control
-        where = Where(self.differentiable, deep, depth == 1, bool(self.scope))
+        where = Where(self.differentiable, deep, min(depth, 3), bool(self.scope))
         families = candidate_families(out, self.limits, where, category, exclude)
         families = families or candidate_families(out, self.limits, where)
         return self.ch.choice(self.ch.choice(families))
@@ -275,7 +319,7 @@ class Where(NamedTuple):
 
     differentiable: bool  # inside a grad body: only operations with a derivative
     deep: bool  # lambdas nested deep already (or category "combined"): no more control flow
-    depth_one: bool  # the node has depth 1: rules without expression arguments allowed
+    depth: int  # the node's depth (3 = 3 or more): nullary rules at 1, Rule.min_depth
     in_lambda: bool  # inside a lambda body: no named local functions (def statements)
 
 
@@ -314,7 +358,9 @@ def candidate_families(
 def _allowed(rule: Rule, out: ArrayType, limits: Limits, where: Where) -> bool:
     if where.differentiable and rule.alias in NOT_DIFFERENTIABLE:
         return False
-    if (rule.nullary and not where.depth_one) or (rule.top_level_only and where.in_lambda):
+    if (rule.nullary and where.depth != 1) or (rule.top_level_only and where.in_lambda):
+        return False
+    if rule.min_depth > where.depth:
         return False
     if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
         return False
@@ -338,6 +384,7 @@ ZERO_SIZE_FAMILIES = frozenset(
         "creation",
         "special",
         "pytree",
+        "random",
     }
 )
 
@@ -348,7 +395,8 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
     tree, target = gen.program_tree()
     names = ", ".join(f"x{i}" for i in range(len(gen.params)))
     lines = [f"def f({names}):"]
-    lines += [f"    {name} = {render(node)}" for name, node in gen.statements]
+    for name, node in gen.statements:
+        lines += render_statement(name, node)
     lines.append(f"    return {render(tree)}")
     source = "\n".join(lines) + "\n"
     measured = measure_depth(parse(source))
@@ -373,7 +421,7 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
 
 
 def _aliases(node: Node) -> set[str]:
-    found = {node.alias} if node.alias not in LEAF_ALIASES else set()
+    found = {node.alias} if node.alias in TABLE else set()
     for child in node.children:
         found |= _aliases(child)
     return found

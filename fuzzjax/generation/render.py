@@ -68,9 +68,19 @@ def bound_text(name: str, read: str | tuple[str, str]) -> str:
     return f"jnp.asarray({name}{suffix}, dtype={DTYPE_SPELLING[dtype]})"
 
 
+def render_statement(name: str, node: Node) -> list[str]:
+    """Source lines of one statement of ``f``: ``v0 = ...`` or a named local function."""
+    if node.alias == "fundef":
+        params = ", ".join(node.attrs["params"])
+        return [f"    def {name}({params}):", f"        return {render(node.children[0])}"]
+    return [f"    {name} = {render(node)}"]
+
+
 def _render(node: Node) -> tuple[str, int]:
-    if node.alias in ("param", "local"):
+    if node.alias in ("param", "local", "fname"):
         return node.attrs["name"], ATOM_LEVEL
+    if node.alias == "tuple_display":
+        return "(" + ", ".join(render(c) for c in node.children) + ")", ATOM_LEVEL
     if node.alias == "bound":
         return bound_text(node.attrs["name"], node.attrs["read"]), ATOM_LEVEL
     if node.alias == "literal":

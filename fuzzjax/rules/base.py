@@ -30,7 +30,7 @@ class Literal:
 
 @dataclass(frozen=True)
 class Body:
-    """A lambda body of type ``type`` with parameters in scope.
+    """A lambda or local-function body of type ``type`` with parameters in scope.
 
     ``params`` are (role, type, read) triples: role ``a``/``c``/``i`` names the parameter
     (``a0``, ``c0``, ``i0``); ``read`` is how the body reads it (``""`` or ``"[0]"`` for a
@@ -44,6 +44,19 @@ class Body:
     params: tuple[tuple[str, ArrayType, str | None], ...] = ()
     differentiable: bool = False
     counters: tuple[tuple[int, str], ...] = ()
+    #: A named local function (``def body0(i0, c0): return ...``) with this name prefix
+    #: (``body``, ``step``, ``cond_fun``, ``branch``, ``fn``) instead of a lambda.
+    named: str = ""
+    #: More reads of tuple parameters: (param position, type, read) such as (1, T, "[0]").
+    reads: tuple[tuple[int, ArrayType, str], ...] = ()
+    #: The body returns a tuple: these are the types of its items (``type`` is the first);
+    #: ``group``: the first ``group`` items form a nested tuple (a tuple carry and a ``y``).
+    returns: tuple[ArrayType, ...] = ()
+    group: int = 0
+    #: A last item ``<param>{counter_item} + 1`` (a while-loop count) after ``returns``.
+    counter_item: str = ""
+    #: The body is at least this deep (its counter increment is an operation).
+    min_depth: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,8 @@ class Rule:
     nullary: bool = False
     #: Emits a named local function (a ``def`` statement): only outside lambda bodies.
     top_level_only: bool = False
+    #: Only for nodes at least this deep.
+    min_depth: int = 1
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
         raise NotImplementedError

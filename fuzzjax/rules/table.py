@@ -13,9 +13,13 @@ from fuzzjax.rules.base import LITERALS, Arg, Body, Literal, Plan, Rule
 from fuzzjax.rules.control import control_rules
 from fuzzjax.rules.creation import creation_rules
 from fuzzjax.rules.elementwise import Elementwise, elementwise_rules
+from fuzzjax.rules.functions import function_rules
+from fuzzjax.rules.indexing import indexing_rules
+from fuzzjax.rules.lax_general import lax_general_rules
 from fuzzjax.rules.linalg import Matmul, linalg_rules
 from fuzzjax.rules.methods import method_rules
 from fuzzjax.rules.pytree import pytree_rules
+from fuzzjax.rules.random import random_rules
 from fuzzjax.rules.reduce import Reduction, reduction_rules
 from fuzzjax.rules.shape import shape_rules
 from fuzzjax.rules.special import special_rules
@@ -48,6 +52,10 @@ TABLE: dict[str, Rule] = {
     + creation_rules()
     + special_rules()
     + pytree_rules()
+    + function_rules()
+    + random_rules()
+    + indexing_rules()
+    + lax_general_rules()
 }
 TABLE.update({r.alias: r for r in method_rules(TABLE)})
 
@@ -77,6 +85,7 @@ CATEGORY_OF_FAMILY: dict[str, str] = {
     "creation": "array",
     "special": "math",
     "pytree": "array",
+    "random": "math",
 }
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from lark import Token, Tree
 
+from fuzzjax.fuzzing.reference.functions import FUNCTIONS, jacobian
 from fuzzjax.fuzzing.reference.trees import TREES
 from fuzzjax.fuzzing.reference.values import Val, is_expression, mark, whole
 from fuzzjax.fuzzing.reference.values import bind as _bind
@@ -103,28 +104,8 @@ def _mapped(it: Interp, tree: Tree[Token]) -> Val:
 
 def _gradient(it: Interp, name: str, body: Tree[Token], x: Val) -> Val:
     """Central differences of the body in float64; kinks and non-finite points are undefined."""
-    base = np.asarray(x.value).astype(np.float64)
-    grad, bad = np.zeros(base.shape), np.zeros(base.shape, bool)
-    exact = type(it)(it.source, dict(it.env), False, precise=True)
-
-    def f(v: np.ndarray) -> float:
-        return float(np.asarray(_bind(exact, {name: Val(v, x.dtype)}, body).value))
-
-    with np.errstate(all="ignore"):
-        f0 = f(base)
-        for index in np.ndindex(*base.shape) if base.size <= 64 else ():
-            h = 1e-6 * max(1.0, float(abs(base[index])))
-            up, down = base.copy(), base.copy()
-            up[index] += h
-            down[index] -= h
-            fu, fd = f(up), f(down)
-            grad[index] = (fu - fd) / (2 * h)
-            left, right = (f0 - fd) / h, (fu - f0) / h
-            bad[index] = not (np.isfinite(fu) and np.isfinite(fd) and np.isfinite(f0)) or abs(
-                left - right) > 1e-3 * (1 + abs(grad[index]))  # fmt: skip
-    if base.size > 64:
-        bad[...] = True
-    undefined = whole([x], base.shape)
+    grad, bad = jacobian(it, name, body, x)
+    undefined = whole([x], grad.shape)
     mark(undefined, "derivative_not_checkable", bad)
     return it.out(grad, x.dtype, undefined)
 
@@ -135,3 +116,4 @@ CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
     "checkpoint": _mapped,
 }  # fmt: skip
 CONTROL.update(TREES)
+CONTROL.update(FUNCTIONS)

@@ -21,7 +21,9 @@ from fuzzjax.fuzzing.reference.creation import const_value
 from fuzzjax.fuzzing.reference.elementwise import IMPL as ELEMENTWISE_IMPL
 from fuzzjax.fuzzing.reference.forms import IMPL as FORMS_IMPL
 from fuzzjax.fuzzing.reference.forms import method_impls
+from fuzzjax.fuzzing.reference.lax_general import IMPL as LAX_GENERAL_IMPL
 from fuzzjax.fuzzing.reference.linalg import IMPL as LINALG_IMPL
+from fuzzjax.fuzzing.reference.random import IMPL as RANDOM_IMPL
 from fuzzjax.fuzzing.reference.values import (
     TEST_BREAK_ENV,
     Evaluation,
@@ -73,6 +75,10 @@ def evaluate(source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False) ->
         for child in funcdef.children:
             if isinstance(child, Tree) and child.data == "assign":
                 env[str(child.children[0])] = it.eval(child.children[1])
+            elif isinstance(child, Tree) and child.data == "fundef":
+                name, *arguments = [str(t) for t in child.children if isinstance(t, Token)]
+                body = next(c for c in child.children if isinstance(c, Tree))
+                it.functions[name] = (arguments, body)
             elif isinstance(child, Tree) and child.data != "params":
                 result = it.eval(child)
     assert result is not None
@@ -83,6 +89,8 @@ class Interp:
     def __init__(self, source: str, env: dict[str, Val], ftz: bool, precise: bool = False) -> None:
         self.source, self.env, self.ftz, self.precise = source, env, ftz, precise
         self.nodes: list[NodeEval] = []
+        #: Named local functions (``def body0(i0, c0): ...``): parameter names and return.
+        self.functions: dict[str, tuple[list[str], Tree[Token]]] = {}
         self.broken = os.environ.get(TEST_BREAK_ENV, "")
 
     def eval(self, node: Tree[Token] | Token) -> Val:
@@ -93,6 +101,8 @@ class Interp:
             return literal(str(node.children[0]))
         if node.data in CONST_ALIASES:
             return const_value(self, node)
+        if node.data == "tuple_display":
+            return Val(np.zeros(0), "tuple", items=tuple(self.eval(c) for c in node.children))
         if node.data in CONTROL:
             val = CONTROL[node.data](self, node)
             self.nodes.append(NodeEval(node, node.data, val, []))
@@ -148,6 +158,8 @@ IMPL: dict[str, Impl] = {
     **LINALG_IMPL,
     **CREATION_IMPL,
     **FORMS_IMPL,
+    **RANDOM_IMPL,
+    **LAX_GENERAL_IMPL,
     **{alias: _control for alias in CONTROL},
 }
 IMPL.update(method_impls(IMPL))
