@@ -11,6 +11,8 @@ from fuzzjax.errors import InvalidArgument
 #: The program categories, derived from the grammar families a program uses
 #: (``fuzzjax.rules.table.category_of``).
 CATEGORIES: tuple[str, ...] = ("arithmetic", "math", "array", "control_flow", "combined")
+#: Generation profiles (``fuzzjax.generation.profiles``).
+PROFILES: tuple[str, ...] = ("breadth", "realistic")
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,23 @@ class GenOptions:
     #: JAX's x64 mode (``--x64``): float64/int64/complex128 programs, lowered under
     #: ``jax.enable_x64(True)``.
     x64: bool = False
+    #: How alternatives are drawn (``--profile``): ``breadth`` (a family, then an alternative,
+    #: uniformly: every alternative is exercised) or ``realistic`` (with the frequencies of
+    #: real JAX code, ``fuzzjax.generation.profiles``).
+    profile: str = "breadth"
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def to_json(self) -> str:
-        """Sorted-key JSON; ``x64`` is left out when False, so options recorded before x64 mode
-        existed (and their corpora's seed bookkeeping) stay byte-identical."""
+        """Sorted-key JSON; ``x64`` is left out when False and ``profile`` when ``breadth``, so
+        options recorded before they existed (and their corpora's seed bookkeeping) stay
+        byte-identical."""
         fields = asdict(self)
         if not self.x64:
             del fields["x64"]
+        if self.profile == "breadth":
+            del fields["profile"]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
@@ -85,6 +94,8 @@ def _validate(opts: GenOptions) -> None:
     ]
     if not isinstance(opts.x64, bool):
         raise InvalidArgument("x64", opts.x64, "must be True or False")
+    if opts.profile not in PROFILES:
+        raise InvalidArgument("profile", opts.profile, f"must be one of {', '.join(PROFILES)}")
     if opts.category and opts.category not in CATEGORIES:
         raise InvalidArgument("category", opts.category, f"must be one of {', '.join(CATEGORIES)}")
     if opts.category == "combined" and opts.max_depth < 2:

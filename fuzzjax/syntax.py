@@ -70,6 +70,8 @@ HELPER_ALIASES = (
         {
             "assign",
             "fundef",
+            "custom_fundef",
+            "defjvps",
             "axis_index",
             "axis_none",
             "int_tuple",
@@ -201,7 +203,7 @@ def _check_names(tree: Tree[Token]) -> None:
             target, expr = child.children
             _check_refs(expr, known)
             known.add(str(target))
-        elif isinstance(child, Tree) and child.data == "fundef":
+        elif isinstance(child, Tree) and child.data in ("fundef", "custom_fundef"):
             name, *rest = child.children
             params = {str(c) for c in rest if isinstance(c, Token) and c.type == "BOUND"}
             for body in rest:
@@ -235,7 +237,8 @@ def measure_depth(tree: Tree[Token]) -> int:
     Leaves (parameters, literals, trace-time constants) have depth 0; a reference to a
     let-bound local has the depth of its definition, so binding an intermediate never changes a
     program's depth; a named local function (``def body0(i0, c0): return ...``) passed to a
-    loop counts as deep as its return expression, like a lambda body; trace-time shapes and
+    loop counts as deep as its return expression, like a lambda body (a ``@jax.custom_jvp``
+    function, a fixed primal with its rule, adds nothing to its call); trace-time shapes and
     dtypes add nothing; displays (tuples, pytrees) are as deep as their deepest item.
     """
     funcdef = tree.children[0]
@@ -267,6 +270,8 @@ def measure_depth(tree: Tree[Token]) -> int:
         elif child.data == "fundef":
             body = [c for c in child.children if isinstance(c, Tree)]
             function_depths[str(child.children[0])] = max(map(depth, body), default=0)
+        elif child.data in ("custom_fundef", "defjvps"):
+            continue  # a fixed primal and its rule: the call counts as one operation
         else:
             result = depth(child)
     return result

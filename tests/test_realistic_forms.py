@@ -115,6 +115,7 @@ NEW = sorted(
         "solve_triangular",
         "cho_solve",
         "scipy_solve",
+        "custom_call",
     }
 )
 
@@ -275,6 +276,7 @@ def test_generated_text_uses_real_code_spellings() -> None:
         r"def step\d+\(",
         r"lax\.fori_loop\(0, \d, body\d+, \(",
         r"jax\.jit\(",
+        r"@jax\.custom_jvp\n    def fn\d+\(a\d+\):",
         r"jax\.random\.(normal|uniform)\(jax\.random\.(split|key|PRNGKey|fold_in)\(",
     ):
         assert re.search(spelling, text), spelling

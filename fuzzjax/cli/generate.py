@@ -105,6 +105,13 @@ def generate_parser() -> ArgParser:
         default=None,
         help="generate only programs of this category",
     )
+    p.add_argument(
+        "--profile",
+        choices=("breadth", "realistic"),
+        default=None,
+        help="how alternatives are drawn: breadth (default: every alternative alike) or "
+        "realistic (with the frequencies of real JAX code, data/real_usage.json)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -114,7 +121,7 @@ def cmd_generate(argv: Sequence[str]) -> int:
     from fuzzjax.corpus.build import build_corpus
     from fuzzjax.workers import default_workers
 
-    options = gen_options(args)
+    options = gen_options(args, **({"profile": args.profile} if args.profile else {}))
     if args.scheduler is None and args.shard_size is not None:
         raise UsageError("--shard-size needs --scheduler")
     if args.scheduler is not None and args.workers is not None:

@@ -78,7 +78,9 @@ def cmd_coverage(argv: Sequence[str]) -> int:
         return 0
     with Corpus(args.db, create=False) as corpus:
         cov = grammar_coverage(corpus)
-    cov["real_call_sites"] = call_site_coverage(reached=cov["reached"])
+    cov["real_call_sites"] = call_site_coverage(
+        reached=cov["reached"], occurrences=cov["occurrences"]
+    )
     if args.json:
         print(json.dumps(cov, indent=2))
     else:

@@ -15,30 +15,28 @@ per group of forms (keyword arguments, methods, operators, loop bodies...) what 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from fuzzjax.corpus.store import Corpus
-from fuzzjax.dtypes import DTYPE_SPELLING
+from fuzzjax.generation.profiles import alias_callables, js_divergence, real_usage_table
 from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import (
     ProgramSyntaxError,
     aliases_used,
     alternatives,
+    is_bound_read,
     operation_aliases,
     parse,
-    parser,
+    while_carries,
 )
 
 
 def grammar_coverage(corpus: Corpus) -> dict[str, Any]:
     """Programs per grammar alternative, alternatives not reached, and StableHLO op kinds."""
     reached: Counter[str] = Counter()
+    occurrences: Counter[str] = Counter()
     ops: Counter[str] = Counter()
     parsed = skipped = 0
     for row in corpus.iter_pairs(["source", "op_counts"]):
@@ -50,6 +48,7 @@ def grammar_coverage(corpus: Corpus) -> dict[str, Any]:
             continue
         parsed += 1
         reached.update(aliases_used(tree))
+        occurrences.update(alias_occurrences(tree))
     alternatives = sorted(operation_aliases())
     return {
         "programs_parsed": parsed,
@@ -57,6 +56,7 @@ def grammar_coverage(corpus: Corpus) -> dict[str, Any]:
         "alternatives": len(alternatives),
         "reached": {a: reached[a] for a in alternatives if reached[a]},
         "not_reached": [a for a in alternatives if not reached[a]],
+        "occurrences": dict(occurrences.most_common()),
         "stablehlo_op_kinds": len([op for op in ops if op.startswith("stablehlo.")]),
         "op_kinds": len(ops),
         "ops": dict(ops.most_common()),
@@ -90,49 +90,6 @@ def format_coverage(cov: dict[str, Any], top: int = 0) -> str:
 
 # ---- real call sites ------------------------------------------------------------------------
 
-#: A token that names a callable: ``jnp.sum``, ``lax.scan``, ``jax.nn.relu``, ``jax.random.key``.
-_CALLABLE = re.compile(r"^-?((?:jnp|lax|jax)\.[A-Za-z_][\w.]*)$")
-
-
-def real_usage_table() -> dict[str, Any]:
-    """The table of real JAX usage (``data/real_usage.json``, made by
-    ``scripts/real_usage.py`` from public JAX libraries; see its ``repositories``)."""
-    try:
-        text = resources.files("fuzzjax.data").joinpath("real_usage.json").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):  # editable installs, source checkouts
-        path = Path(__file__).resolve().parents[2] / "data" / "real_usage.json"
-        text = path.read_text("utf-8")
-    table: dict[str, Any] = json.loads(text)
-    return table
-
-
-def alias_callables(alias: str) -> frozenset[str]:
-    """The callables the alternatives of ``alias`` spell (``jnp.sum``; ``jnp.float32`` for a
-    DTYPE call); an alias may name several expansions (``jnp.issubdtype``, ``jax.dtypes...``)."""
-    return _all_callables().get(alias, frozenset())
-
-
-@cache
-def _all_callables() -> dict[str, frozenset[str]]:
-    lark = parser()
-    found: dict[str, set[str]] = {}
-    for rule in lark.rules:
-        if not rule.alias:
-            continue
-        names = found.setdefault(rule.alias, set(_EXTRA_CALLABLES.get(rule.alias, ())))
-        for symbol in rule.expansion:
-            if symbol.is_term:
-                pattern = lark.get_terminal(symbol.name).pattern
-                match = _CALLABLE.match(pattern.value) if pattern.type == "str" else None
-                if match:
-                    names.add(match.group(1))
-    return {alias: frozenset(names) for alias, names in found.items()}
-
-
-#: Callables spelled through a terminal rather than a fixed token (the DTYPE terminal).
-_EXTRA_CALLABLES: dict[str, tuple[str, ...]] = {"dtype_call": tuple(DTYPE_SPELLING.values())}
-
-
 def grammar_callables(aliases: Iterable[str] | None = None) -> frozenset[str]:
     """Every callable the grammar can spell (or only those of ``aliases``)."""
     names: set[str] = set()
@@ -149,14 +106,38 @@ def _share(covered: int, total: int) -> float:
     return round(covered / total, 4) if total else 0.0
 
 
+def alias_occurrences(tree: Any) -> Counter[str]:
+    """How often each operation alias occurs in a parsed program (reads of lambda parameters
+    are not operations)."""
+    ops, carries = operation_aliases(), while_carries(tree)
+    return Counter(
+        t.data for t in tree.iter_subtrees() if t.data in ops and not is_bound_read(t, carries)
+    )
+
+
+def callable_counts(occurrences: dict[str, int]) -> Counter[str]:
+    """Call sites per callable implied by alias occurrences (shared out between the callables
+    an alias may spell)."""
+    counts: Counter[str] = Counter()
+    for alias, n in occurrences.items():
+        names = sorted(alias_callables(alias))
+        for name in names:
+            counts[name] += n / len(names)  # type: ignore[assignment]
+    return counts
+
+
 def call_site_coverage(
-    table: dict[str, Any] | None = None, reached: Iterable[str] | None = None
+    table: dict[str, Any] | None = None,
+    reached: Iterable[str] | None = None,
+    occurrences: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Share of the table's real call sites whose callable the grammar can generate.
 
     ``reached``: aliases a corpus reaches; adds the share of call sites whose callable the
-    corpus actually contains. Also reports keyword-argument, method/attribute, operator and
-    other syntactic forms of real code, and which of them the grammar cannot produce.
+    corpus actually contains. ``occurrences`` (alias -> count in a corpus) adds the
+    Jensen-Shannon divergence between the corpus's and real code's callable distributions.
+    Also reports keyword-argument, method/attribute, operator and other syntactic forms of real
+    code, and which of them the grammar cannot produce.
     """
     table = table or real_usage_table()
     calls: dict[str, int] = table["calls"]
@@ -175,6 +156,9 @@ def call_site_coverage(
     if reached is not None:
         got = grammar_callables(reached)
         result["corpus_share"] = _share(sum(n for c, n in calls.items() if c in got), total)
+    if occurrences is not None:
+        generated = callable_counts(occurrences)
+        result["js_divergence"] = round(js_divergence(Counter(calls), generated), 4)
     result["forms"] = form_coverage(table)
     return result
 
@@ -287,6 +271,11 @@ def format_call_sites(cov: dict[str, Any], top: int = 25) -> str:
     ]
     if "corpus_share" in cov:
         lines.append(f"  this corpus contains the callable of {100 * cov['corpus_share']:.1f}%")
+    if "js_divergence" in cov:
+        lines.append(
+            "  Jensen-Shannon divergence of the corpus's callables from real code's: "
+            f"{cov['js_divergence']:.3f} (0 = same frequencies, 1 = disjoint)"
+        )
     missing = list(cov["missing_callables"].items())
     shown = ", ".join(f"{name}={n}" for name, n in missing[: top or len(missing)])
     more = f" (+{len(missing) - top} more)" if top and len(missing) > top else ""

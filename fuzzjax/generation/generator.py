@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
 from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.generation import kernels
+from fuzzjax.generation.profiles import alias_weights
 from fuzzjax.generation.render import Node, render, render_statement
 from fuzzjax.program import ArgSpec, GenOptions, Program
 from fuzzjax.rules.base import Const, Name
@@ -135,7 +136,11 @@ class Generator:
         elif self.category == "combined_child":
             self.category = ""
         plan = rule.plan_for_depth(self.ch, out, self.limits, depth)
-        slots = [i for i, a in enumerate(plan.args) if isinstance(a, (ArrayType, Body))]
+        slots = [
+            i
+            for i, a in enumerate(plan.args)
+            if isinstance(a, ArrayType) or (isinstance(a, Body) and not a.fixed)
+        ]
         if not slots and depth != 1:
             raise GenerationError(f"{rule.alias} planned no expression at depth {depth}")
         spine = self.ch.choice(slots) if slots else -1
@@ -162,6 +167,9 @@ class Generator:
         attrs = dict(plan.attrs)
         if lambda_params:
             attrs["lambda_params"] = lambda_params
+        functions = [c.attrs["name"] for c in children if c.alias == "fname"]
+        if functions:
+            attrs["function"] = functions[0]
         return Node(rule.alias, out, children, attrs)
 
     def bind(self, node: Node, out: ArrayType, depth: int) -> Node:
@@ -176,6 +184,8 @@ class Generator:
 
         A named body becomes a ``def`` statement; the returned node then names the function.
         """
+        if body.fixed:
+            return self.custom_function(body)
         names, pushed = [], 0
         for role, type_, read in body.params:
             count = self.bound_counts.get(role, 0)
@@ -205,6 +215,28 @@ class Generator:
         name = f"{body.named}{count}"
         self.statements.append((name, Node("fundef", None, [node], {"params": names})))
         return names, Node("fname", None, [node], {"name": name})
+
+    def custom_function(self, body: Body) -> tuple[list[str], Node]:
+        """A ``@jax.custom_jvp`` function from a fixed primal and its ``defjvps`` rule."""
+        names = []
+        for _ in range(4):  # the argument; the rule's tangent, primal output and argument
+            count = self.bound_counts.get("a", 0)
+            self.bound_counts["a"] = count + 1
+            names.append(f"a{count}")
+        arg, tangent, output, rule_arg = names
+        assert len(body.fixed) == 2
+        primal, rule = body.fixed
+        count = self.function_counts.get(body.named, 0)
+        self.function_counts[body.named] = count + 1
+        name = f"{body.named}{count}"
+        attrs = {
+            "params": [arg],
+            "primal": primal.format(a=arg),
+            "rule_params": [tangent, output, rule_arg],
+            "rule": rule.format(t=tangent, y=output, a=rule_arg),
+        }
+        self.statements.append((name, Node("custom_fundef", None, [], attrs)))
+        return [arg], Node("fname", None, [], {"name": name})
 
     def returned(self, body: Body, names: list[str], depth: int) -> Node:
         """What a body returns: an expression, or a tuple of them (one reaches ``depth``)."""
@@ -248,6 +280,9 @@ class Generator:
         where = Where(self.differentiable, deep, min(depth, 3), bool(self.scope))
         families = candidate_families(out, self.limits, where, category, exclude)
         families = families or candidate_families(out, self.limits, where)
+        if self.options.profile == "realistic":
+            rules = [rule for family in families for rule in family]
+            return rules[self.ch.weighted(realistic_weights(tuple(rules)))]
         return self.ch.choice(self.ch.choice(families))
 
     def names_in_scope(self) -> list[tuple[str, ArrayType]]:
@@ -353,6 +388,13 @@ def candidate_families(
         if able:
             families.append(able)
     return tuple(families)
+
+
+@lru_cache(maxsize=8192)
+def realistic_weights(rules: tuple[Rule, ...]) -> tuple[int, ...]:
+    """Integer draw weights of ``rules`` under the ``realistic`` profile."""
+    weights = alias_weights()
+    return tuple(max(1, round(weights[rule.alias])) for rule in rules)
 
 
 def _allowed(rule: Rule, out: ArrayType, limits: Limits, where: Where) -> bool:

@@ -73,6 +73,15 @@ def render_statement(name: str, node: Node) -> list[str]:
     if node.alias == "fundef":
         params = ", ".join(node.attrs["params"])
         return [f"    def {name}({params}):", f"        return {render(node.children[0])}"]
+    if node.alias == "custom_fundef":
+        (arg,) = node.attrs["params"]
+        rule_params = ", ".join(node.attrs["rule_params"])
+        return [
+            "    @jax.custom_jvp",
+            f"    def {name}({arg}):",
+            f"        return {node.attrs['primal']}",
+            f"    {name}.defjvps(lambda {rule_params}: {node.attrs['rule']})",
+        ]
     return [f"    {name} = {render(node)}"]
 
 

@@ -57,6 +57,10 @@ class Body:
     counter_item: str = ""
     #: The body is at least this deep (its counter increment is an operation).
     min_depth: int = 0
+    #: A fixed ``@jax.custom_jvp`` function instead of a generated body: (primal, rule)
+    #: templates over ``{a}`` (the argument), ``{t}`` (its tangent) and ``{y}`` (the primal
+    #: output); a named function that adds no depth to its call.
+    fixed: tuple[str, str] | tuple[()] = ()
 
 
 @dataclass(frozen=True)

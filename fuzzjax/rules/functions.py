@@ -218,6 +218,40 @@ class Vjp(Derivative):
         return "[0]"
 
 
+#: ``@jax.custom_jvp`` functions real code writes (numerically careful primals) with their
+#: exact derivative rules, so a gradient through them means what the primal means.
+CUSTOM_JVP: tuple[tuple[str, str], ...] = (
+    ("jnp.log1p(jnp.exp({a}))", "{t} * jax.nn.sigmoid({a})"),
+    ("jnp.sin({a})", "{t} * jnp.cos({a})"),
+    ("{a} * {a}", "{t} * 2.0 * {a}"),
+    ("jnp.exp({a})", "{t} * {y}"),
+    ("jnp.tanh({a})", "{t} * (1.0 - {y} * {y})"),
+    ("jnp.sqrt({a} * {a} + 1.0)", "{t} * {a} / {y}"),
+)
+
+
+class CustomJvp(Named):
+    """``fn0(x)`` of ``@jax.custom_jvp def fn0(a0): ...`` with ``fn0.defjvps(...)``."""
+
+    alias = "custom_call"
+
+    def __init__(self) -> None:
+        pass
+
+    def can_produce(self, out: ArrayType, limits: Limits) -> bool:
+        return out.dtype in grad_dtypes(limits)
+
+    def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
+        fixed = ch.choice(CUSTOM_JVP)
+        return Plan([Body(out, (("a", out, ""),), named="fn", fixed=fixed), out])
+
+    def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
+        return args[1]
+
+    def prefix_callee(self, attrs: dict[str, Any]) -> str | None:
+        return str(attrs["function"])
+
+
 def function_rules() -> list[Rule]:
     rules: list[Rule] = [
         ForiNamed("fori_named"),
@@ -228,4 +262,5 @@ def function_rules() -> list[Rule]:
     rules += [BranchesNamed("cond_named"), BranchesNamed("switch_named")]
     rules += [Mapped(a) for a in ("jit", "jit_named", "vmap_named", "lax_map", "lax_map_named")]
     rules += [Derivative("jvp"), Vjp("vjp"), Derivative("jacfwd"), Derivative("jacrev")]
+    rules.append(CustomJvp())
     return rules

@@ -143,6 +143,12 @@ def _mapped(it: Interp, tree: Tree[Token]) -> Val:
     return Val(stacked, outs[0].dtype, whole([x, *outs], stacked.shape))
 
 
+def _custom(it: Interp, tree: Tree[Token]) -> Val:
+    """``fn0(x)`` of a ``@jax.custom_jvp`` function: its primal (its rule is exact)."""
+    (name,) = _tokens(tree, "FNAME")
+    return call(it, name, [it.eval(_values(tree)[0])])
+
+
 def jacobian(it: Interp, name: str, body: Tree[Token], x: Val) -> tuple[np.ndarray, np.ndarray]:
     """d body / d x by central differences in float64 (shape: output + input), and where it
     cannot be checked (kinks, non-finite points, too many elements)."""
@@ -210,4 +216,5 @@ FUNCTIONS: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
     **dict.fromkeys(("cond_named", "switch_named"), _branches),
     **dict.fromkeys(("jit", "jit_named", "vmap_named", "lax_map", "lax_map_named"), _mapped),
     **dict.fromkeys(("jvp", "vjp", "jacfwd", "jacrev"), _derivative),
+    "custom_call": _custom,
 }
