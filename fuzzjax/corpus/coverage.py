@@ -90,6 +90,7 @@ def format_coverage(cov: dict[str, Any], top: int = 0) -> str:
 
 # ---- real call sites ------------------------------------------------------------------------
 
+
 def grammar_callables(aliases: Iterable[str] | None = None) -> frozenset[str]:
     """Every callable the grammar can spell (or only those of ``aliases``)."""
     names: set[str] = set()

@@ -37,18 +37,38 @@ _EXTRA_CALLABLES: dict[str, tuple[str, ...]] = {"dtype_call": tuple(DTYPE_SPELLI
 
 #: Operator aliases and the operator the table counts for them.
 OPERATORS = {
-    "op_add": "+", "op_sub": "-", "op_mul": "*", "op_truediv": "/", "op_floordiv": "//",
-    "op_mod": "%", "op_pow": "**", "op_matmul": "@", "op_and": "&", "op_or": "|",
-    "op_xor": "^", "op_neg": "unary -", "op_invert": "~", "op_lt": "<", "op_le": "<=",
-    "op_gt": ">", "op_ge": ">=", "op_eq": "==", "op_ne": "!=",
+    "op_add": "+",
+    "op_sub": "-",
+    "op_mul": "*",
+    "op_truediv": "/",
+    "op_floordiv": "//",
+    "op_mod": "%",
+    "op_pow": "**",
+    "op_matmul": "@",
+    "op_and": "&",
+    "op_or": "|",
+    "op_xor": "^",
+    "op_neg": "unary -",
+    "op_invert": "~",
+    "op_lt": "<",
+    "op_le": "<=",
+    "op_gt": ">",
+    "op_ge": ">=",
+    "op_eq": "==",
+    "op_ne": "!=",
 }
 #: Method, property and update aliases and the method/attribute the table counts.
 METHODS = {
-    "astype": ("methods", "astype"), "m_t": ("attributes", "T"),
-    "m_mt": ("attributes", "mT"), "m_real": ("attributes", "real"),
-    "m_imag": ("attributes", "imag"), "at_set": ("at_methods", "set"),
-    "at_add": ("at_methods", "add"), "at_multiply": ("at_methods", "multiply"),
-    "at_min": ("at_methods", "min"), "at_max": ("at_methods", "max"),
+    "astype": ("methods", "astype"),
+    "m_t": ("attributes", "T"),
+    "m_mt": ("attributes", "mT"),
+    "m_real": ("attributes", "real"),
+    "m_imag": ("attributes", "imag"),
+    "at_set": ("at_methods", "set"),
+    "at_add": ("at_methods", "add"),
+    "at_multiply": ("at_methods", "multiply"),
+    "at_min": ("at_methods", "min"),
+    "at_max": ("at_methods", "max"),
 }
 #: Loop alternatives and the (callable, body or carry form) of the table they stand for.
 LOOP_FORMS = {

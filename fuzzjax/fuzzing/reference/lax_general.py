@@ -65,7 +65,13 @@ def _dot_general(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 
 
 def _clamped(start: Val, size: int, dim: int) -> int:
-    return int(np.clip(int(np.asarray(start.value)), 0, max(0, dim - size)))
+    """The start JAX uses: a negative index counts from the end (``i + dim`` computed in the
+    index's dtype, as lax does), then it is clamped so the window fits."""
+    index = np.asarray(start.value)
+    if index.dtype.kind == "i" and int(index) < 0:
+        with np.errstate(over="ignore"):
+            index = index + np.asarray(dim).astype(index.dtype)
+    return int(np.clip(int(index), 0, max(0, dim - size)))
 
 
 def _dynamic(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
