@@ -45,6 +45,10 @@ class FailureFolderError(FuzzjaxError):
     """A failure folder or program file that ``replay``/``shrink`` cannot read."""
 
 
+class WorkerError(FuzzjaxError):
+    """Worker processes cannot start (e.g. a memory limit too small to import JAX)."""
+
+
 #: How many characters of an exception's first line ``one_line`` keeps.
 ONE_LINE_LIMIT = 300
 

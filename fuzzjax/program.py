@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fuzzjax.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from fuzzjax.lowering.lower import IRPair
 
 #: The program categories, derived from the grammar families a program uses
 #: (``fuzzjax.rules.table.category_of``).
@@ -53,6 +59,16 @@ class GenOptions:
     #: JAX's x64 mode (``--x64``): float64/int64/complex128 programs, lowered under
     #: ``jax.enable_x64(True)``.
     x64: bool = False
+    #: Swarm testing: each program draws a random subset of the grammar's families (and of
+    #: the result dtypes) and uses only those where they can produce the requested type.
+    swarm: bool = False
+    #: Relative weights of grammar aliases, ``(alias, weight)`` sorted by alias; rules not
+    #: listed weigh ``DEFAULT_ALIAS_WEIGHT``. Empty: families, then rules, drawn uniformly.
+    #: Fuzz campaigns set it from coverage counts (``fuzzjax.fuzzing.coverage``).
+    weights: tuple[tuple[str, int], ...] = ()
+    #: Percent of drawn shapes given one large dimension (tens of thousands of elements),
+    #: within ``max_elements`` (``fuzzjax.rules.shapes.LARGE_DIMS``).
+    large_percent: int = 0
     #: How alternatives are drawn (``--profile``): ``breadth`` (a family, then an alternative,
     #: uniformly: every alternative is exercised) or ``realistic`` (with the frequencies of
     #: real JAX code, ``fuzzjax.generation.profiles``).
@@ -62,14 +78,15 @@ class GenOptions:
         _validate(self)
 
     def to_json(self) -> str:
-        """Sorted-key JSON; ``x64`` is left out when False and ``profile`` when ``breadth``, so
-        options recorded before they existed (and their corpora's seed bookkeeping) stay
+        """Sorted-key JSON. Fields added after fuzzjax 0.2 are left out at their defaults, so
+        options recorded before they existed (and corpora's seed bookkeeping) stay
         byte-identical."""
         fields = asdict(self)
-        if not self.x64:
-            del fields["x64"]
-        if self.profile == "breadth":
-            del fields["profile"]
+        for name in _LATER_FIELDS:
+            if fields[name] == getattr(GenOptions, name):
+                del fields[name]
+        if "weights" in fields:
+            fields["weights"] = [list(pair) for pair in self.weights]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
@@ -78,7 +95,15 @@ class GenOptions:
         fields = {k: v for k, v in json.loads(text).items() if k in known}
         if "depth_weights" in fields:
             fields["depth_weights"] = tuple(fields["depth_weights"])
+        if "weights" in fields:
+            fields["weights"] = tuple((str(a), int(w)) for a, w in fields["weights"])
         return cls(**fields)
+
+
+#: Rules missing from ``GenOptions.weights`` weigh this much.
+DEFAULT_ALIAS_WEIGHT = 8
+#: GenOptions fields written to JSON only when they differ from their default.
+_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent", "profile")
 
 
 def _validate(opts: GenOptions) -> None:
@@ -91,9 +116,19 @@ def _validate(opts: GenOptions) -> None:
         ("max_params", opts.max_params, 1, 256),
         ("let_percent", opts.let_percent, 0, 100),
         ("kernel_percent", opts.kernel_percent, 0, 100),
+        ("large_percent", opts.large_percent, 0, 100),
     ]
-    if not isinstance(opts.x64, bool):
-        raise InvalidArgument("x64", opts.x64, "must be True or False")
+    for name in ("x64", "swarm", "balanced"):
+        if not isinstance(getattr(opts, name), bool):
+            raise InvalidArgument(name, getattr(opts, name), "must be True or False")
+    aliases = [a for a, _ in opts.weights]
+    if aliases != sorted(set(aliases)) or any(
+        not isinstance(w, int) or isinstance(w, bool) or not 0 <= w <= 1 << 16
+        for _, w in opts.weights
+    ):
+        raise InvalidArgument(
+            "weights", opts.weights, "must be (alias, weight) pairs sorted by alias, 0..65536"
+        )
     if opts.profile not in PROFILES:
         raise InvalidArgument("profile", opts.profile, f"must be one of {', '.join(PROFILES)}")
     if opts.category and opts.category not in CATEGORIES:
@@ -136,3 +171,24 @@ class Program:
 
     def input_info(self) -> list[dict[str, Any]]:
         return [a.to_json() for a in self.args]
+
+    def fn(self) -> Callable[..., Any]:
+        """The function ``f`` the source defines: checked against the grammar, then exec'd in a
+        namespace holding only ``jax``, ``jnp`` and ``lax``."""
+        from fuzzjax.lowering.lower import load_function
+
+        return load_function(self.source)
+
+    def lower(self, *, fast: bool = True, hlo: bool = False) -> IRPair:
+        """The program's ``IRPair``: canonical StableHLO, its hash and op counts (x64 programs
+        are lowered under ``jax.enable_x64(True)``)."""
+        from fuzzjax.lowering.lower import lower_program
+
+        return lower_program(self, fast=fast, hlo=hlo)
+
+    def inputs(self, seed: int = 0) -> list[np.ndarray]:
+        """Arrays of the argument types, mixing ordinary values with edge values (NaN, +-inf,
+        +-0, subnormals, extremes, INT_MIN...) as fuzz mode does; the same for the same seed."""
+        from fuzzjax.fuzzing.inputs import make_inputs
+
+        return make_inputs(self.args, seed)

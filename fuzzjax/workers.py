@@ -10,9 +10,17 @@ Each worker also has its own result pipe, written synchronously from its main th
 ``multiprocessing.Queue`` is not safe here: its writers share one lock taken by a background
 feeder thread, and a worker killed while holding it stalls every other worker for good.
 
+A worker that stops making progress (stopped with SIGSTOP, or stuck between tasks) is
+replaced like a hung one once it has held work for the time limit without news; its seeds are
+handed out again. With ``retries=1`` a seed whose worker died or hung is run once more in the
+replacement worker before it is reported, so a worker killed from outside does not change
+the results; a seed that fails every attempt is reported with the number of attempts. A task
+that raises is reported as ``error`` with the exception's first line (the worker lives on).
+
 Tasks are plain integers (seeds). The work itself is ``make_task(config)(seed) -> result``:
-``make_task`` is a module-level function (spawn workers unpickle it by its qualified name),
-``config`` and the results are picklable records (dataclasses).
+``make_task`` is a module-level function, ``config`` and the results are picklable records
+(dataclasses). Both are unpickled inside the worker's own error handling, so a worker that
+cannot start reports why (``WorkerError`` in the supervisor) instead of printing a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,9 +37,15 @@ from enum import Enum
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
+from fuzzjax.errors import WorkerError, one_line
+
 CHUNK = 8
 #: Outstanding chunks per worker: enough to keep it busy while results travel back.
 PREFETCH = 2
+#: Seconds a worker may take to start (import JAX, build parsers) before it counts as hung.
+START_SECONDS = 120.0
+#: Consecutive workers that fail to start before the pool gives up.
+MAX_FAILED_STARTS = 3
 
 
 C = TypeVar("C")
@@ -43,6 +58,7 @@ class OutcomeKind(str, Enum):
     OK = "ok"
     CRASH = "crash"  # the worker died (segfault, abort, out of memory, killed)
     TIMEOUT = "timeout"  # the task ran past the pool's time limit; its worker was killed
+    ERROR = "error"  # the task raised (``error`` holds the first line); the worker lives on
 
 
 @dataclass
@@ -54,23 +70,41 @@ class Outcome(Generic[R]):
     result: R | None = None
     error: str = ""
     exitcode: int | None = None
+    attempts: int = 1
+
+
+@dataclass
+class _TaskError:
+    """What a worker sends for a task that raised."""
+
+    error: str
+
+
+#: Task number of the message a worker sends when it cannot start.
+_START_FAILED = -2
 
 
 def _worker_main(
-    factory: Callable[[Any], Callable[[int], Any]],
-    config: Any,
+    job: bytes,
     tasks: Connection,
     results: Connection,
     memory_mb: int | None,
     state: Any,
 ) -> None:
-    if memory_mb:
-        import resource
+    try:
+        if memory_mb:
+            import resource
 
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    task = factory(config)
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        factory, config = pickle.loads(job)
+        task = factory(config)
+    except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, not printed
+        with contextlib.suppress(OSError):
+            results.send((_START_FAILED, one_line(exc)))
+        os._exit(1)
     parent = os.getppid()
+    state.beat.value = time.monotonic()
     state.ready.value = 1
     while True:
         if not tasks.poll(1.0):
@@ -85,10 +119,14 @@ def _worker_main(
             return
         for seed in chunk:
             # Shared memory, not the pipe: it survives a crash of this process.
-            state.started.value = time.monotonic()
+            state.started.value = state.beat.value = time.monotonic()
             state.current.value = seed
-            payload = task(seed)
+            try:
+                payload = task(seed)
+            except Exception as exc:  # noqa: BLE001 - one failed task, not a dead worker
+                payload = _TaskError(one_line(exc))
             state.current.value = -1
+            state.beat.value = time.monotonic()
             try:
                 results.send((seed, payload))
             except OSError:  # the supervisor is gone (BrokenPipeError): nothing to report to
@@ -102,6 +140,7 @@ class _SharedState:
         self.ready = ctx.Value("b", 0, lock=False)
         self.current = ctx.Value("q", -1, lock=False)
         self.started = ctx.Value("d", 0.0, lock=False)
+        self.beat = ctx.Value("d", 0.0, lock=False)  # last sign of life (start, task start/end)
 
 
 class _Worker:
@@ -112,8 +151,7 @@ class _Worker:
         self.process = ctx.Process(
             target=_worker_main,
             args=(
-                pool.factory,
-                pool.config,
+                pool.job,
                 task_reader,
                 result_writer,
                 pool.memory_mb,
@@ -126,6 +164,20 @@ class _Worker:
         task_reader.close()
         result_writer.close()
         self.assigned: deque[int] = deque()  # seeds sent and not yet done, in order
+        self.spawned = self.heard = time.monotonic()
+        self.start_error = ""
+
+    def stalled(self, now: float, timeout: float | None) -> bool:
+        """Holding work but silent past the limit (e.g. SIGSTOP), or not started in time."""
+        if not self.state.ready.value:
+            limit = START_SECONDS if timeout is None else max(START_SECONDS, timeout)
+            return now - self.spawned > limit
+        return (
+            timeout is not None
+            and bool(self.assigned)
+            and self.current is None
+            and now - max(self.state.beat.value, self.heard) > timeout
+        )
 
     @property
     def current(self) -> int | None:
@@ -156,13 +208,16 @@ class Pool(Generic[C, R]):
         workers: int = 1,
         timeout: float | None = None,
         memory_mb: int | None = None,
+        retries: int = 0,
     ) -> None:
         self.factory, self.config = factory, config
-        self.timeout, self.memory_mb = timeout, memory_mb
+        self.job = pickle.dumps((factory, config))
+        self.timeout, self.memory_mb, self.retries = timeout, memory_mb, retries
         self.ctx = mp.get_context("spawn")
         self.workers: list[_Worker] = [self._spawn() for _ in range(max(1, workers))]
         self.restarts = 0
         self.failed_starts = 0
+        self.attempts: dict[int, int] = {}  # seeds that failed an attempt: attempts so far
 
     def _spawn(self) -> _Worker:
         return _Worker(self.ctx, self)
@@ -229,9 +284,18 @@ class Pool(Generic[C, R]):
         try:
             while worker.results.poll():
                 seed, result = worker.results.recv()
-                if seed in worker.assigned:
+                worker.heard = time.monotonic()
+                if seed == _START_FAILED:
+                    worker.start_error = str(result)
+                elif seed in worker.assigned:
                     worker.assigned.remove(seed)
-                    finished[seed] = Outcome(seed, OutcomeKind.OK, result)
+                    attempts = self.attempts.pop(seed, 0) + 1
+                    if isinstance(result, _TaskError):
+                        finished[seed] = Outcome(
+                            seed, OutcomeKind.ERROR, error=result.error, attempts=attempts
+                        )
+                    else:
+                        finished[seed] = Outcome(seed, OutcomeKind.OK, result, attempts=attempts)
         except (EOFError, OSError):  # died, possibly mid-message: the health check handles it
             worker.process.join(timeout=1.0)
 
@@ -247,25 +311,42 @@ class Pool(Generic[C, R]):
                 and culprit is not None
                 and now - worker.state.started.value > self.timeout
             )
-            if not dead and not late:
+            stalled = not dead and not late and worker.stalled(now, self.timeout)
+            if not dead and not late and not stalled:
                 continue
             self._receive(worker, finished)  # results sent before the end
             worker.kill()
             if not worker.state.ready.value:
-                self.failed_starts += 1
-                if self.failed_starts > 3:
-                    name = getattr(self.factory, "__qualname__", repr(self.factory))
-                    raise RuntimeError(f"worker processes fail to start ({name})")
-            code = worker.process.exitcode
-            for seed in worker.assigned:
-                if seed == culprit:
-                    kind = OutcomeKind.TIMEOUT if late else OutcomeKind.CRASH
-                    detail = f"worker {'timed out' if late else 'died'} (exit code {code})"
-                    finished[seed] = Outcome(seed, kind, error=detail, exitcode=code)
-                else:
-                    retry.append(seed)
-            self.workers[index] = self._spawn()
+                self._failed_start(worker)
+            self.workers[index] = fresh = self._spawn()
             self.restarts += 1
+            for seed in worker.assigned:
+                if seed != culprit:
+                    retry.append(seed)
+                    continue
+                attempts = self.attempts.get(seed, 0) + 1
+                if attempts <= self.retries:  # once more, first thing in the fresh worker
+                    self.attempts[seed] = attempts
+                    fresh.assigned.append(seed)
+                    fresh.send([seed])
+                    continue
+                self.attempts.pop(seed, None)
+                kind = OutcomeKind.TIMEOUT if late else OutcomeKind.CRASH
+                code = worker.process.exitcode
+                detail = f"worker {'timed out' if late else 'died'} (exit code {code})"
+                if attempts > 1:
+                    detail += f" on each of {attempts} attempts"
+                finished[seed] = Outcome(seed, kind, error=detail, exitcode=code, attempts=attempts)
+
+    def _failed_start(self, worker: _Worker) -> None:
+        self.failed_starts += 1
+        if self.failed_starts < MAX_FAILED_STARTS:
+            return
+        name = getattr(self.factory, "__qualname__", repr(self.factory))
+        why = worker.start_error or f"exit code {worker.process.exitcode}"
+        if self.memory_mb:
+            why += f"; the memory limit is {self.memory_mb} MB"
+        raise WorkerError(f"worker processes fail to start ({name}): {why}")
 
 
 def default_workers() -> int:

@@ -58,9 +58,15 @@ def rows(db: Path, where: str = "1") -> list[dict[str, Any]]:
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``main(argv)``; stderr without the one notice ``add``
+    prints before it executes the file (checked here: at most once, first)."""
     code = main(argv)
     out, err = capsys.readouterr()
-    return code, out, err
+    lines = err.splitlines(keepends=True)
+    if lines and lines[0].startswith("fuzzjax add: executing "):
+        lines = lines[1:]
+    assert not any(line.startswith("fuzzjax add: executing ") for line in lines)
+    return code, out, "".join(lines)
 
 
 def test_add_stores_user_functions_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

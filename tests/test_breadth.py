@@ -37,8 +37,8 @@ def test_control_flow_programs_lower_and_run(programs) -> None:  # noqa: ANN001
 
 
 def test_loop_bodies_read_their_counters_and_match_numpy(programs) -> None:  # noqa: ANN001
-    from fuzzjax.fuzzing.oracles import check_program
     from fuzzjax.fuzzing.reference import evaluate
+    from fuzzjax.fuzzing.runner import check_program
 
     readers = {
         "fori_loop": re.compile(r"jnp\.asarray\(i\d+, "),

@@ -74,8 +74,26 @@ def test_generate_replay_stats_round_trip(tmp_path: Path, capsys) -> None:  # no
     assert main(["replay", str(seed), "--db", str(db), "--ir"]) == 0
     replayed = capsys.readouterr()
     assert replayed.out == source + "\n" + stablehlo and replayed.err == ""
-    assert main(["replay", str(seed), "--max-depth", "3", "--db", str(tmp_path / "none")]) == 0
-    assert capsys.readouterr().out == generate(seed, GenOptions(max_depth=3)).source
+    # A flag that changes the stored options is applied, and stderr says so.
+    assert main(["replay", str(seed), "--max-depth", "2", "--db", str(db)]) == 0
+    replayed = capsys.readouterr()
+    assert replayed.out == generate(seed, GenOptions(max_depth=2)).source
+    assert replayed.err == (
+        f"note: seed {seed} is stored in {db} with --max-depth 3 --min-depth 1 --max-rank 8; "
+        "generated with --max-depth 2 --min-depth 1 --max-rank 8 as asked, not the stored "
+        "program\n"
+    )
+    # A seed the corpus does not hold is generated with the options named on stderr.
+    assert main(["replay", "99999", "--max-depth", "3", "--db", str(db)]) == 0
+    replayed = capsys.readouterr()
+    assert replayed.out == generate(99999, GenOptions(max_depth=3)).source
+    assert replayed.err == (
+        f"note: seed 99999 is not in {db}; generated it with --max-depth 3 --min-depth 1 "
+        "--max-rank 8\n"
+    )
+    # An explicit --db that does not exist is an error, not a silent fallback to defaults.
+    assert main(["replay", str(seed), "--db", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err.startswith("fuzzjax: error: no corpus at")
     assert main(["stats", "--db", str(db)]) == 0
     stats = capsys.readouterr().out
     assert re.search(r"^pairs\s+25$", stats, re.MULTILINE)

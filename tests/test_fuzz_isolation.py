@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
 from fuzzjax.fuzzing.folders import read_meta
@@ -34,7 +35,6 @@ def test_sigterm_stops_a_fuzz_run_cleanly_with_its_summary(tmp_path: Path) -> No
     import signal
     import subprocess
     import sys
-    import time
 
     out = tmp_path / "failures"
     command = [sys.executable, "-m", "fuzzjax", "fuzz", "--time", "120", "--workers", "1"]
@@ -44,11 +44,11 @@ def test_sigterm_stops_a_fuzz_run_cleanly_with_its_summary(tmp_path: Path) -> No
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 90
-    while not (out / ".inflight").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # let a worker start and run some programs
-    proc.send_signal(signal.SIGTERM)
+    inflight = out / ".inflight"
+    try:  # a worker is running programs once breadcrumbs appear in .inflight
+        wait_for(lambda: inflight.exists() and any(inflight.iterdir()), timeout=90, what="a task")
+    finally:
+        proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr

@@ -97,5 +97,16 @@ def _cycles() -> list[list[str]]:
     return found
 
 
+#: Imports inside functions that close a cycle on purpose, with the reason.
+ALLOWED_LAZY = {
+    # ``Program.fn/lower/inputs`` are conveniences over the stages that take a Program.
+    ("fuzzjax.program", "fuzzjax.lowering.lower"),
+    ("fuzzjax.program", "fuzzjax.fuzzing.inputs"),
+}
+
+
 def test_modules_import_no_cycle() -> None:
+    for source, target in ALLOWED_LAZY:
+        assert target in GRAPH[source], f"{source} no longer imports {target}: drop the entry"
+        GRAPH[source].discard(target)
     assert _cycles() == []

@@ -7,8 +7,9 @@ import pytest
 
 from fuzzjax.fuzzing.case import Case, Stage, Symptom
 from fuzzjax.fuzzing.diagnose import diagnose
-from fuzzjax.fuzzing.oracles import check_program, compare
+from fuzzjax.fuzzing.oracles import compare
 from fuzzjax.fuzzing.reference import TEST_BREAK_ENV
+from fuzzjax.fuzzing.runner import check_program
 from fuzzjax.program import ArgSpec
 
 F32 = np.float32
@@ -49,10 +50,10 @@ def test_complex_parts_are_judged_against_the_magnitude() -> None:
 
 
 def test_flushing_complex_values_keeps_infinite_parts() -> None:
-    from fuzzjax.fuzzing.oracles import _flushed
+    from fuzzjax.fuzzing.oracles import flushed
 
     x = np.array([complex(1, np.inf), complex(1e-40, -np.inf)], np.complex64)
-    out = _flushed(x, "complex64")  # was real + 1j * imag: the real part became NaN
+    out = flushed(x, "complex64")  # was real + 1j * imag: the real part became NaN
     assert out.real.tolist() == [1.0, 0.0] and out.imag.tolist() == [np.inf, -np.inf]
 
 
@@ -131,11 +132,18 @@ def test_wrong_result_type_is_reported() -> None:
     assert run.failure is not None and run.failure.symptom is Symptom.WRONG_DTYPE
 
 
-def test_fma_rule_knows_the_lax_spellings() -> None:
-    from fuzzjax.fuzzing import benign
+def test_rewrite_rounding_is_bounded_by_the_chain() -> None:
+    from fuzzjax.fuzzing.reference import evaluate
+    from fuzzjax.fuzzing.runner import rewrite_tolerance
 
-    facts = {"stage": "jit_vs_eager", "aliases": ("fori_loop", "lax_mul", "op_add"),
-             "dtypes": ["float32"]}  # fmt: skip
-    rule = benign.match(benign.MatchedBy.UNLOCALIZED, facts)
-    assert rule is not None and rule.id == "fma_reassociation"  # lax.mul(c, c) + x in a loop
-    assert benign.match(benign.MatchedBy.UNLOCALIZED, {**facts, "dtypes": ["int32"]}) is None
+    x = np.array([2.0, 3.0], np.float32)
+    ev = evaluate("def f(x0):\n    return jnp.sin(x0) * x0\n", [x])
+    atol = float(rewrite_tolerance(ev, "float32"))
+    eps = float(np.finfo(np.float32).eps)
+    assert atol == pytest.approx(4 * 2 * eps * 3.0)  # two operations, largest value 3
+    got = np.asarray(ev.result.value)
+    assert not compare(got, got + atol / 2, "float32", atol=np.asarray(atol)).failed
+    wrong = compare(got, got + 10 * atol, "float32", atol=np.asarray(atol))
+    assert wrong.symptom is Symptom.WRONG_VALUE  # a clearly wrong value is not rounding
+    nan = compare(got, np.array([np.nan, got[1]], np.float32), "float32", atol=np.asarray(1e30))
+    assert nan.symptom is Symptom.WRONG_NAN  # no tolerance accepts a NaN for a number

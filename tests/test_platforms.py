@@ -19,7 +19,8 @@ from fuzzjax import extract_ir_pair
 from fuzzjax.cli.main import main
 from fuzzjax.corpus.add import user_row
 from fuzzjax.corpus.build import build_corpus
-from fuzzjax.corpus.export import PLATFORM_FIELDS, export_corpus
+from fuzzjax.corpus.columns import PLATFORM_FIELDS
+from fuzzjax.corpus.export import export_corpus
 from fuzzjax.corpus.merge import merge_corpora
 from fuzzjax.corpus.stats import corpus_stats, format_stats
 from fuzzjax.corpus.store import Corpus
@@ -139,7 +140,8 @@ def test_cpu_only_corpus_has_no_platform_rows_or_columns(tmp_path: Path) -> None
         assert corpus.platform_count() == 0
         assert corpus_stats(corpus)["platforms"] is None
         export_corpus(corpus, tmp_path / "out", fmt="jsonl")
-    row = json.loads((tmp_path / "out" / "data.jsonl").read_text().splitlines()[0])
+    shard = tmp_path / "out" / "data" / "train-00000-of-00001.jsonl"
+    row = json.loads(shard.read_text().splitlines()[0])
     assert not set(PLATFORM_FIELDS) & set(row)
 
 
@@ -153,9 +155,10 @@ def test_export_carries_platform_columns(
         stored = {h: corpus.platform_irs(h) for h in hashes.values()}
     if fmt == "parquet":
         pq = pytest.importorskip("pyarrow.parquet")
-        rows = pq.read_table(tmp_path / "data.parquet").to_pylist()
+        rows = pq.read_table(tmp_path / "data" / "train-00000-of-00001.parquet").to_pylist()
     else:
-        rows = [json.loads(line) for line in (tmp_path / "data.jsonl").read_text().splitlines()]
+        shard = tmp_path / "data" / "train-00000-of-00001.jsonl"
+        rows = [json.loads(line) for line in shard.read_text().splitlines()]
     by_hash = {r["ir_hash"]: r for r in rows}
     assert by_hash[hashes["eigh"]]["platform_differs"] is True
     assert by_hash[hashes["sin_add"]]["platform_differs"] is False

@@ -3,11 +3,18 @@ and the realistic profile's callables are closer to real code's than breadth's."
 
 from __future__ import annotations
 
+import hashlib
+import re
+import sqlite3
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from fuzzjax.cli.main import main
 from fuzzjax.corpus.coverage import alias_occurrences, callable_counts
+from fuzzjax.corpus.export import export_corpus
+from fuzzjax.corpus.store import Corpus
 from fuzzjax.errors import InvalidArgument
 from fuzzjax.generation.generator import generate, replay_choices
 from fuzzjax.generation.profiles import alias_weights, js_divergence, real_usage_table
@@ -62,3 +69,41 @@ def test_js_divergence_bounds() -> None:
     assert js_divergence(a, a) == pytest.approx(0.0)
     assert js_divergence(a, Counter({"z": 5})) == pytest.approx(1.0)
     assert 0 < js_divergence(a, Counter({"x": 1, "y": 3})) < 1
+
+
+def test_cli_records_reports_and_guards_the_profile(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    db = tmp_path / "c.sqlite"
+    common = ["--max-depth", "3", "--db", str(db), "--workers", "0", "--quiet"]
+    assert main(["--count", "6", "--profile", "realistic", *common]) == 0
+    capsys.readouterr()
+    con = sqlite3.connect(db)
+    seed, source, options = con.execute(
+        "SELECT seed, source, options FROM pairs ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    con.close()
+    assert GenOptions.from_json(options).profile == "realistic"
+    assert source == generate(seed, GenOptions(max_depth=3, profile="realistic")).source
+    assert main(["replay", str(seed), "--db", str(db)]) == 0
+    assert capsys.readouterr().out == source  # the recorded profile is used
+    assert main(["stats", "--db", str(db)]) == 0
+    assert re.search(r"^profile\s+realistic \(6 pairs\)$", capsys.readouterr().out, re.M)
+    # Resuming with the other profile is refused (and names the flag), the corpus untouched.
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    assert main(["--count", "8", *common]) == 2
+    err = capsys.readouterr().err
+    assert "other options (--max-depth 3 --min-depth 1 --max-rank 8 --profile realistic)" in err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    # The dataset card names the profile, and its rebuild command passes it.
+    with Corpus(db, create=False) as corpus:
+        export_corpus(corpus, tmp_path / "out", fmt="jsonl")
+    card = (tmp_path / "out" / "README.md").read_text("utf-8")
+    assert "Generation profile: `realistic` (6 rows)" in card
+    assert "--profile realistic" in card
+
+
+def test_fuzz_alias_weights_multiply_the_realistic_weights() -> None:
+    seeds = range(60)
+    plain = GenOptions(profile="realistic")
+    assert any("op_add" in generate(s, plain).aliases for s in seeds)
+    no_add = GenOptions(profile="realistic", weights=(("op_add", 0),))
+    assert not any("op_add" in generate(s, no_add).aliases for s in seeds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import sys
 from array import array
@@ -139,7 +140,10 @@ def test_stats_json_is_json(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
 # ---- plots ----
 
 
-def test_write_plots_makes_three_readable_pngs(db: Path, tmp_path: Path) -> None:
+CHART_NAMES = ["depth", "category", "dtype", "ops", "lengths", "duplicates"]
+
+
+def test_write_plots_makes_six_readable_800px_pngs(db: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from matplotlib.image import imread
 
@@ -147,11 +151,44 @@ def test_write_plots_makes_three_readable_pngs(db: Path, tmp_path: Path) -> None
 
     with Corpus(db, create=False) as corpus:
         paths = write_plots(corpus, tmp_path / "plots")
-    assert [p.name for p in paths] == ["depth.png", "ops.png", "lengths.png"]
+    assert [p.name for p in paths] == [f"{name}.png" for name in CHART_NAMES]
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         height, width, _ = imread(path).shape
-        assert height > 300 and width > 500
+        assert width == 800 and height >= 400
+
+
+def test_every_chart_has_a_title_axis_labels_and_units(db: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from fuzzjax.corpus.plots import CHARTS, plot_stats
+
+    with Corpus(db, create=False) as corpus:
+        stats = plot_stats(corpus)
+    assert list(CHARTS) == CHART_NAMES
+    for name, draw in CHARTS.items():
+        fig = Figure(figsize=(8, 4.5), dpi=100)
+        assert draw(fig, stats, "label"), name
+        (ax,) = fig.axes
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), name
+        units = ax.get_xlabel() + ax.get_ylabel()
+        assert re.search(r"\((count|characters|levels|%)", units), (name, units)
+        texts = [t for t in fig.findobj(match=lambda o: hasattr(o, "get_fontsize"))]
+        assert min(t.get_fontsize() for t in texts if t.get_text()) >= 7, name
+
+
+def test_duplicates_chart_counts_per_depth(db: Path) -> None:
+    with Corpus(db, create=False) as corpus:
+        s = corpus_stats(corpus)
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT depth, SUM(outcome = 'duplicate'), COUNT(*) FROM seeds"
+        " WHERE outcome != 'failed' AND depth IS NOT NULL GROUP BY depth"
+    ).fetchall()
+    con.close()
+    assert s["duplicates_by_depth"] == {int(d): [int(a), int(n)] for d, a, n in rows}
+    assert s["duplicate_rate_by_depth"] == {int(d): a / n for d, a, n in rows}
 
 
 def test_write_plots_from_stats(db: Path, empty_db: Path, tmp_path: Path) -> None:
@@ -163,7 +200,7 @@ def test_write_plots_from_stats(db: Path, empty_db: Path, tmp_path: Path) -> Non
             write_plots(corpus_stats(corpus), tmp_path)
         stats = corpus_stats(corpus, top=25, lengths=True)
     assert len(stats["lengths"]) == 31
-    assert len(write_plots(stats, tmp_path / "from_stats")) == 3
+    assert len(write_plots(stats, tmp_path / "from_stats")) == 6
     with Corpus(empty_db, create=False) as corpus:
         assert write_plots(corpus, tmp_path / "none") == []
     assert not (tmp_path / "none").exists()
@@ -188,9 +225,7 @@ def test_stats_cli_plot_flag(db: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["stats", "--db", str(db), "--json", "--plot", str(tmp_path / "p")]) == 0
     captured = capsys.readouterr()
     json.loads(captured.out)  # the PNG paths go to stderr, stdout stays JSON
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
-        "depth.png",
-        "lengths.png",
-        "ops.png",
-    ]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == sorted(
+        f"{name}.png" for name in CHART_NAMES
+    )
     assert "depth.png" in captured.err

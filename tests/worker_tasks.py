@@ -15,6 +15,12 @@ def make_misbehaving_task(config: dict[str, Any]) -> Callable[[int], dict[str, A
             os.abort()
         if seed == config.get("hang"):
             time.sleep(3600)
+        if seed == config.get("raise"):
+            raise ValueError(f"task {seed} refuses\nsecond line")
         return {"square": seed * seed, "pid": os.getpid()}
 
     return task
+
+
+def make_unstartable_task(config: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    raise RuntimeError(f"cannot start: {config['why']}")

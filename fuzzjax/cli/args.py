@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 DEFAULT_DB = "corpus/fuzzjax.sqlite"
 DEFAULT_FAILURES = "corpus/failures"
 CATEGORY_CHOICES = ("arithmetic", "math", "array", "control_flow", "combined")
+#: Largest integer a flag takes unless it says otherwise: what SQLite can store.
+MAX_INTEGER = (1 << 63) - 1
+#: Most worker processes a command starts (more is a typo, not a machine).
+MAX_WORKERS = 256
+#: Longest time limit a flag takes (about three years; Python's waits refuse much more).
+MAX_SECONDS = 1e8
 
 
 class UsageError(FuzzjaxError):
@@ -33,36 +40,46 @@ class ArgParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def integer(name: str, minimum: int = 1) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``minimum`` (and < 2**63, what SQLite can store)."""
+def integer(name: str, minimum: int = 1, maximum: int = MAX_INTEGER) -> Callable[[str], int]:
+    """An argparse type: an integer in ``minimum..maximum`` (by default < 2**63, what SQLite
+    can store). Digits only: ``1e3``, ``0x10`` and ``1_000`` are refused."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer") from None
+        digits = text.strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,40}", digits):
+            raise argparse.ArgumentTypeError(f"{name}={text[:60]!r} is not an integer")
+        value = int(digits)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{name}={value} must be >= {minimum}")
-        if value >= 1 << 63:
-            raise argparse.ArgumentTypeError(f"{name}={value} must be < 2**63")
+        if value > maximum:
+            bound = "< 2**63" if maximum == MAX_INTEGER else f"<= {maximum}"
+            raise argparse.ArgumentTypeError(f"{name}={value} must be {bound}")
         return value
 
     return parse
 
 
-def seconds(name: str) -> Callable[[str], float]:
-    """An argparse type: a finite number of seconds > 0 (``nan`` and ``inf`` are refused)."""
+def seconds(name: str, maximum: float = MAX_SECONDS) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds in (0, ``maximum``] (``nan``, ``inf``,
+    0 and negative numbers are refused)."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{name}={text[:60]!r} is not a number") from None
         if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"{name}={text} must be a finite number > 0")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"{name}={text} must be <= {maximum:g}")
         return value
 
     return parse
+
+
+def workers_flag(minimum: int) -> Callable[[str], int]:
+    """``--workers``: ``minimum``..``MAX_WORKERS`` processes."""
+    return integer("--workers", minimum, MAX_WORKERS)
 
 
 def db_parent(help: str = f"corpus file (default {DEFAULT_DB})") -> argparse.ArgumentParser:
@@ -80,8 +97,9 @@ def add_gen_options(
     max_rank: int = 8,
     x64: bool = True,
 ) -> None:
-    """``--max-depth``, ``--min-depth``, ``--max-rank`` (and ``--x64``); ``defaults=False``
-    leaves them ``None`` when not given, so a caller can tell an explicit value."""
+    """``--max-depth``, ``--min-depth``, ``--max-rank``, ``--profile`` (and ``--x64``);
+    ``defaults=False`` leaves them ``None`` when not given, so a caller can tell an explicit
+    value."""
 
     def d(value: Any) -> Any:
         return value if defaults else None
@@ -112,6 +130,14 @@ def add_gen_options(
             help="x64 mode: float64/int64/complex128 programs with JAX's x64 promotion and "
             "defaults, each lowered under jax.enable_x64(True) (default off)",
         )
+    p.add_argument(
+        "--profile",
+        choices=("breadth", "realistic"),
+        default=None,
+        help="how grammar alternatives are drawn: breadth (default: every alternative alike, "
+        "what fuzzing wants) or realistic (with the frequencies of real JAX code, "
+        "data/real_usage.json)",
+    )
 
 
 def depth_weights(spec: str | None, lo: int, hi: int) -> tuple[int, ...]:
@@ -140,7 +166,7 @@ def gen_options(args: argparse.Namespace, **extra: Any) -> GenOptions:
     from fuzzjax.program import GenOptions
 
     fields: dict[str, Any] = {}
-    for name in ("max_depth", "min_depth", "max_rank", "x64", "max_elements"):
+    for name in ("max_depth", "min_depth", "max_rank", "x64", "max_elements", "profile"):
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value

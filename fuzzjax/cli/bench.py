@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fuzzjax.cli.args import ArgParser, integer, seconds
+from fuzzjax.cli.args import ArgParser, UsageError, integer, seconds, workers_flag
 
 
 def bench_parser() -> ArgParser:
@@ -22,7 +23,7 @@ def bench_parser() -> ArgParser:
         default=3000,
         help="programs per measurement (default 3000)",
     )
-    p.add_argument("--workers", type=integer("--workers"), default=default_workers())
+    p.add_argument("--workers", type=workers_flag(1), default=default_workers())
     p.add_argument(
         "--lark-seconds",
         type=seconds("--lark-seconds"),
@@ -30,14 +31,17 @@ def bench_parser() -> ArgParser:
         help="time budget of the from_lark baseline (default 30)",
     )
     p.add_argument(
-        "--out", default="notes/benchmarks.md", help="write the report here ('-' for stdout only)"
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="also write the report (Markdown) to FILE; by default it is only printed",
     )
     p.add_argument(
         "--memory",
         type=integer("--memory"),
         default=None,
         metavar="N",
-        help="instead: measure RSS over N programs (writes notes/memory.md)",
+        help="instead: measure RSS over N programs (report printed, and written to --out)",
     )
     p.add_argument(
         "--every",
@@ -52,10 +56,23 @@ def cmd_bench(argv: Sequence[str]) -> int:
     args = bench_parser().parse_args(argv)
     from fuzzjax.corpus.bench import memory_profile, run_bench
 
+    out = Path(args.out) if args.out is not None else None
+    if out is not None:  # refuse before minutes of measuring, not after
+        if out.is_dir():
+            raise UsageError(f"--out {out} is a folder; give a file name")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write --out {out}: {exc.strerror or exc}") from None
     if args.memory:
-        out = None if args.out == "-" else Path(args.out).with_name("memory.md")
-        memory_profile(args.memory, args.every, out)
-        return 0
-    out = None if args.out == "-" else Path(args.out)
-    print(run_bench(args.count, args.workers, args.lark_seconds, out), end="")
+        report = memory_profile(args.memory, args.every)
+    else:
+        report = run_bench(args.count, args.workers, args.lark_seconds)
+    print(report, end="")
+    if out is not None:
+        try:
+            out.write_text(report)
+        except OSError as exc:
+            raise UsageError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+        print(f"wrote {out}", file=sys.stderr)
     return 0

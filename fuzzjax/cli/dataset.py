@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,17 +10,23 @@ from fuzzjax.cli.args import DEFAULT_DB, ArgParser, UsageError, db_parent, integ
 
 
 def export_parser() -> ArgParser:
-    from fuzzjax.corpus.export import DEFAULT_BATCH_SIZE, DEFAULT_SPLIT, FORMATS
+    from fuzzjax.corpus.export import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_SHARD_MB,
+        DEFAULT_SPLIT,
+        FORMATS,
+    )
 
     split = ",".join(map(str, DEFAULT_SPLIT))
     p = ArgParser(
         prog="fuzzjax export",
-        description="Write a corpus as a dataset directory: "
-        "data.FORMAT (or train/validation/test.FORMAT with --split) and README.md.",
+        description="Write a corpus as a dataset folder: data/{split}-NNNNN-of-MMMMM.FORMAT "
+        "shards (train only, or train/validation/test with --split) and a README.md dataset "
+        "card. Built beside DIR and swapped in with one rename: a kill never leaves a mix.",
         parents=[db_parent()],
     )
     p.add_argument(
-        "--out", required=True, metavar="DIR", help="output directory (created when missing)"
+        "--out", required=True, metavar="DIR", help="output folder (created when missing)"
     )
     p.add_argument(
         "--format",
@@ -32,14 +39,20 @@ def export_parser() -> ArgParser:
         nargs="?",
         const=split,
         metavar="T,V,T",
-        help="write train/validation/test files with these "
+        help="write train/validation/test shards with these "
         f"fractions, assigned by IR hash (default when given alone: {split})",
     )
     p.add_argument(
         "--batch-size",
         type=integer("--batch-size"),
         default=DEFAULT_BATCH_SIZE,
-        help=f"rows per Parquet record batch (default {DEFAULT_BATCH_SIZE})",
+        help=f"rows per Parquet row group (default {DEFAULT_BATCH_SIZE})",
+    )
+    p.add_argument(
+        "--max-shard-mb",
+        type=integer("--max-shard-mb"),
+        default=DEFAULT_SHARD_MB,
+        help=f"start a new shard after this many MB of data (default {DEFAULT_SHARD_MB})",
     )
     p.add_argument("--force", action="store_true", help="replace an export already in DIR")
     return p
@@ -69,6 +82,7 @@ def cmd_export(argv: Sequence[str]) -> int:
                 fmt=args.format,
                 fractions=fractions,
                 batch_size=args.batch_size,
+                max_shard_bytes=args.max_shard_mb << 20,
                 force=args.force,
                 db_label=args.db,
             )
@@ -96,6 +110,10 @@ def add_parser() -> ArgParser:
     return p
 
 
+#: What ``add`` prints on stderr, once, before it executes the file.
+EXECUTE_NOTICE = "fuzzjax add: executing {file} (any code in it runs; add only files you trust)"
+
+
 def cmd_add(argv: Sequence[str]) -> int:
     args = add_parser().parse_args(argv)
     from fuzzjax.corpus.add import add_pairs, load_user_module, lower_declared, where
@@ -105,16 +123,25 @@ def cmd_add(argv: Sequence[str]) -> int:
     file = Path(args.file)
     if not file.is_file():
         raise UsageError(f"{file} is not a file")
+    # An existing corpus is checked (and locked) before the file runs, not after.
+    corpus = Corpus(args.db) if Path(args.db).exists() else None
     try:
-        module = load_user_module(file)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error in the file is one line
-        raise UsageError(f"executing {file} failed{where(exc, file)}: {one_line(exc)}") from None
-    try:
-        pairs = lower_declared(vars(module), hlo=args.hlo)
-    except DeclarationError as exc:
-        raise UsageError(f"{file}: {exc}") from None
-    with Corpus(args.db) as corpus:
-        result = add_pairs(corpus, pairs)
+        print(EXECUTE_NOTICE.format(file=file), file=sys.stderr, flush=True)
+        try:
+            module = load_user_module(file)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error in the file: one line
+            raise UsageError(
+                f"executing {file} failed{where(exc, file)}: {one_line(exc)}"
+            ) from None
+        try:
+            pairs = lower_declared(vars(module), hlo=args.hlo)
+        except DeclarationError as exc:
+            raise UsageError(f"{file}: {exc}") from None
+        with corpus or Corpus(args.db) as target:
+            result = add_pairs(target, pairs)
+    finally:
+        if corpus is not None:
+            corpus.close()
     print(result.line(args.db))
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fuzzjax.cli.args import (
     DEFAULT_FAILURES,
@@ -14,7 +15,37 @@ from fuzzjax.cli.args import (
     gen_options,
     integer,
     seconds,
+    workers_flag,
 )
+
+if TYPE_CHECKING:
+    from fuzzjax.program import GenOptions
+
+#: fuzz defaults: the whole input space (up to rank 8, occasional dimensions in the tens of
+#: thousands and totals up to a million elements), several input sets per compile.
+DEFAULT_MAX_ELEMENTS = 1 << 20
+DEFAULT_INPUTS = 16
+
+#: Seeds from 2**60 on name shrinking candidates in the worker protocol (``task.CANDIDATE_BASE``).
+MAX_FUZZ_SEED = (1 << 60) - 1
+#: ``--memory-mb`` bounds: below ~1 GB a worker cannot start JAX's CPU client (its threads'
+#: stacks count against the limit), so every program would "abort"; the top is 1 PB.
+memory_mb = integer("--memory-mb", 1024, 1 << 30)
+
+
+def writable_folder(path: Path, flag: str) -> Path:
+    """``path`` as a folder this process can write in (created when missing), or UsageError."""
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path} is not a writable folder: {exc.strerror}") from None
+    return path
 
 
 def fuzz_parser() -> ArgParser:
@@ -26,26 +57,81 @@ def fuzz_parser() -> ArgParser:
     limit = p.add_mutually_exclusive_group()
     limit.add_argument("--time", type=seconds("--time"), help="run for SECONDS (default 60)")
     limit.add_argument("--count", type=integer("--count"), help="run N programs")
-    add_gen_options(p, max_depth=4, max_rank=4, x64=False)
+    add_gen_options(p, max_depth=4, max_rank=8, x64=False)
     p.add_argument(
         "--max-elements",
         type=integer("--max-elements"),
-        default=4096,
-        help="elements per array (default 4096)",
+        default=DEFAULT_MAX_ELEMENTS,
+        help=f"elements per array (default {DEFAULT_MAX_ELEMENTS})",
     )
-    p.add_argument("--seed", type=integer("--seed", 0), default=0, help="first seed (default 0)")
+    p.add_argument(
+        "--large-percent",
+        type=integer("--large-percent", 0),
+        default=2,
+        help="percent of shapes with one large dimension, up to 65536 (default 2)",
+    )
+    p.add_argument(
+        "--inputs",
+        type=integer("--inputs"),
+        default=DEFAULT_INPUTS,
+        help="input sets per compiled program: mixed, random, special, near-overflow, "
+        f"subnormal-heavy, repeating (default {DEFAULT_INPUTS})",
+    )
+    p.add_argument(
+        "--eager",
+        type=integer("--eager", 0),
+        default=10,
+        metavar="PERCENT",
+        help="percent of programs also run eagerly on every input set; eager always runs when "
+        "two other oracles disagree (default 10)",
+    )
+    p.add_argument(
+        "--no-o0", action="store_true", help="no optimised vs unoptimised (HLO passes off) oracle"
+    )
+    p.add_argument(
+        "--no-benign",
+        action="store_true",
+        help="apply no benign rule: every difference is a bucket (to audit the registry)",
+    )
+    p.add_argument(
+        "--no-swarm",
+        action="store_true",
+        help="no swarm testing (by default each program draws a random subset of families "
+        "and dtypes)",
+    )
+    p.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="no coverage feedback (by default generation weights lean toward the least "
+        "covered operations, recomputed every --epoch programs)",
+    )
+    p.add_argument(
+        "--epoch",
+        type=integer("--epoch"),
+        default=500,
+        help="programs per worker pool and per weight update (default 500)",
+    )
+    p.add_argument(
+        "--options-json",
+        metavar="JSON",
+        default=None,
+        help="exact generation options (GenOptions JSON, as in a failure's meta.json); "
+        "replaces the generation flags and turns coverage feedback off",
+    )
+    p.add_argument(
+        "--seed",
+        type=integer("--seed", 0, MAX_FUZZ_SEED),
+        default=0,
+        help="first seed (default 0)",
+    )
     p.add_argument(
         "--out", default=DEFAULT_FAILURES, help=f"failure folders (default {DEFAULT_FAILURES})"
     )
-    p.add_argument(
-        "--workers", type=integer("--workers"), default=None, help="worker processes (cores)"
-    )
+    p.add_argument("--workers", type=workers_flag(1), default=None, help="worker processes (cores)")
     p.add_argument(
         "--timeout", type=seconds("--timeout"), default=30.0, help="seconds per program (30)"
     )
-    p.add_argument(
-        "--memory-mb", type=integer("--memory-mb", 256), default=4096, help="memory per worker"
-    )
+    p.add_argument("--memory-mb", type=memory_mb, default=4096, help="memory per worker (4096)")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink new buckets")
     p.add_argument(
         "--shrink-time", type=seconds("--shrink-time"), default=60.0, help="seconds per bucket"
@@ -56,12 +142,21 @@ def fuzz_parser() -> ArgParser:
 
 def cmd_fuzz(argv: Sequence[str]) -> int:
     args = fuzz_parser().parse_args(argv)
+    if args.count is not None and args.seed + args.count > MAX_FUZZ_SEED + 1:
+        raise UsageError(f"--seed {args.seed} + --count {args.count} must be <= 2**60")
+    if args.eager > 100 or args.large_percent > 100:
+        raise UsageError("--eager and --large-percent are percentages (0..100)")
+    if args.options_json is not None:
+        options = _options_json(args.options_json)
+    else:
+        options = gen_options(args, swarm=not args.no_swarm, large_percent=args.large_percent)
+    out = writable_folder(Path(args.out), "--out")
     from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
     from fuzzjax.workers import default_workers
 
     config = FuzzConfig(
-        out=Path(args.out),
-        options=gen_options(args),
+        out=out,
+        options=options,
         seed=args.seed,
         count=args.count,
         seconds=args.time if args.time is not None or args.count is not None else 60.0,
@@ -71,15 +166,64 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
         shrink=not args.no_shrink,
         shrink_seconds=args.shrink_time,
         progress=not args.quiet and sys.stderr.isatty(),
+        inputs_per_program=args.inputs,
+        eager_percent=args.eager,
+        o0=not args.no_o0,
+        feedback=not args.no_feedback and args.options_json is None,
+        epoch=args.epoch,
+        benign=not args.no_benign,
     )
     summary = run_fuzz(config)
     print(summary.line())
+    print(summary.coverage_line())
+    print("oracle runs: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.oracles.items())))
     for rule, n in sorted(summary.benign.items()):
         print(f"  benign {rule}: {n}")
-    for key, n in sorted(summary.hits.items(), key=lambda kv: -kv[1]):
-        print(f"  bucket {key}: {n} hits  ->  python {config.out / key / 'repro.py'}")
+    from fuzzjax.fuzzing.triage import format_triage, read_entries
+
+    entries = [e for e in read_entries(config.out) if e.key in summary.hits]
+    for entry in entries:
+        entry.hits = summary.hits[entry.key]  # this run's hits
+        if entry.key in summary.new_buckets:
+            entry.key += " (new)"
+    print(f"buckets hit by this run, by verdict (all runs: python -m fuzzjax triage {config.out}):")
+    print(format_triage(entries))
     print(f"reproduce this run: {config.command()}")
     return 0
+
+
+def triage_parser() -> ArgParser:
+    p = ArgParser(
+        prog="fuzzjax triage",
+        description="Group a failures folder's buckets by verdict (JAX wrong, JAX deviation, "
+        "no referee, known upstream, reference wrong, fuzzjax bug), then by stage and family, "
+        "each with its repro command.",
+    )
+    p.add_argument("folder", nargs="?", default=DEFAULT_FAILURES, help="failures folder")
+    return p
+
+
+def cmd_triage(argv: Sequence[str]) -> int:
+    args = triage_parser().parse_args(argv)
+    from fuzzjax.fuzzing.triage import format_triage, read_entries
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a failures folder (no such directory)")
+    print(format_triage(read_entries(folder)))
+    return 0
+
+
+def _options_json(text: str) -> GenOptions:
+    from fuzzjax.program import GenOptions
+
+    try:
+        options = GenOptions.from_json(text)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"--options-json is not a GenOptions JSON object: {exc}") from None
+    if options.x64:
+        raise UsageError("--options-json: fuzz runs with x64 disabled only")
+    return options
 
 
 def shrink_parser() -> ArgParser:
@@ -95,24 +239,30 @@ def shrink_parser() -> ArgParser:
     p.add_argument(
         "--timeout", type=seconds("--timeout"), default=30.0, help="seconds per candidate (30)"
     )
-    p.add_argument(
-        "--memory-mb", type=integer("--memory-mb", 256), default=4096, help="memory per worker"
-    )
+    p.add_argument("--memory-mb", type=memory_mb, default=4096, help="memory per worker (4096)")
     return p
 
 
 def cmd_shrink(argv: Sequence[str]) -> int:
     args = shrink_parser().parse_args(argv)
+    from fuzzjax.fuzzing.meta import MAX_PROGRAM_BYTES, check_case
     from fuzzjax.fuzzing.repro import program_text
     from fuzzjax.fuzzing.shrink import load_target, reshrink_folder, shrink_case
 
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"{path} does not exist")
+    if not path.is_dir():
+        if not path.is_file():
+            raise UsageError(f"{path} is neither a failure folder nor a program file")
+        if path.stat().st_size > MAX_PROGRAM_BYTES:
+            raise UsageError(f"{path} is larger than {MAX_PROGRAM_BYTES >> 20} MB: not a program")
     try:
         case, sig, meta = load_target(path)
-    except (ValueError, KeyError, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    except (ValueError, OSError) as exc:  # a folder's meta.json is checked by load_meta
+        raise UsageError(f"{path}: {exc}") from None
+    if not path.is_dir():
+        check_case(case, str(path))
     result = shrink_case(
         case, sig, timeout=args.timeout, memory_mb=args.memory_mb, seconds=args.time
     )

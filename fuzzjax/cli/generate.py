@@ -10,16 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from fuzzjax.cli.args import (
     CATEGORY_CHOICES,
+    DEFAULT_DB,
     ArgParser,
     UsageError,
     add_gen_options,
     db_parent,
     gen_options,
     integer,
+    seconds,
+    workers_flag,
 )
+
+#: Most seeds per Dask task (``--shard-size``): a shard's seed list is built in memory.
+MAX_SHARD_SIZE = 1_000_000
 
 if TYPE_CHECKING:
     from fuzzjax.corpus.build import Summary
+    from fuzzjax.corpus.lock import WriterLock
     from fuzzjax.program import GenOptions
 
 
@@ -45,9 +52,22 @@ def generate_parser() -> ArgParser:
     )
     p.add_argument(
         "--workers",
-        type=integer("--workers", 0),
+        type=workers_flag(0),
         default=None,
         help="worker processes (default: number of cores; 0 = in-process)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=seconds("--timeout"),
+        default=None,
+        help="seconds one program may take in a worker before the worker counts as hung and "
+        "is replaced (default 60); the seed is retried once, then recorded as a failure",
+    )
+    p.add_argument(
+        "--mix-options",
+        action="store_true",
+        help="allow adding programs to a corpus that holds programs made with other "
+        "generation options (refused by default)",
     )
     p.add_argument(
         "--hlo",
@@ -82,7 +102,7 @@ def generate_parser() -> ArgParser:
     )
     p.add_argument(
         "--shard-size",
-        type=integer("--shard-size"),
+        type=integer("--shard-size", 1, MAX_SHARD_SIZE),
         default=None,
         help="seeds per Dask task with --scheduler (default 500)",
     )
@@ -105,27 +125,35 @@ def generate_parser() -> ArgParser:
         default=None,
         help="generate only programs of this category",
     )
-    p.add_argument(
-        "--profile",
-        choices=("breadth", "realistic"),
-        default=None,
-        help="how alternatives are drawn: breadth (default: every alternative alike) or "
-        "realistic (with the frequencies of real JAX code, data/real_usage.json)",
-    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
 def cmd_generate(argv: Sequence[str]) -> int:
     args = generate_parser().parse_args(argv)
-    from fuzzjax.corpus.build import build_corpus
+    lock = _lock_early(Path(args.db))
+    try:
+        return _generate(args)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from fuzzjax.corpus.build import DEFAULT_TIMEOUT, MAX_SEED, build_corpus
     from fuzzjax.workers import default_workers
 
-    options = gen_options(args, **({"profile": args.profile} if args.profile else {}))
+    options = gen_options(args)
     if args.scheduler is None and args.shard_size is not None:
         raise UsageError("--shard-size needs --scheduler")
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers and --scheduler exclude each other (Dask workers do the work)")
+    if args.timeout is not None and (args.workers == 0 or args.scheduler is not None):
+        raise UsageError("--timeout needs worker processes (not --workers 0 or --scheduler)")
+    if args.seed > MAX_SEED - args.count + 1:
+        raise UsageError(
+            f"--seed {args.seed} leaves fewer than --count {args.count} seeds below 2**63"
+        )
     workers = default_workers() if args.workers is None else args.workers
     platforms = _platforms(args)
     if args.scheduler is not None:
@@ -142,6 +170,8 @@ def cmd_generate(argv: Sequence[str]) -> int:
             progress=not args.quiet and sys.stderr.isatty(),
             platforms=platforms,
             artifacts=args.export_artifacts,
+            timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+            mix_options=args.mix_options,
         )
     print(summary.line())
     if summary.failures:
@@ -150,6 +180,18 @@ def cmd_generate(argv: Sequence[str]) -> int:
             f"reproduce one with: python -m fuzzjax replay SEED --db {args.db} --ir"
         )
     return 0
+
+
+def _lock_early(db: Path) -> WriterLock | None:
+    """Refuse a file that is not a corpus, then take the corpus's writer lock, before JAX is
+    imported (seconds): a second writer fails at once, even one started at the same moment.
+    The lock is re-entrant, so ``build_corpus`` shares it; the caller releases it."""
+    from fuzzjax.corpus.lock import WriterLock
+    from fuzzjax.corpus.store import Corpus
+
+    if db.exists():
+        Corpus(db, create=False).close()  # read-only: the file is not changed
+    return WriterLock(db) if db.parent.is_dir() else None
 
 
 def _platforms(args: argparse.Namespace) -> tuple[str, ...]:
@@ -185,6 +227,7 @@ def _run_distributed(args: argparse.Namespace, options: GenOptions) -> Summary:
         hlo=args.hlo,
         fast=not args.no_fast_lower,
         progress=not args.quiet,
+        mix_options=args.mix_options,
     )
 
 
@@ -203,25 +246,43 @@ def replay_parser() -> ArgParser:
 
 def cmd_replay(argv: Sequence[str]) -> int:
     args = replay_parser().parse_args(argv)
+    given = {
+        name: value
+        for name in ("max_depth", "min_depth", "max_rank", "x64", "profile")
+        if (value := getattr(args, name)) is not None
+    }
     if Path(args.seed).is_dir():
-        from fuzzjax.fuzzing.folders import replay_folder
+        from fuzzjax.fuzzing.replay import replay_folder
 
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise UsageError(
+                f"{flags}: replay FOLDER rebuilds the program recorded in its meta.json; "
+                "generation options do not apply"
+            )
         return replay_folder(Path(args.seed), ir=args.ir)
     try:
         seed = integer("SEED", 0)(args.seed)
     except argparse.ArgumentTypeError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{exc} (nor a failure folder)") from None
+    from fuzzjax.corpus.build import option_flags
     from fuzzjax.generation.generator import generate
-    from fuzzjax.program import GenOptions
 
-    options = gen_options(args)
-    given = (args.max_depth, args.min_depth, args.max_rank, args.x64)
-    explicit = any(v is not None for v in given)
-    stored = None
-    if not explicit and Path(args.db).exists():
-        stored_options, stored = _stored_seed(args.db, seed)
-        if stored_options:
-            options = GenOptions.from_json(stored_options)
+    stored_options, stored = _stored_seed(args.db, seed, explicit_db=args.db != DEFAULT_DB)
+    options = _replay_options(stored_options, given)
+    used = option_flags(options.to_json())
+    if stored_options is None:
+        note = f"seed {seed} is not in {args.db}; generated it with {used}"
+        if not Path(args.db).exists():
+            note = f"no corpus at {args.db}; generated seed {seed} with {used}"
+        print(f"note: {note}", file=sys.stderr)
+    elif options.to_json() != stored_options:
+        print(
+            f"note: seed {seed} is stored in {args.db} with {option_flags(stored_options)}; "
+            f"generated with {used} as asked, not the stored program",
+            file=sys.stderr,
+        )
+        stored = None
     program = generate(seed, options)
     sys.stdout.write(program.source)
     if stored is not None and stored["source"] != program.source:
@@ -247,11 +308,41 @@ def cmd_replay(argv: Sequence[str]) -> int:
     return 0
 
 
-def _stored_seed(db: str, seed: int) -> tuple[str | None, dict[str, Any] | None]:
-    from fuzzjax.corpus.store import Corpus
+def _replay_options(stored: str | None, given: dict[str, Any]) -> GenOptions:
+    """The stored options of a seed (or the defaults) with the flags given on top."""
+    import dataclasses
 
+    from fuzzjax.errors import InvalidArgument
+    from fuzzjax.program import GenOptions
+
+    base = GenOptions()
+    if stored is not None:
+        base = GenOptions.from_json(stored)  # checked by _stored_seed
+    try:
+        return dataclasses.replace(base, **given)
+    except InvalidArgument as exc:
+        raise UsageError("--" + str(exc).replace("_", "-", 1)) from None
+
+
+def _stored_seed(
+    db: str, seed: int, *, explicit_db: bool
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The options under which ``db`` processed ``seed`` (the latest) and its stored pair."""
+    from fuzzjax.corpus.store import Corpus
+    from fuzzjax.errors import CorpusError
+    from fuzzjax.program import GenOptions
+
+    if not Path(db).exists() and not explicit_db:
+        return None, None
     with Corpus(db, create=False) as corpus:
         options = corpus.seed_options(seed)
         if not options:
             return None, None
+        corpus.decode("seeds", "options", seed, options[-1])
+        try:
+            GenOptions.from_json(options[-1])
+        except (ValueError, TypeError) as exc:
+            raise CorpusError(
+                f"{db} is corrupt: seed {seed} was stored with options it cannot use ({exc})"
+            ) from None
         return options[-1], corpus.pair_for_seed(seed, options[-1])

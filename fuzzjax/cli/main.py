@@ -1,9 +1,10 @@
 """Command line: ``python -m fuzzjax [generate options] | <command> ...``.
 
 ``main(argv) -> int`` dispatches to one ``cmd_<name>(argv) -> int`` per command, grouped by what
-they work on (``fuzzjax.cli.generate``, ``summarize``, ``dataset``, ``fuzz``, ``bench``). The
-command modules import the library only inside their functions, so ``fuzzjax stats`` does not
-import JAX. Every ``FuzzjaxError`` (bad input) becomes one line on stderr and exit code 2.
+they work on (``fuzzjax.cli.generate``, ``summarize``, ``dataset``, ``fuzz``, ``bench``,
+``report``). The command modules import the library only inside their functions, so
+``fuzzjax stats`` does not import JAX. Every ``FuzzjaxError`` (bad input) becomes one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from fuzzjax.cli import bench, dataset, fuzz, generate, summarize
+from fuzzjax.cli import bench, dataset, fuzz, generate, report, summarize
 from fuzzjax.cli.args import UsageError
 from fuzzjax.errors import FuzzjaxError
 
@@ -28,7 +29,9 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "merge": dataset.cmd_merge,
     "fuzz": fuzz.cmd_fuzz,
     "shrink": fuzz.cmd_shrink,
+    "triage": fuzz.cmd_triage,
     "bench": bench.cmd_bench,
+    "report": report.cmd_report,
 }
 
 #: Commands that run programs with x64 disabled only (fuzz mode): ``--x64`` is refused.

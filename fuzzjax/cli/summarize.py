@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fuzzjax.cli.args import ArgParser, db_parent, integer
+from fuzzjax.cli.args import ArgParser, UsageError, db_parent, integer
 
 
 def stats_parser() -> ArgParser:
@@ -16,14 +16,16 @@ def stats_parser() -> ArgParser:
     p.add_argument(
         "--plot",
         metavar="DIR",
-        help="also write depth.png, ops.png and lengths.png to DIR "
-        "(needs matplotlib: pip install 'fuzzjax[dataset]')",
+        help="also write depth, category, dtype, ops, lengths and duplicates charts (PNG, "
+        "800 px wide) to DIR (needs matplotlib: pip install 'fuzzjax[dataset]')",
     )
     return p
 
 
 def cmd_stats(argv: Sequence[str]) -> int:
     args = stats_parser().parse_args(argv)
+    if args.plot is not None and Path(args.plot).exists() and not Path(args.plot).is_dir():
+        raise UsageError(f"--plot {args.plot} is a file; give a folder")
     from fuzzjax.corpus.stats import corpus_stats, format_stats
     from fuzzjax.corpus.store import Corpus
 
@@ -33,7 +35,10 @@ def cmd_stats(argv: Sequence[str]) -> int:
         if args.plot:
             from fuzzjax.corpus.plots import write_plots
 
-            plots = write_plots(corpus, args.plot)
+            try:
+                plots = write_plots(corpus, args.plot)
+            except OSError as exc:
+                raise UsageError(f"cannot write plots to {args.plot}: {exc.strerror}") from None
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
     for path in plots:
         print(f"wrote {path}", file=sys.stderr)

@@ -9,8 +9,9 @@ Measured on the same machine in the same run:
 (c) a seed-style template baseline: ~20 fixed one- or two-op templates filled with random shapes;
 (d) ``hypothesis.extra.lark.from_lark`` on our grammar, filtered by parse/exec/lower.
 
-It also times generation and lowering per depth (1..5) in-process and writes the tables to
-``notes/benchmarks.md``.
+It also times generation and lowering per depth (1..5) in-process. ``run_bench`` and
+``memory_profile`` return the report as Markdown; ``fuzzjax bench`` prints it and writes it to
+a file only where ``--out`` says.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -236,7 +238,8 @@ def per_depth(per: int) -> list[tuple[int, float, float, float]]:
     return rows
 
 
-def run_bench(n: int, workers: int, lark_seconds: float, out: Path | None) -> str:
+def run_bench(n: int, workers: int, lark_seconds: float) -> str:
+    """The throughput report (Markdown) of one benchmark run."""
     import jax
 
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -287,11 +290,7 @@ def run_bench(n: int, workers: int, lark_seconds: float, out: Path | None) -> st
             f"| {depth} | {gen_ms:.2f} | {own_ms:.2f} | {jax_ms:.2f} | {1000 / total:.0f} | "
             f"{jax_ms / total:.0%} |"
         )
-    report = "\n".join(lines) + "\n"
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report)
-    return report
+    return "\n".join(lines) + "\n"
 
 
 def _rss_mb() -> float:
@@ -302,8 +301,9 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def memory_profile(n: int, every: int, out: Path | None) -> str:
-    """RSS of one worker's task loop (generate + lower + periodic cache clearing) over n seeds."""
+def memory_profile(n: int, every: int) -> str:
+    """RSS of one worker's task loop (generate + lower + periodic cache clearing) over n seeds,
+    as a Markdown report; each sample is also printed to stderr as it is taken."""
     from fuzzjax.corpus.build import GenerationConfig, make_generation_task
     from fuzzjax.lowering.lower import CLEAR_CACHES_EVERY
     from fuzzjax.program import GenOptions
@@ -315,20 +315,19 @@ def memory_profile(n: int, every: int, out: Path | None) -> str:
         task(seed)
         if (seed + 1) % every == 0 or seed == 0:
             rows.append(f"| {seed + 1} | {_rss_mb():.0f} | {time.perf_counter() - start:.0f} |")
-            print(rows[-1], flush=True)
-    report = "\n".join(
-        [
-            "# Memory over a long run",
-            "",
-            f"Command: `python -m fuzzjax bench --memory {n} --every {every}` "
-            f"({time.strftime('%Y-%m-%d')}); one process running the worker task "
-            "(generate, lower, canonicalise, hash; jax.clear_caches() every "
-            f"{CLEAR_CACHES_EVERY} programs; MLIR context rebuilt every 500 lowerings).",
-            "",
-            *rows,
-        ]
+            print(rows[-1], file=sys.stderr, flush=True)
+    return (
+        "\n".join(
+            [
+                "# Memory over a long run",
+                "",
+                f"Command: `python -m fuzzjax bench --memory {n} --every {every}` "
+                f"({time.strftime('%Y-%m-%d')}); one process running the worker task "
+                "(generate, lower, canonicalise, hash; jax.clear_caches() every "
+                f"{CLEAR_CACHES_EVERY} programs; MLIR context rebuilt every 500 lowerings).",
+                "",
+                *rows,
+            ]
+        )
+        + "\n"
     )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report + "\n")
-    return report

@@ -37,8 +37,10 @@ from fuzzjax.corpus.build import (
     GenerationResult,
     Summary,
     _commit,
+    check_options,
     make_generation_task,
 )
+from fuzzjax.corpus.lock import WriterLock
 from fuzzjax.corpus.merge import merge_source, open_source
 from fuzzjax.corpus.store import Corpus
 from fuzzjax.errors import DistributedError, one_line
@@ -176,30 +178,38 @@ def run_distributed(
     hlo: bool = False,
     fast: bool = True,
     progress: bool = False,
+    mix_options: bool = False,
 ) -> Summary:
     """Grow the corpus at ``db`` to ``count`` pairs on the Dask cluster at ``scheduler``.
 
     ``scheduler`` is an address (``tcp://HOST:PORT``), a ``Client`` or a cluster object such
     as ``LocalCluster``. Resumable, and equal to ``build_corpus`` with the same arguments.
+    The corpus's writer lock is held for the whole run.
     """
     db = Path(db)
     opts = options.to_json()
     with Corpus(db) as corpus:
+        if not mix_options:
+            check_options(corpus, opts)
         summary = Summary(total=corpus.count())
         if summary.total >= count:
             return summary
         done = corpus.processed_seeds(opts, base_seed)
-    client, owned = connect(scheduler)
+        lock = WriterLock(db)  # re-entrant: outlives this handle, shared by the merges
     try:
-        run = _Run(client, db, count, opts, hlo, fast, progress, summary)
+        client, owned = connect(scheduler)
         try:
-            run.drive(SeedPlan(done, base_seed), shard_size)
+            run = _Run(client, db, count, opts, hlo, fast, progress, summary)
+            try:
+                run.drive(SeedPlan(done, base_seed), shard_size)
+            finally:
+                run.cancel()
+                summary.seconds = time.perf_counter() - run.started
         finally:
-            run.cancel()
-            summary.seconds = time.perf_counter() - run.started
+            if owned:
+                client.close()
     finally:
-        if owned:
-            client.close()
+        lock.release()
     return summary
 
 

@@ -27,15 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.corpus.store import (
+from fuzzjax.corpus.schema import (
     PAIR_COLUMNS,
     PLATFORM_COLUMNS,
-    READABLE_SCHEMAS,
-    Corpus,
+    check_file,
+    check_rows,
+    connect_readonly,
+    schema_version,
 )
+from fuzzjax.corpus.store import Corpus
 from fuzzjax.errors import CorpusError
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _PAIR_COLUMNS = [*PAIR_COLUMNS, "created_at"]
 _SEED_COLUMNS = ["seed", "options", "outcome", "ir_hash", "depth"]
 _FAILURE_COLUMNS = ["seed", "options", "stage", "error", "source", "jax_version", "created_at"]
@@ -71,32 +73,21 @@ class MergeSummary:
         )
 
 
-def open_source(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to the corpus at ``path``; ``CorpusError`` if it is not one."""
+def open_source(path: str | Path, *, check: bool = False) -> sqlite3.Connection:
+    """A read-only connection to the corpus at ``path``; ``CorpusError`` if it is not one
+    (with ``check``, also if a stored JSON column is corrupt: ``schema.check_rows``)."""
     path = Path(path)
+    if not check_file(path):
+        raise CorpusError(f"no corpus at {path}")
+    db = connect_readonly(path)
     try:
-        with path.open("rb") as f:
-            magic = f.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise CorpusError(f"no corpus at {path} ({exc.strerror})") from None
-    if magic != _SQLITE_MAGIC:
-        raise CorpusError(f"{path} is not a readable fuzzjax corpus (not an SQLite file)")
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise CorpusError(f"{path} is not a readable fuzzjax corpus ({exc})") from None
-    try:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"meta", "pairs", "seeds", "failures"} <= tables:
-            raise CorpusError(f"{path} is an SQLite file but not a fuzzjax corpus")
-        version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if not version or version[0] not in READABLE_SCHEMAS:
-            raise CorpusError(f"{path} has an unknown corpus schema")
-    except (CorpusError, sqlite3.DatabaseError) as exc:
+        if schema_version(db, path) is None:
+            raise CorpusError(f"{path} is an SQLite file but not a fuzzjax corpus (no tables)")
+        if check:
+            check_rows(db, path)
+    except BaseException:
         db.close()
-        if isinstance(exc, CorpusError):
-            raise
-        raise CorpusError(f"{path} is not a readable fuzzjax corpus ({exc})") from None
+        raise
     return db
 
 
@@ -108,7 +99,7 @@ def merge_corpora(
     for source in sources:
         if target.exists() and Path(source).exists() and Path(source).samefile(target):
             raise CorpusError(f"{source} is the merge target itself")
-        open_source(source).close()
+        open_source(source, check=True).close()
     summary = MergeSummary()
     with Corpus(target) as corpus:
         summary.total = corpus.count()
@@ -142,10 +133,19 @@ def merge_source(corpus: Corpus, src: sqlite3.Connection, *, limit: int | None) 
     return summary
 
 
+def read(src: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
+    """Rows of a query on a source; a read error names the source file, not the target."""
+    try:
+        yield from src.execute(sql, params)
+    except sqlite3.DatabaseError as exc:
+        name = next((r[2] for r in src.execute("PRAGMA database_list") if r[1] == "main"), "")
+        raise CorpusError(f"{name} is not a readable fuzzjax corpus ({exc})") from None
+
+
 def _cutoff_seed(corpus: Corpus, src: sqlite3.Connection, room: int) -> int | None:
     """The seed whose pair would be the ``room``-th new one in seed order (None: all fit)."""
     new = 0
-    rows = src.execute("SELECT seed, ir_hash FROM pairs WHERE seed IS NOT NULL ORDER BY seed, id")
+    rows = read(src, "SELECT seed, ir_hash FROM pairs WHERE seed IS NOT NULL ORDER BY seed, id")
     for seed, ir_hash in rows:
         if corpus.db.execute("SELECT 1 FROM pairs WHERE ir_hash = ?", (ir_hash,)).fetchone():
             continue
@@ -167,8 +167,10 @@ class _Copier:
 
     def rows(self, table: str, columns: list[str]) -> Iterator[tuple[Any, ...]]:
         order = {"pairs": "seed, id", "seeds": "seed, options", "failures": "id"}[table]
-        yield from self.src.execute(
-            f"SELECT {', '.join(columns)} FROM {table} {self.where} ORDER BY {order}", self.params
+        yield from read(
+            self.src,
+            f"SELECT {', '.join(columns)} FROM {table} {self.where} ORDER BY {order}",
+            self.params,
         )
 
     def inserted(self, sql: str, row: tuple[Any, ...]) -> bool:
@@ -207,12 +209,13 @@ class _Copier:
                 self.summary.failures += 1
 
     def platform_irs(self) -> None:
-        listing = self.src.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        listing = read(self.src, "SELECT name FROM sqlite_master WHERE type='table'")
         tables = {row[0] for row in listing}
         if "platform_ir" not in tables:  # a schema 1 source
             return
         columns = ", ".join(f"x.{c}" for c in PLATFORM_COLUMNS)
-        rows = self.src.execute(
+        rows = read(
+            self.src,
             f"SELECT {columns} FROM platform_ir x JOIN pairs ON pairs.ir_hash = x.ir_hash "
             f"{self.where} ORDER BY pairs.seed, pairs.id, x.platform",
             self.params,

@@ -11,14 +11,13 @@ characters; percentiles are nearest-rank (the smallest value with at least p% of
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from array import array
 from collections import Counter
 from typing import Any
 
+from fuzzjax.corpus.provenance import option_groups, profile_counts
 from fuzzjax.corpus.store import Corpus
-from fuzzjax.lowering.platforms import differing_keys, platforms_differ
 
 PERCENTILES = (50, 90, 99)
 
@@ -48,17 +47,17 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
     ir_len: array[int] = array("q")
     user: array[int] = array("b")
     rows = db.execute(
-        "SELECT depth, category, input_info, op_counts, length(source), length(stablehlo)"
+        "SELECT id, depth, category, input_info, op_counts, length(source), length(stablehlo)"
         " FROM pairs ORDER BY id"
     )
-    for depth, category, info, counts_text, n_source, n_ir in rows:
+    for row_id, depth, category, info, counts_text, n_source, n_ir in rows:
         if depth is not None:
             by_depth[int(depth)] += 1
         by_category[str(category)] += 1
-        dtypes = [str(a["dtype"]) for a in json.loads(info)]
+        dtypes = [str(a["dtype"]) for a in corpus.decode("pairs", "input_info", row_id, info)]
         dtype_params.update(dtypes)
         dtype_programs.update(set(dtypes))
-        counts = json.loads(counts_text)
+        counts = corpus.decode("pairs", "op_counts", row_id, counts_text)
         ops.update(counts)
         programs_with.update(counts.keys())
         source_len.append(int(n_source))
@@ -70,12 +69,14 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
     duplicates = outcomes.get("duplicate", 0)
     stored_or_dup = processed - outcomes.get("failed", 0)
     stablehlo_ops = Counter({k: n for k, n in ops.items() if k.startswith("stablehlo.")})
+    dups_by_depth = duplicates_by_depth(corpus)
     stats: dict[str, Any] = {
         "db": str(corpus.path),
         "pairs": pairs,
         "distinct_ir_hashes": int(
             db.execute("SELECT COUNT(DISTINCT ir_hash) FROM pairs").fetchone()[0]
         ),
+        "profiles": profile_counts(option_groups(corpus)),
         "by_depth": dict(sorted(by_depth.items())),
         "unmeasured_depth": pairs - sum(by_depth.values()),
         "by_category": dict(by_category.most_common()),
@@ -84,7 +85,8 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
         "seeds_processed": processed,
         "duplicates": duplicates,
         "duplicate_rate": duplicates / stored_or_dup if stored_or_dup else None,
-        "duplicate_rate_by_depth": _duplicate_rate_by_depth(corpus),
+        "duplicate_rate_by_depth": {d: dup / n for d, (dup, n) in dups_by_depth.items()},
+        "duplicates_by_depth": dups_by_depth,
         "failures": corpus.failure_count(),
         "failures_by_stage": dict(
             db.execute("SELECT stage, COUNT(*) FROM failures GROUP BY stage ORDER BY 2 DESC")
@@ -115,6 +117,10 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
     """
     if not corpus.platform_count():
         return None
+    # Imported here: fuzzjax.lowering.platforms imports JAX, which a CPU-only corpus's stats
+    # (and `fuzzjax report`) do not need.
+    from fuzzjax.lowering.platforms import differing_keys, platforms_differ
+
     rows_by_platform: Counter[str] = Counter()
     artifacts = multi = differ = 0
     ops: Counter[str] = Counter()
@@ -126,7 +132,16 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
         " FROM platform_ir ORDER BY ir_hash, platform"
     )
     for _, group in itertools.groupby(rows, key=lambda r: r[0]):
-        program = [(p, h, json.loads(o), json.loads(c), a) for _, p, h, o, c, a in group]
+        program = [
+            (
+                p,
+                h,
+                corpus.decode("platform_ir", "op_counts", key, o),
+                corpus.decode("platform_ir", "custom_calls", key, c),
+                a,
+            )
+            for key, p, h, o, c, a in group
+        ]
         for platform, _, _, custom, artifact in program:
             rows_by_platform[platform] += 1
             artifacts += int(artifact)
@@ -154,7 +169,8 @@ def platform_stats(corpus: Corpus) -> dict[str, Any] | None:
     }
 
 
-def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
+def duplicates_by_depth(corpus: Corpus) -> dict[int, list[int]]:
+    """Per depth, ``[duplicates, lowered seeds]`` (stored or duplicate; failures excluded)."""
     tally: dict[int, Counter[str]] = {}
     rows = corpus.db.execute(
         "SELECT depth, outcome, COUNT(*) FROM seeds WHERE outcome != 'failed'"
@@ -164,7 +180,7 @@ def _duplicate_rate_by_depth(corpus: Corpus) -> dict[int, float]:
         if depth is not None:
             tally.setdefault(int(depth), Counter())[outcome] += int(n)
     return {
-        depth: counter["duplicate"] / total
+        depth: [counter["duplicate"], total]
         for depth, counter in sorted(tally.items())
         if (total := sum(counter.values()))
     }
@@ -182,6 +198,8 @@ def format_stats(s: dict[str, Any]) -> str:
     lines = [
         f"pairs               {s['pairs']}",
         f"distinct IR hashes  {s['distinct_ir_hashes']}",
+        "profile             "
+        + (", ".join(f"{p} ({n} pairs)" for p, n in s["profiles"].items()) or "none"),
         f"seeds processed     {s['seeds_processed']}",
         f"duplicates skipped  {s['duplicates']}"
         + (

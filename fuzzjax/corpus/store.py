@@ -12,8 +12,10 @@ Tables:
   per pair;
 * ``meta``: schema version.
 
-Schema 1 corpora (without ``platform_ir``) are upgraded in place when opened: the table and
-view are created (``CREATE ... IF NOT EXISTS``) and the version becomes 2.
+Schema 1 corpora (without ``platform_ir``) are upgraded in place when opened for writing: the
+table and view are created (``CREATE ... IF NOT EXISTS``) and the version becomes 2; opened
+read-only they are read as they are. The table definitions and the checks a file passes before
+it is used are in ``fuzzjax.corpus.schema``; the one-writer lock in ``fuzzjax.corpus.lock``.
 
 Writes happen in explicit transactions; a ``kill -9`` loses at most the open transaction.
 """
@@ -23,113 +25,26 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from fuzzjax.corpus.lock import WriterLock
+from fuzzjax.corpus.schema import (
+    _PLATFORM_SCHEMA,
+    _SCHEMA,
+    JSON_COLUMNS,
+    PAIR_COLUMNS,
+    PLATFORM_COLUMNS,
+    SCHEMA_VERSION,
+    check_file,
+    connect_readonly,
+    decode_json,
+    schema_version,
+    write_error,
+)
 from fuzzjax.errors import CorpusError
-
-SCHEMA_VERSION = "2"
-#: Versions this code opens; older ones are upgraded to ``SCHEMA_VERSION`` (additive only).
-READABLE_SCHEMAS = ("1", "2")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pairs (
-    id INTEGER PRIMARY KEY,
-    seed INTEGER,
-    options TEXT,
-    category TEXT,
-    operation TEXT,
-    depth INTEGER,
-    source TEXT NOT NULL,
-    stablehlo TEXT NOT NULL,
-    hlo TEXT,
-    ir_hash TEXT NOT NULL UNIQUE,
-    signature TEXT,
-    input_info TEXT NOT NULL,
-    op_counts TEXT NOT NULL,
-    jax_version TEXT NOT NULL,
-    jaxlib_version TEXT NOT NULL,
-    grammar_sha TEXT,
-    fuzzjax_version TEXT,
-    lower_ms REAL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS seeds (
-    seed INTEGER NOT NULL,
-    options TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('stored', 'duplicate', 'failed')),
-    ir_hash TEXT,
-    depth INTEGER,
-    PRIMARY KEY (seed, options)
-);
-CREATE TABLE IF NOT EXISTS failures (
-    id INTEGER PRIMARY KEY,
-    seed INTEGER,
-    options TEXT,
-    stage TEXT NOT NULL,
-    error TEXT NOT NULL,
-    source TEXT,
-    jax_version TEXT,
-    created_at TEXT NOT NULL
-);
-"""
-
-#: Schema 2: one row per (pair, platform), keyed by the pair's ``ir_hash`` (stable across
-#: merges, unlike ``pairs.id``). ``stablehlo`` is the canonical ``jax.export`` text for
-#: ``platform``, ``platform_hash`` its sha256; ``artifact`` is ``Exported.serialize()``
-#: (only with ``--export-artifacts``). A pair's platforms differ when their hashes do.
-_PLATFORM_SCHEMA = """
-CREATE TABLE IF NOT EXISTS platform_ir (
-    ir_hash TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    stablehlo TEXT NOT NULL,
-    platform_hash TEXT NOT NULL,
-    op_counts TEXT NOT NULL,
-    custom_calls TEXT NOT NULL,
-    artifact BLOB,
-    lower_ms REAL,
-    PRIMARY KEY (ir_hash, platform)
-);
-CREATE VIEW IF NOT EXISTS platform_summary AS
-    SELECT ir_hash,
-           COUNT(*) AS platforms,
-           COUNT(DISTINCT platform_hash) > 1 AS platform_differs
-    FROM platform_ir GROUP BY ir_hash;
-"""
-
-PLATFORM_COLUMNS = [
-    "ir_hash",
-    "platform",
-    "stablehlo",
-    "platform_hash",
-    "op_counts",
-    "custom_calls",
-    "artifact",
-    "lower_ms",
-]
-
-PAIR_COLUMNS = [
-    "seed",
-    "options",
-    "category",
-    "operation",
-    "depth",
-    "source",
-    "stablehlo",
-    "hlo",
-    "ir_hash",
-    "signature",
-    "input_info",
-    "op_counts",
-    "jax_version",
-    "jaxlib_version",
-    "grammar_sha",
-    "fuzzjax_version",
-    "lower_ms",
-]
 
 
 def _now() -> str:
@@ -137,47 +52,72 @@ def _now() -> str:
 
 
 class Corpus:
-    """A handle on one corpus database file."""
+    """A handle on one corpus database file.
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    ``Corpus(path)`` opens it for writing (created when missing): the file is checked first,
+    then this process takes the corpus's writer lock (``fuzzjax.corpus.lock``; a second writer
+    fails at once, naming the first), then WAL mode is set. ``Corpus(path, create=False)``
+    opens an existing corpus read-only (SQLite ``mode=ro``, no lock): reading never changes
+    the file. ``readonly=False`` with ``create=False`` writes to an existing corpus only.
+    A file that is not a corpus is refused with ``CorpusError`` and left byte-identical.
+    """
+
+    def __init__(
+        self, path: str | Path, *, create: bool = True, readonly: bool | None = None
+    ) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
+        self.readonly = not create if readonly is None else readonly
+        self._lock: WriterLock | None = None
+        exists = check_file(self.path)
+        if not exists and (self.readonly or not create):
             raise CorpusError(f"no corpus at {self.path}")
-        if create:
+        version: str | None = None
+        if exists:
+            probe = connect_readonly(self.path)
+            try:
+                version = schema_version(probe, self.path)
+            except BaseException:
+                probe.close()
+                raise
+            if self.readonly:
+                if version is None:
+                    probe.close()
+                    raise CorpusError(f"{self.path} is empty")
+                self.db = probe
+                self.version = version
+                return
+            probe.close()
+        else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise CorpusError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+        self._lock = WriterLock(self.path)
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self._check_or_create_schema(create)
-        except sqlite3.DatabaseError as exc:
-            raise CorpusError(f"{self.path} is not a readable fuzzjax corpus ({exc})") from None
+            self._create_or_upgrade(version)
+        except sqlite3.Error as exc:
+            self.close()
+            raise write_error(self.path, exc) from None
+        except BaseException:
+            self.close()
+            raise
+        self.version = SCHEMA_VERSION
 
-    def _check_or_create_schema(self, create: bool) -> None:
-        tables = {
-            r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        if "pairs" in tables:
-            version = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if not version or version[0] not in READABLE_SCHEMAS:
-                raise CorpusError(f"{self.path} has an unknown corpus schema")
-            if version[0] != SCHEMA_VERSION:
-                with self.transaction():
-                    self._execute_script(_PLATFORM_SCHEMA)
-                    self.db.execute(
-                        "UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,)
-                    )
+    def _create_or_upgrade(self, version: str | None) -> None:
+        if version == SCHEMA_VERSION:
             return
-        if tables and not tables <= {"meta"}:
-            raise CorpusError(f"{self.path} is an SQLite file but not a fuzzjax corpus")
-        if not create:
-            raise CorpusError(f"{self.path} is empty")
         with self.transaction():
-            self._execute_script(_SCHEMA + _PLATFORM_SCHEMA)
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            if version is None:
+                self._execute_script(_SCHEMA + _PLATFORM_SCHEMA)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+                )
+            else:
+                self._execute_script(_PLATFORM_SCHEMA)
+                self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def _execute_script(self, script: str) -> None:
         for statement in script.split(";"):
@@ -185,23 +125,40 @@ class Corpus:
                 self.db.execute(statement)
 
     def close(self) -> None:
-        self.db.close()
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Corpus:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.DatabaseError):  # a corrupt page met while reading or writing
+            if isinstance(exc, sqlite3.OperationalError) and not self.readonly:
+                raise write_error(self.path, exc) from None
+            raise CorpusError(f"{self.path} is not a readable fuzzjax corpus ({exc})") from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; a failed write (full disk, read-only file)
+        is rolled back and raised as ``CorpusError``."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise write_error(self.path, exc) from None
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise write_error(self.path, exc) from None
             raise
-        self.db.execute("COMMIT")
 
     # ---- writing (call inside ``transaction()``) ----
 
@@ -260,9 +217,14 @@ class Corpus:
         return {r[0] for r in rows}
 
     def seed_options(self, seed: int) -> list[str]:
-        """Options under which ``seed`` was processed (most recent schema first)."""
+        """Options under which ``seed`` was processed, oldest first."""
         rows = self.db.execute("SELECT options FROM seeds WHERE seed = ? ORDER BY rowid", (seed,))
-        return [r[0] for r in rows]
+        return [str(r[0]) for r in rows]
+
+    def distinct_options(self) -> list[str]:
+        """Every generation options string the ``seeds`` table holds, in first-use order."""
+        rows = self.db.execute("SELECT options FROM seeds GROUP BY options ORDER BY MIN(rowid)")
+        return [str(r[0]) for r in rows]
 
     def pair_for_seed(self, seed: int, options: str) -> dict[str, Any] | None:
         row = self.db.execute(
@@ -271,16 +233,29 @@ class Corpus:
         return self._row(row) if row else None
 
     def iter_pairs(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Stream pairs in id order without loading them all."""
-        cols = ", ".join(columns) if columns else "*"
+        """Stream pairs in id order without loading them all.
+
+        JSON columns among ``columns`` (``options``, ``input_info``, ``op_counts``) are checked
+        as they stream: a corrupt one raises ``CorpusError`` naming the row and column.
+        """
+        cols = ", ".join(["id", *columns]) if columns else "*"
         cursor = self.db.execute(f"SELECT {cols} FROM pairs ORDER BY id")
         names = [d[0] for d in cursor.description]
+        checked = [(i, c) for i, c in enumerate(names) if c in JSON_COLUMNS]
+        keep = slice(1, None) if columns else slice(None)
+        at = names.index("id")
         for row in cursor:
-            yield dict(zip(names, row, strict=False))
+            for i, column in checked:
+                self.decode("pairs", column, row[at], row[i])
+            yield dict(zip(names[keep], row[keep], strict=True))
 
     def _row(self, row: tuple[Any, ...]) -> dict[str, Any]:
         names = [d[1] for d in self.db.execute("PRAGMA table_info(pairs)")]
         return dict(zip(names, row, strict=False))
+
+    def decode(self, table: str, column: str, row_id: object, text: object) -> Any:
+        """The JSON value of a stored column, checked; ``CorpusError`` naming the row if not."""
+        return decode_json(self.path, table, column, row_id, text)
 
     def outcome_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT outcome, COUNT(*) FROM seeds GROUP BY outcome")
@@ -288,6 +263,8 @@ class Corpus:
 
     def platform_irs(self, ir_hash: str) -> list[dict[str, Any]]:
         """The ``platform_ir`` rows of one pair, in platform name order."""
+        if self.version == "1":  # opened read-only, not upgraded: no platform rows
+            return []
         cursor = self.db.execute(
             f"SELECT {', '.join(PLATFORM_COLUMNS)} FROM platform_ir WHERE ir_hash = ? "
             "ORDER BY platform",
@@ -297,6 +274,8 @@ class Corpus:
 
     def platform_count(self) -> int:
         """Number of ``platform_ir`` rows (0 for a CPU-only corpus)."""
+        if self.version == "1":
+            return 0
         return int(self.db.execute("SELECT COUNT(*) FROM platform_ir").fetchone()[0])
 
     def failure_count(self) -> int:

@@ -1,6 +1,7 @@
 """``fuzzjax fuzz``: generate programs, run the differential oracles in isolated workers, bucket.
 
-Each seed is a program (``fuzzjax.generate``) plus inputs from ``derive_input_seed(seed)``.
+Each seed is a program (``fuzzjax.generate``) tested on several input sets
+(``fuzzjax.fuzzing.inputs.input_set``) by ``fuzzjax.fuzzing.runner``.
 Workers (``fuzzjax.workers.Pool``: spawn, per-program time and memory limits) run the worker
 protocol of ``fuzzjax.fuzzing.task``, so a worker that segfaults or hangs is recorded with its
 stage and symptom and the run goes on. Every new bucket is shrunk (``fuzzjax.fuzzing.shrink``)
@@ -11,6 +12,7 @@ to ``benign.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import queue
@@ -18,23 +20,29 @@ import shlex
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.errors import InvalidArgument, one_line
+from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
 from fuzzjax.fuzzing.case import Case, Signature
+from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
-from fuzzjax.fuzzing.folders import BucketStore, write_run_summary
-from fuzzjax.fuzzing.inputs import derive_input_seed
+from fuzzjax.fuzzing.folders import BucketStore, versions, write_run_summary
+from fuzzjax.fuzzing.inputs import input_profile, input_seed
+from fuzzjax.fuzzing.ledger import LEDGER_NAME, Ledger, plot_coverage
 from fuzzjax.fuzzing.task import (
     FuzzResult,
     FuzzTaskConfig,
+    crash_site,
     make_fuzz_task,
     outcome_signature,
     seed_case,
 )
+from fuzzjax.fuzzing.triage import bucket_verdict
+from fuzzjax.fuzzing.upstream import known_bug
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.workers import Outcome, Pool
 
@@ -55,6 +63,18 @@ class FuzzConfig:
     shrink_seconds: float = 60.0
     progress: bool = False
     seeds: list[int] | None = None  # explicit seeds instead of seed, seed+1, ... (API only)
+    #: Input sets per compiled program (``fuzzjax.fuzzing.inputs.input_set``).
+    inputs_per_program: int = 16
+    #: Percent of programs that also run eagerly on every input set.
+    eager_percent: int = 10
+    #: The optimised vs unoptimised (XLA HLO passes off) executable oracle.
+    o0: bool = True
+    #: Coverage feedback: every ``epoch`` programs, ``GenOptions.weights`` are recomputed from
+    #: the campaign's coverage counts (and recorded in each seed's options).
+    feedback: bool = True
+    epoch: int = 500
+    #: Apply the benign registry (False: report every difference, to audit the registry).
+    benign: bool = True
 
     def __post_init__(self) -> None:
         if self.options.x64:
@@ -65,11 +85,21 @@ class FuzzConfig:
                 "reference assume JAX's 32-bit defaults)",
             )
 
-    def task_config(self, crumbs: Path) -> FuzzTaskConfig:
-        return FuzzTaskConfig(self.options.to_json(), str(crumbs))
+    def task_config(self, crumbs: Path, options: GenOptions) -> FuzzTaskConfig:
+        return FuzzTaskConfig(
+            options.to_json(),
+            str(crumbs),
+            inputs_per_program=self.inputs_per_program,
+            eager_percent=self.eager_percent,
+            o0=self.o0,
+            benign=self.benign,
+        )
 
-    def command(self, seed: int | None = None, count: int | None = None) -> str:
-        o = self.options
+    def command(
+        self, seed: int | None = None, count: int | None = None, options: GenOptions | None = None
+    ) -> str:
+        """The command of this run, or (``seed``, ``count=1``, the seed's ``options``) the one
+        that tests exactly that seed again."""
         parts = [
             "python",
             "-m",
@@ -83,8 +113,19 @@ class FuzzConfig:
         else:
             total = count if count is not None else self.count
             parts += ["--count", str(total if total is not None else len(self.seeds or []))]
-        parts += ["--max-depth", str(o.max_depth), "--min-depth", str(o.min_depth)]
-        parts += ["--max-rank", str(o.max_rank), "--max-elements", str(o.max_elements)]
+        o = options or self.options
+        if options is not None and (options.weights or options != self.options):
+            parts += ["--options-json", options.to_json()]  # exactly the seed's options
+        else:
+            parts += ["--max-depth", str(o.max_depth), "--min-depth", str(o.min_depth)]
+            parts += ["--max-rank", str(o.max_rank), "--max-elements", str(o.max_elements)]
+            parts += ["--large-percent", str(o.large_percent)]
+            parts += [] if o.swarm else ["--no-swarm"]
+            parts += [] if self.feedback and seed is None else ["--no-feedback"]
+        parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
+        parts += [] if self.o0 else ["--no-o0"]
+        parts += [] if self.benign else ["--no-benign"]
+        parts += ["--epoch", str(self.epoch)] if seed is None else []
         parts += ["--out", str(self.out)]
         return shlex.join(parts)
 
@@ -102,14 +143,26 @@ class FuzzSummary:
     benign_examples: dict[str, list[int]] = field(default_factory=dict)
     seconds: float = 0.0
     restarts: int = 0
+    #: Tests (program x input set) and how often each oracle ran.
+    tests: int = 0
+    oracles: Counter[str] = field(default_factory=Counter)
+    #: Coverage cells reached (the campaign's, this run included) and possible, per kind.
+    coverage: dict[str, int] = field(default_factory=dict)
+    possible: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         rate = self.programs / self.seconds if self.seconds else 0.0
+        test_rate = self.tests / self.seconds if self.seconds else 0.0
         benign = sum(self.benign.values())
         return (
-            f"{self.programs} programs, {self.failures} failures in {len(self.hits)} buckets "
-            f"({len(self.new_buckets)} new), {benign} benign, {rate:.1f} programs/s"
+            f"{self.programs} programs, {self.tests} tests, {self.failures} failures in "
+            f"{len(self.hits)} buckets ({len(self.new_buckets)} new), {benign} benign, "
+            f"{rate:.1f} programs/s, {test_rate:.1f} tests/s"
         )
+
+    def coverage_line(self) -> str:
+        parts = [f"{k} {self.coverage.get(k, 0)}/{n}" for k, n in self.possible.items()]
+        return "coverage (cells reached/possible, campaign): " + ", ".join(parts)
 
 
 @dataclass
@@ -122,6 +175,7 @@ class ShrinkJob:
     seed: int
     culprit: Case | None
     meta: dict[str, Any]
+    options: GenOptions
 
 
 class BackgroundShrinker(threading.Thread):
@@ -136,6 +190,7 @@ class BackgroundShrinker(threading.Thread):
         self.config, self.store, self.echo = config, store, echo
         self.jobs: queue.Queue[ShrinkJob | None] = queue.Queue()
         self.stop_at: float | None = None
+        self.error: FuzzjaxError | None = None  # e.g. a full disk; raised by the fuzz loop
 
     def run(self) -> None:
         from fuzzjax.fuzzing.shrink import CandidateRunner, shrink
@@ -146,7 +201,7 @@ class BackgroundShrinker(threading.Thread):
                 if self.stop_at is not None and time.monotonic() > self.stop_at:
                     continue  # the run is over: keep the unshrunk folder
                 c = self.config
-                runner = runner or CandidateRunner(c.options, c.timeout, c.memory_mb)
+                runner = runner or CandidateRunner(c.options, c.timeout, c.memory_mb, c.benign)
                 budget = c.shrink_seconds
                 if self.stop_at is not None:
                     budget = min(budget, max(1.0, self.stop_at - time.monotonic()))
@@ -158,18 +213,23 @@ class BackgroundShrinker(threading.Thread):
                         seconds=budget,
                         culprit=job.culprit,
                         program=job.program,
-                        input_seed=derive_input_seed(job.seed),
+                        input_seed=int(job.meta["input_seed"]),
+                        profile=input_profile(int(job.meta["input_index"])),
                     )
                 except Exception as exc:  # noqa: BLE001 - a shrinker bug must not stop the run
                     shrunk, stats = job.case, {"status": f"shrinker error: {one_line(exc)}"}
-                self.store.add(
-                    job.sig,
-                    {**job.meta, "shrink": stats},
-                    original=job.case,
-                    shrunk=shrunk,
-                    command=c.command(job.seed, 1),
-                    timeout=c.timeout,
-                )
+                try:
+                    self.store.add(
+                        job.sig,
+                        {**job.meta, "shrink": stats},
+                        original=job.case,
+                        shrunk=shrunk,
+                        command=c.command(job.seed, 1, job.options),
+                        timeout=c.timeout,
+                    )
+                except FuzzjaxError as exc:
+                    self.error = exc
+                    return
                 before, after = stats.get("ops_before", "?"), stats.get("ops_after", "?")
                 self.echo(f"shrunk {job.sig.key()}: {before} -> {after} ops")
         finally:
@@ -183,85 +243,152 @@ class BackgroundShrinker(threading.Thread):
 
 
 def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> FuzzSummary:
-    """Fuzz until ``count`` programs or ``seconds`` have passed; returns the summary."""
-    store = BucketStore(config.out)
-    crumbs = config.out / ".inflight"
-    crumbs.mkdir(parents=True, exist_ok=True)
-    summary = FuzzSummary()
-    start = time.monotonic()
-    deadline = start + config.seconds if config.seconds else None
+    """Fuzz until ``count`` programs or ``seconds`` have passed; returns the summary.
 
-    def seeds() -> Iterator[int]:
-        source = iter(config.seeds) if config.seeds is not None else itertools.count(config.seed)
+    Programs run in epochs of ``config.epoch`` seeds, each with a fresh worker pool (which
+    also bounds the workers' memory); with ``feedback`` the generation weights are recomputed
+    from the campaign's coverage before each epoch.
+    """
+    run = _Campaign(config, echo)
+    try:
+        run.loop()
+    finally:
+        run.finish()
+    return run.summary
+
+
+class _Campaign:
+    """The state of one fuzz run."""
+
+    def __init__(self, config: FuzzConfig, echo: Callable[[str], None]) -> None:
+        self.config, self.echo = config, echo
+        self.store = BucketStore(config.out)
+        for folder in self.store.repaired:
+            echo(f"rewrote {folder}: its files did not match its meta.json")
+        for folder in self.store.broken:
+            echo(
+                f"ignored {folder}: its meta.json is not fuzzjax's (rewritten if its bucket recurs)"
+            )
+        self.crumbs = config.out / ".inflight"
+        try:
+            self.crumbs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FailureFolderError(f"cannot create {self.crumbs}: {exc.strerror}") from None
+        self.ledger = Ledger(config.out / LEDGER_NAME)
+        self.ledger.start_run(config.command(), versions())
+        self.counts = self.ledger.coverage_counts()
+        self.summary = FuzzSummary()
+        self.start = time.monotonic()
+        self.deadline = self.start + config.seconds if config.seconds else None
+        self.shrinker = BackgroundShrinker(config, self.store, echo) if config.shrink else None
+        if self.shrinker is not None:
+            self.shrinker.start()
+        self.last_draw = self.last_point = 0.0
+
+    def seeds(self) -> Iterator[int]:
+        c = self.config
+        source = iter(c.seeds) if c.seeds is not None else itertools.count(c.seed)
         for n, seed in enumerate(source):
-            if (config.count is not None and n >= config.count) or (
-                deadline is not None and time.monotonic() >= deadline
+            if (c.count is not None and n >= c.count) or (
+                self.deadline is not None and time.monotonic() >= self.deadline
             ):
                 return
             yield seed
 
-    pool = Pool(
-        make_fuzz_task,
-        config.task_config(crumbs),
-        workers=config.workers,
-        timeout=config.timeout,
-        memory_mb=config.memory_mb,
-    )
-    shrinker = BackgroundShrinker(config, store, echo) if config.shrink else None
-    if shrinker is not None:
-        shrinker.start()
-    last_draw = 0.0
-    try:
-        for outcome in pool.imap(seeds()):
-            summary.programs += 1
-            _record(outcome, config, store, summary, crumbs, shrinker, echo)
-            if config.progress and time.monotonic() - last_draw > 0.5:
-                last_draw = time.monotonic()
-                summary.seconds = last_draw - start
-                sys.stderr.write("\r\033[K" + summary.line())
-                sys.stderr.flush()
-        summary.seconds = time.monotonic() - start
-    finally:
-        summary.restarts = pool.restarts
-        pool.close()
-        if config.progress:
+    def epoch_options(self) -> GenOptions:
+        if not self.config.feedback or not self.counts:
+            return self.config.options
+        return dataclasses.replace(self.config.options, weights=alias_weights(self.counts))
+
+    def loop(self) -> None:
+        c = self.config
+        seeds = self.seeds()
+        while True:
+            epoch = list(itertools.islice(seeds, c.epoch))
+            if not epoch:
+                return
+            options = self.epoch_options()
+            pool = Pool(
+                make_fuzz_task,
+                c.task_config(self.crumbs, options),
+                workers=c.workers,
+                timeout=c.timeout,
+                memory_mb=c.memory_mb,
+            )
+            try:
+                for outcome in pool.imap(iter(epoch)):
+                    self.record(outcome, options)
+            finally:
+                self.summary.restarts += pool.restarts
+                pool.close()
+
+    def record(self, outcome: Outcome[FuzzResult], options: GenOptions) -> None:
+        s = self.summary
+        s.programs += 1
+        if outcome.result is not None:
+            s.tests += outcome.result.tests
+            s.oracles.update(outcome.result.oracles)
+            self.counts.update(outcome.result.cells)
+            self.ledger.add_coverage(outcome.result.cells)
+        _record(outcome, self, options)
+        now = time.monotonic()
+        if now - self.last_point > 10.0:
+            self.last_point = now
+            self.ledger.add_point(now - self.start, s.programs, s.tests, reached(self.counts))
+        if self.config.progress and now - self.last_draw > 0.5:
+            self.last_draw = now
+            s.seconds = now - self.start
+            sys.stderr.write("\r\033[K" + s.line())
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        s, c = self.summary, self.config
+        s.seconds = time.monotonic() - self.start
+        if c.progress:
             sys.stderr.write("\r\033[K")
-        if shrinker is not None:  # shrink what is queued, within a bounded extra time
-            shrinker.finish(grace=max(config.shrink_seconds, 0.25 * summary.seconds))
-        summary.seconds = summary.seconds or time.monotonic() - start
+        if self.shrinker is not None:  # shrink what is queued, within a bounded extra time
+            self.shrinker.finish(grace=max(c.shrink_seconds, 0.25 * s.seconds))
+            if self.shrinker.error is not None:
+                self.ledger.close()
+                raise self.shrinker.error
+        s.coverage = reached(self.counts)
+        s.possible = possible_cells(c.options.x64)
+        self.ledger.add_point(s.seconds, s.programs, s.tests, s.coverage)
+        self.ledger.end_run(s.programs, s.tests, s.seconds, len(s.new_buckets))
+        plot_coverage(self.ledger.series(), c.out / "coverage.png")
+        self.ledger.close()
         report = {
-            "command": config.command(),
-            "programs": summary.programs,
-            "passed": summary.passed,
-            "failures": summary.failures,
-            "buckets": summary.hits,
-            "new_buckets": summary.new_buckets,
-            "benign": summary.benign,
-            "seconds": round(summary.seconds, 1),
-            "worker_restarts": summary.restarts,
+            "command": c.command(),
+            "programs": s.programs,
+            "tests": s.tests,
+            "oracles": dict(s.oracles),
+            "passed": s.passed,
+            "failures": s.failures,
+            "buckets": s.hits,
+            "new_buckets": s.new_buckets,
+            "known_buckets": sorted(set(s.hits) - set(s.new_buckets)),
+            "benign": s.benign,
+            "coverage": {"reached": s.coverage, "possible": s.possible},
+            "seconds": round(s.seconds, 1),
+            "worker_restarts": s.restarts,
         }
-        write_run_summary(config.out, report, summary.benign, summary.benign_examples)
-    return summary
+        write_run_summary(c.out, report, s.benign, s.benign_examples)
 
 
-def _record(
-    outcome: Outcome[FuzzResult],
-    config: FuzzConfig,
-    store: BucketStore,
-    summary: FuzzSummary,
-    crumbs: Path,
-    shrinker: BackgroundShrinker | None,
-    echo: Callable[[str], None],
-) -> None:
+def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -> None:
+    config, summary, store = run.config, run.summary, run.store
     result = outcome.result
     case: Case | None = None
     program: Program | None = None
+    input_index = (
+        result.input_index if result is not None else crash_site(outcome.seed, run.crumbs)[1]
+    )
     if result is None or result.status is Status.FAIL:
         try:
-            case, program = seed_case(outcome.seed, config.options)
+            case, program = seed_case(outcome.seed, options, input_index)
         except Exception:  # noqa: BLE001 - a generator crash has no case to show
             case = None
-    sig = outcome_signature(outcome, case, crumbs)
+    sig = outcome_signature(outcome, case, run.crumbs)
     if sig is None:
         assert result is not None  # a crash or hang always has a signature
         summary.passed += result.status is Status.PASS
@@ -274,30 +401,38 @@ def _record(
     summary.failures += 1
     key = sig.key()
     summary.hits[key] = summary.hits.get(key, 0) + 1
+    if run.ledger.hit(sig) and key not in summary.new_buckets:
+        summary.new_buckets.append(key)
     if key in store.folders:
         store.hit(key, outcome.seed)
         return
     if case is None:
         return
+    bug = known_bug(sig)
     meta = {
+        "verdict": bucket_verdict(sig),
+        "upstream": bug.to_json() if bug is not None else None,
         "seed": outcome.seed,
-        "input_seed": derive_input_seed(outcome.seed),
-        "options": json.loads(config.options.to_json()),
+        "input_index": input_index,
+        "input_profile": input_profile(input_index).value,
+        "input_seed": input_seed(outcome.seed, input_index),
+        "options": json.loads(options.to_json()),
         "detail": (result.detail or result.error) if result else outcome.error,
         "benign_explained": result.benign if result else [],
+        "oracles": result.oracles if result else {},
     }
-    pending = {"status": "queued"} if shrinker is not None else {"status": "disabled"}
+    pending = {"status": "queued"} if run.shrinker is not None else {"status": "disabled"}
     folder = store.add(
         sig,
         {**meta, "shrink": pending},
         original=case,
         shrunk=case,
-        command=config.command(outcome.seed, 1),
+        command=config.command(outcome.seed, 1, options),
         timeout=config.timeout,
     )
     store.hit(key, outcome.seed)
-    summary.new_buckets.append(key)
-    echo(f"new bucket {key}: {folder}/repro.py (seed {outcome.seed})")
-    if shrinker is not None:
+    run.echo(f"new bucket {key}: {folder}/repro.py (seed {outcome.seed})")
+    if run.shrinker is not None:
         culprit = result.culprit if result else None
-        shrinker.jobs.put(ShrinkJob(sig, case, program, outcome.seed, culprit, meta))
+        job = ShrinkJob(sig, case, program, outcome.seed, culprit, meta, options)
+        run.shrinker.jobs.put(job)

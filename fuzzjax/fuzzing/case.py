@@ -31,6 +31,13 @@ class Stage(str, Enum):
     DETERMINISM = "determinism"
     JIT_VS_EAGER = "jit_vs_eager"
     VS_NUMPY = "vs_numpy"
+    COMPILE_O0 = "compile_o0"  # compiling with XLA's HLO passes off
+    O0 = "o0"  # running that unoptimised executable
+    JIT_VS_O0 = "jit_vs_o0"  # optimised vs unoptimised results
+    VMAP = "vmap"  # jit(vmap(f)) vs jit(f) per example
+    JVP_VS_VJP = "jvp_vs_vjp"  # forward vs reverse mode (dot-product test)
+    GRAD_VS_FD = "grad_vs_fd"  # gradients vs central differences
+    EXPORT_ROUNDTRIP = "export_roundtrip"  # jax.export serialize/deserialize/call
 
 
 class Symptom(str, Enum):

@@ -19,11 +19,12 @@ from enum import Enum
 import numpy as np
 
 from fuzzjax.dtypes import KIND
-from fuzzjax.fuzzing import benign
+from fuzzjax.fuzzing import benign as registry
 from fuzzjax.fuzzing.case import VALUE_SYMPTOMS, Case, Signature, Stage, Symptom
 from fuzzjax.fuzzing.inputs import finfo
-from fuzzjax.fuzzing.oracles import check_program, compare
+from fuzzjax.fuzzing.oracles import Failure, compare
 from fuzzjax.fuzzing.reference import Evaluation, NodeEval, Val, evaluate
+from fuzzjax.fuzzing.runner import O0_OPTIONS, check_program, rewrite_tolerance
 from fuzzjax.program import ArgSpec
 from fuzzjax.syntax import aliases_used, parse
 
@@ -148,7 +149,8 @@ def _abs_wide(val: Val) -> np.ndarray:
     return np.abs(x.astype(np.complex128 if KIND.get(val.dtype, "f") == "c" else np.float64))
 
 
-def _run_alone(case: Case, eager: bool) -> np.ndarray:
+def _run_alone(case: Case, how: Stage = Stage.JIT) -> np.ndarray:
+    """The isolated case run compiled (``JIT``), unoptimised (``O0``) or eagerly (``EAGER``)."""
     import jax
     import jax.numpy as jnp
 
@@ -156,10 +158,17 @@ def _run_alone(case: Case, eager: bool) -> np.ndarray:
 
     fn = load_function(case.source)
     args = [jnp.asarray(x) for x in case.inputs]
-    if eager:
+    if how is Stage.EAGER:
         with jax.disable_jit():
             return np.asarray(fn(*args))
+    if how is Stage.O0:
+        lowered = jax.jit(fn).lower(*args)
+        return np.asarray(lowered.compile(compiler_options=O0_OPTIONS)(*args))
     return np.asarray(jax.jit(fn)(*args))
+
+
+#: The execution a jit result is compared with, per stage of JAX's own paths.
+_OTHER_PATH = {Stage.JIT_VS_EAGER: Stage.EAGER, Stage.JIT_VS_O0: Stage.O0}
 
 
 def blame(
@@ -169,9 +178,9 @@ def blame(
     for node in [n for n in evaluation.nodes if n.args][:MAX_BLAME_NODES]:
         case = isolate(source, node)
         try:
-            got = _run_alone(case, eager=False)
-            if stage is Stage.JIT_VS_EAGER:
-                diff = compare(got, _run_alone(case, eager=True), case.result_dtype)
+            got = _run_alone(case)
+            if stage in _OTHER_PATH:
+                diff = compare(got, _run_alone(case, _OTHER_PATH[stage]), case.result_dtype)
             else:
                 diff = compare(
                     got, np.asarray(node.val.value), case.result_dtype,
@@ -185,18 +194,39 @@ def blame(
     return None
 
 
+def _bound(evaluation: Evaluation, dtype: str) -> float:
+    """The chain's rounding bound (``rewrite_tolerance``), for bounded benign rules."""
+    tolerance = rewrite_tolerance(evaluation, dtype)
+    return float(tolerance) if tolerance is not None else 0.0
+
+
 def _ftz_result(case: Case) -> np.ndarray:
     return np.asarray(evaluate(case.source, case.inputs, ftz=True).result.value)
 
 
-def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> Diagnosis:
-    """Run the oracles on ``case`` and classify the outcome (failure signature or benign)."""
+def diagnose(
+    case: Case, *, on_stage: Callable[[Stage], None] | None = None, benign: bool = True
+) -> Diagnosis:
+    """Run the oracles on ``case`` and classify the outcome (failure signature or benign);
+    ``benign=False`` applies no benign explanation or rule (``fuzz --no-benign``)."""
     run = check_program(
-        case.source, case.inputs, case.result_dtype, case.result_shape, on_stage=on_stage
+        case.source,
+        case.inputs,
+        case.result_dtype,
+        case.result_shape,
+        on_stage=on_stage,
+        explain=benign,
     )
-    failure = run.failure
+    return classify(case, run.failure, run.explained, benign=benign)
+
+
+def classify(
+    case: Case, failure: Failure | None, explained_tags: dict[str, int], *, benign: bool = True
+) -> Diagnosis:
+    """A failure of ``case`` (its inputs are the failing input set) as a bucket signature,
+    localised to one operation where possible, or the benign rules that explain it."""
     if failure is None:
-        return Diagnosis(None, sorted(run.explained))
+        return Diagnosis(None, sorted(explained_tags))
     tree = parse(case.source)
     ops = tuple(sorted(aliases_used(tree)))
     program_sig = Signature(failure.stage, failure.symptom, ops, case.result_dtype)
@@ -206,7 +236,7 @@ def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> 
             "aliases": ops,
             "detail": failure.detail,
         }
-        rule = benign.match(benign.MatchedBy.EXCEPTION, said)
+        rule = registry.match(registry.MatchedBy.EXCEPTION, said) if benign else None
         if rule is not None:
             return Diagnosis(None, [rule.id], failure.detail)
     if failure.symptom not in VALUE_SYMPTOMS:
@@ -216,14 +246,17 @@ def diagnose(case: Case, *, on_stage: Callable[[Stage], None] | None = None) -> 
     except Exception:  # noqa: BLE001 - no reference, no localisation
         return Diagnosis(program_sig, detail=failure.detail, index=failure.index)
     explained = sorted(failure.explained)
-    facts: benign.Facts = {
+    facts: registry.Facts = {
         "stage": failure.stage.value,
         "aliases": ops,
         "dtypes": sorted({n.val.dtype for n in evaluation.nodes} | {a.dtype for a in case.args}),
+        "symptom": failure.symptom.value,
+        "max_error": failure.max_error,
+        "bound": _bound(evaluation, case.result_dtype),
     }
     found = blame(case.source, evaluation, failure.stage)
     if found is None:
-        rule = benign.match(benign.MatchedBy.UNLOCALIZED, facts)
+        rule = registry.match(registry.MatchedBy.UNLOCALIZED, facts) if benign else None
         if rule is not None:
             return Diagnosis(None, sorted({*explained, rule.id}), failure.detail)
         return Diagnosis(program_sig, explained, failure.detail, index=failure.index)

@@ -2,20 +2,29 @@
 ``meta.json``, plus the run's ``summary.json`` and ``benign.json``.
 
 ``meta.json`` records the seed, input seed, versions, platform, stage, symptom, tolerances,
-original and shrunk source, the hit count and the command that reproduces the finding.
+original and shrunk source, the hit count, the repro's time limit and the command that
+reproduces the finding. It is the record of truth: the other files are rendered from it
+(``folder_texts``), and ``BucketStore`` rewrites any file that no longer matches, so a
+tampered ``repro.py`` does not survive the next fuzz run over the folder. Every file is written
+under a temporary name and renamed, so a full disk leaves the old file or none, never a
+truncated one; a write error is a ``FailureFolderError``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import threading
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.fuzzing.case import Case, Signature, case_from_json, case_to_json
+from fuzzjax.errors import FailureFolderError
+from fuzzjax.fuzzing.case import Case, Signature, case_to_json
+from fuzzjax.fuzzing.meta import FolderMeta, load_meta
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.repro import program_text, repro_text
 
@@ -34,6 +43,18 @@ def platform_info() -> dict[str, str]:
     return {"platform": platform.platform(), "machine": platform.machine()}
 
 
+def folder_texts(
+    sig: Signature, original: Case, shrunk: Case, *, command: str, timeout: float
+) -> dict[str, str]:
+    """The files of a bucket folder besides ``meta.json``, rendered from its records."""
+    header = [f"original program of bucket {sig.key()}"]
+    return {
+        "repro.py": repro_text(shrunk, sig, command=command, timeout=timeout),
+        "program.py": program_text(shrunk, [f"fuzzjax bucket {sig.key()}"]),
+        "original.py": program_text(original, header),
+    }
+
+
 def write_folder(
     folder: Path,
     *,
@@ -45,11 +66,13 @@ def write_folder(
     timeout: float,
 ) -> None:
     """Create or refresh one bucket folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "repro.py").write_text(repro_text(shrunk, sig, command=command, timeout=timeout))
-    (folder / "program.py").write_text(program_text(shrunk, [f"fuzzjax bucket {sig.key()}"]))
-    header = [f"original program of bucket {sig.key()}"]
-    (folder / "original.py").write_text(program_text(original, header))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FailureFolderError(f"cannot create {folder}: {exc.strerror}") from None
+    texts = folder_texts(sig, original, shrunk, command=command, timeout=timeout)
+    for name, text in texts.items():
+        write_text(folder / name, text)
     full = {
         "signature": sig.to_json(),
         "key": sig.key(),
@@ -59,6 +82,7 @@ def write_folder(
         **platform_info(),
         "tolerances_ulp": TOLERANCE_ULP,
         "command": command,
+        "timeout": float(timeout),
         "repro_command": f"{Path(sys.executable).name} {folder / 'repro.py'}",
         "original": case_to_json(original, with_inputs=False),
         "shrunk": case_to_json(shrunk),
@@ -67,65 +91,113 @@ def write_folder(
     write_meta(folder, full)
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FailureFolderError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    tmp = folder / "meta.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    tmp.replace(folder / "meta.json")
+    write_text(folder / "meta.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def utc_now() -> str:
+    """The current time as ISO-8601 UTC (``first_seen``/``last_seen`` in meta.json)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
-    return dict(json.loads((folder / "meta.json").read_text()))
+    """``meta.json`` of a failure folder, checked (``fuzzjax.fuzzing.meta.load_meta``)."""
+    return load_meta(folder).raw
+
+
+def repair_folder(folder: Path, meta: FolderMeta) -> bool:
+    """Rewrite the files of ``folder`` that differ from what ``meta.json`` renders to.
+
+    Returns True when a file was rewritten (it was edited, truncated or removed).
+    """
+    texts = folder_texts(
+        meta.sig, meta.original, meta.shrunk, command=meta.command, timeout=meta.timeout
+    )
+    stale = []
+    for name, text in texts.items():
+        try:
+            same = (folder / name).read_text() == text
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            stale.append(name)
+            write_text(folder / name, text)
+    return bool(stale)
 
 
 class BucketStore:
     """Bucket folders under ``root``, keyed by ``Signature.key()``; persists across runs.
 
-    Thread-safe: the fuzz loop counts hits while a background thread writes shrunk cases.
+    Opening checks every existing folder: one whose ``meta.json`` is unreadable or not
+    fuzzjax's is left out (``broken``; a new finding of its bucket rewrites it whole), and one
+    whose other files differ from what its ``meta.json`` renders to is rewritten
+    (``repaired``). Thread-safe: the fuzz loop counts hits while a background thread writes
+    shrunk cases.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.folders = {p.name: p for p in root.iterdir() if (p / "meta.json").exists()}
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            candidates = sorted(p for p in root.iterdir() if (p / "meta.json").exists())
+        except OSError as exc:
+            raise FailureFolderError(f"cannot use {root}: {exc.strerror}") from None
+        self.folders: dict[str, Path] = {}
+        self.broken: list[Path] = []
+        self.repaired: list[Path] = []
+        for folder in candidates:
+            try:
+                meta = load_meta(folder)
+            except FailureFolderError:
+                self.broken.append(folder)
+                continue
+            if meta.sig.key() != folder.name:
+                self.broken.append(folder)
+                continue
+            if repair_folder(folder, meta):
+                self.repaired.append(folder)
+            self.folders[folder.name] = folder
         self.lock = threading.Lock()
 
     def hit(self, key: str, seed: int) -> None:
         with self.lock:
             folder = self.folders[key]
-            meta = read_meta(folder)
+            try:
+                meta = dict(json.loads((folder / "meta.json").read_text()))
+            except (OSError, ValueError, TypeError):  # changed under us: rewritten on next hit
+                del self.folders[key]
+                return
             meta["hits"] = int(meta.get("hits", 0)) + 1
             meta["seeds"] = (list(meta.get("seeds", [])) + [seed])[:20]
+            meta["last_seen"] = utc_now()
             write_meta(folder, meta)
 
     def add(self, sig: Signature, meta: dict[str, Any], **files: Any) -> Path:
-        """Create the folder of ``sig``, or rewrite it keeping its hit count and seeds."""
+        """Create the folder of ``sig``, or rewrite it keeping its hit count, seeds and times."""
         folder = self.root / sig.key()
         with self.lock:
-            if (folder / "meta.json").exists():
-                old = read_meta(folder)
-                meta = {**meta, "hits": old.get("hits", 0), "seeds": old.get("seeds", [])}
-            write_folder(folder, sig=sig, meta={"hits": 0, "seeds": [], **meta}, **files)
+            now = utc_now()
+            try:
+                old = load_meta(folder).raw
+                kept = ("hits", "seeds", "first_seen", "last_seen")
+                meta = {**meta, **{k: old[k] for k in kept if k in old}}
+            except FailureFolderError:  # a new folder, or a broken one: written afresh
+                pass
+            first = {"hits": 0, "seeds": [], "first_seen": now, "last_seen": now}
+            write_folder(folder, sig=sig, meta={**first, **meta}, **files)
             self.folders[sig.key()] = folder
         return folder
-
-
-def replay_folder(folder: Path, *, ir: bool = False) -> int:
-    """``fuzzjax replay FOLDER``: print the shrunk program, then run its repro.py.
-
-    Returns repro.py's exit code: 1 while the failure reproduces, 0 once it is gone.
-    """
-    import subprocess
-
-    meta = read_meta(folder)
-    sys.stdout.write(program_text(case_from_json(meta["shrunk"]), [f"bucket {meta['key']}"]))
-    print(f"# found by: {meta.get('command', '?')}")
-    if ir:
-        from fuzzjax.lowering.lower import load_function, lower_text, specs_of
-
-        shrunk = case_from_json(meta["shrunk"])
-        print(lower_text(load_function(shrunk.source), specs_of(shrunk.args)))
-    sys.stdout.flush()
-    return subprocess.call([sys.executable, str(folder / "repro.py")], cwd=folder)
 
 
 def write_run_summary(
@@ -139,5 +211,5 @@ def write_run_summary(
                "example_seeds": examples.get(rule, [])}
         for rule, n in sorted(benign.items())
     }  # fmt: skip
-    (out / "benign.json").write_text(json.dumps(rules, indent=2) + "\n")
-    (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text(out / "benign.json", json.dumps(rules, indent=2) + "\n")
+    write_text(out / "summary.json", json.dumps(report, indent=2) + "\n")

@@ -6,12 +6,18 @@ overflow, integer min/max). ``make_inputs(args, seed)`` draws, for every array, 
 (sometimes zero, so plain values are compared too) and fills that share of the elements from
 the dtype's edge list. Everything depends only on ``seed`` and the specs, so an input seed
 recorded with a failure rebuilds the exact arrays; this module imports NumPy and ml_dtypes only.
+
+A compiled program meets several input sets (``input_set(args, seed, index)``), each with a
+profile (``InputProfile``): the mixed draw above, ordinary values only, edge values only,
+values near overflow, and subnormal-heavy values. Set 0 is the mixed set of ``make_inputs``,
+so a seed's first input set is what it always was.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from enum import Enum
 from functools import cache
 
 import ml_dtypes
@@ -116,20 +122,69 @@ def derive_input_seed(program_seed: int, run_seed: int = 0) -> int:
     return zlib.crc32(f"inputs:{run_seed}:{program_seed}".encode())
 
 
-def make_inputs(args: Sequence[ArgSpec], seed: int) -> list[np.ndarray]:
-    """Concrete values for ``args``: the same arrays for the same (specs, seed) everywhere."""
+class InputProfile(str, Enum):
+    """What an input set's values look like."""
+
+    MIXED = "mixed"  # an edge-value share drawn per array, from none to all (make_inputs)
+    RANDOM = "random"  # ordinary values only
+    SPECIAL = "special"  # every element an edge value
+    OVERFLOW = "overflow"  # near overflow: +-max, exp/pow thresholds, INT_MIN/INT_MAX
+    SUBNORMAL = "subnormal"  # subnormals, signed zeros, the smallest normals; small integers
+
+
+#: The profile of input set ``k`` is ``PROFILE_CYCLE[k % len(PROFILE_CYCLE)]``.
+PROFILE_CYCLE: tuple[InputProfile, ...] = tuple(InputProfile)
+#: Share of near-overflow / subnormal values in those profiles' arrays (the rest is ordinary).
+FOCUS_DENSITY = 0.75
+
+
+def input_profile(index: int) -> InputProfile:
+    return PROFILE_CYCLE[index % len(PROFILE_CYCLE)]
+
+
+def input_seed(program_seed: int, index: int, run_seed: int = 0) -> int:
+    """The seed of input set ``index`` of a program (set 0: ``derive_input_seed``)."""
+    if index == 0:
+        return derive_input_seed(program_seed, run_seed)
+    return zlib.crc32(f"inputs:{run_seed}:{program_seed}:{index}".encode())
+
+
+def input_set(
+    args: Sequence[ArgSpec], program_seed: int, index: int, run_seed: int = 0
+) -> list[np.ndarray]:
+    """Input set ``index`` of a program: its profile's values, from its own seed."""
+    seed = input_seed(program_seed, index, run_seed)
+    return make_inputs(args, seed, input_profile(index))
+
+
+def make_inputs(
+    args: Sequence[ArgSpec], seed: int, profile: InputProfile = InputProfile.MIXED
+) -> list[np.ndarray]:
+    """Concrete values for ``args``: the same arrays for the same (specs, seed, profile)."""
     rng = np.random.default_rng(seed)
-    return [make_array(spec.dtype, spec.shape, rng) for spec in args]
+    return [make_array(spec.dtype, spec.shape, rng, profile) for spec in args]
 
 
-def make_array(dtype: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    density = float(rng.choice(EDGE_DENSITIES, p=EDGE_DENSITY_WEIGHTS))
+def make_array(
+    dtype: str,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    profile: InputProfile = InputProfile.MIXED,
+) -> np.ndarray:
     size = int(np.prod(shape, dtype=np.int64))
+    if profile is InputProfile.MIXED:
+        density = float(rng.choice(EDGE_DENSITIES, p=EDGE_DENSITY_WEIGHTS))
+    elif profile is InputProfile.RANDOM:
+        density = 0.0
+    elif profile is InputProfile.SPECIAL:
+        density = 1.0
+    else:
+        density = FOCUS_DENSITY
     flat = _plain(dtype, size, rng)
     edge_at = rng.random(size) < density
     count = int(edge_at.sum())
     if count:
-        flat[edge_at] = _edges(dtype, count, rng)
+        flat[edge_at] = _edges(dtype, count, rng, profile)
     return flat.reshape(shape)
 
 
@@ -150,18 +205,107 @@ def _plain(dtype: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return values.astype(target)
 
 
-def _edges(dtype: str, count: int, rng: np.random.Generator) -> np.ndarray:
+def _edges(
+    dtype: str, count: int, rng: np.random.Generator, profile: InputProfile = InputProfile.MIXED
+) -> np.ndarray:
     target = np_dtype(dtype)
     if dtype == "bool":
         return rng.random(count) < 0.5
     if target.kind in "iu":
-        return np.array(rng.choice(int_edges(dtype), size=count), dtype=target)
+        return np.array(rng.choice(_int_values(dtype, profile), size=count), dtype=target)
     if target.kind == "c":
-        edges = np.array(float_edges("float32"))
+        edges = np.array(_float_values("float32", profile))
         real = rng.choice(edges, size=count)
         imag = np.where(rng.random(count) < 0.5, rng.choice(edges, size=count), 0.0)
         return complex_from_parts(real, imag, target)
-    return np.array(rng.choice(float_edges(dtype), size=count)).astype(target)
+    return np.array(rng.choice(_float_values(dtype, profile), size=count)).astype(target)
+
+
+@cache
+def _float_values(name: str, profile: InputProfile) -> tuple[float, ...]:
+    """The edge values a profile draws from (all of ``float_edges`` unless focused)."""
+    edges = float_edges(name)
+    fi = finfo(name)
+    big, tiny = float(fi.max), float(fi.smallest_normal)
+    if profile is InputProfile.OVERFLOW:
+        log_max = float(np.log(big))
+        near = [big, -big, big / 2, -big / 2, log_max, -log_max, float(np.sqrt(big))]
+        near += [float(np.sqrt(big)) * 2, float(np.log2(big)), float(np.cbrt(big))]
+        with np.errstate(over="ignore"):
+            cast = np.array(near, dtype=np.float64).astype(np_dtype(name)).astype(np.float64)
+        return tuple(sorted({float(v) for v in cast if np.isfinite(v)} | {big, -big}))
+    if profile is InputProfile.SUBNORMAL:
+        small = [v for v in edges if v == 0 or (np.isfinite(v) and abs(v) <= tiny)]
+        sub_min = float(fi.smallest_subnormal)
+        halfway = float(np.array(tiny / 2, dtype=np.float64).astype(np_dtype(name)))
+        return tuple(sorted(set(small) | {sub_min * 3, -sub_min * 3, halfway, -halfway}))
+    return edges
+
+
+@cache
+def _int_values(name: str, profile: InputProfile) -> tuple[int, ...]:
+    edges = int_edges(name)
+    info = np.iinfo(np_dtype(name))
+    if profile is InputProfile.OVERFLOW:
+        big = {int(info.min), int(info.min) + 1, int(info.max), int(info.max) - 1}
+        return tuple(sorted(big | {v for v in edges if abs(v) > 2}))
+    if profile is InputProfile.SUBNORMAL:
+        return tuple(v for v in edges if -2 <= v <= 2)
+    return edges
+
+
+#: Value classes counted per operation input by fuzz-mode coverage.
+VALUE_CLASSES = (
+    "nan",
+    "posinf",
+    "neginf",
+    "zero",
+    "negzero",
+    "subnormal",
+    "max",
+    "int_min",
+    "int_max",
+    "normal",
+    "true",
+    "false",
+)
+
+
+def value_classes(value: np.ndarray) -> set[str]:
+    """The classes (``VALUE_CLASSES``) of the elements of an array."""
+    x = np.asarray(value)
+    if x.size == 0:
+        return set()
+    if x.dtype == np.bool_:
+        return {name for name, hit in (("true", x.any()), ("false", not x.all())) if hit}
+    found: set[str] = set()
+    if x.dtype.kind in "iu":
+        info = np.iinfo(x.dtype)
+        found |= {"int_min"} if (x == info.min).any() and info.min < 0 else set()
+        found |= {"int_max"} if (x == info.max).any() else set()
+        found |= {"zero"} if (x == 0).any() else set()
+        if ((x != 0) & (x != info.max) & ((x != info.min) | (info.min == 0))).any():
+            found.add("normal")
+        return found
+    parts = [x.real, x.imag] if x.dtype.kind == "c" else [x]
+    name = "float32" if x.dtype.kind == "c" else dtype_name(x.dtype)
+    fi = finfo(name)
+    tiny, big = float(fi.smallest_normal), float(fi.max)
+    for part in parts:
+        wide = np.asarray(part).astype(np.float64)
+        magnitude = np.abs(wide)
+        checks = {
+            "nan": np.isnan(wide),
+            "posinf": np.isposinf(wide),
+            "neginf": np.isneginf(wide),
+            "zero": (wide == 0) & ~np.signbit(wide),
+            "negzero": (wide == 0) & np.signbit(wide),
+            "subnormal": (wide != 0) & (magnitude < tiny),
+            "max": magnitude == big,
+            "normal": np.isfinite(wide) & (magnitude >= tiny) & (magnitude < big),
+        }
+        found |= {k for k, mask in checks.items() if mask.any()}
+    return found
 
 
 def describe(value: np.ndarray) -> dict[str, int]:

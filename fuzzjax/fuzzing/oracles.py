@@ -12,16 +12,13 @@ as passing.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Stage, Symptom
-from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
-from fuzzjax.fuzzing.reference import Evaluation, evaluate
+from fuzzjax.fuzzing.inputs import complex_from_parts, finfo, np_dtype
 
 #: Allowed distance in units in the last place, per result dtype (complex: per component).
 TOLERANCE_ULP: dict[str, int] = {"float16": 2, "bfloat16": 2, "float32": 4, "complex64": 8}
@@ -36,6 +33,8 @@ class Diff:
     explained: dict[str, int] = field(default_factory=dict)
     detail: str = ""
     index: list[int] | None = None
+    #: Largest absolute difference over the unexplained elements (inf for NaN/inf ones).
+    max_error: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -51,6 +50,8 @@ class Failure:
     detail: str
     explained: dict[str, int] = field(default_factory=dict)
     index: list[int] | None = None  # first unexplained element that differs
+    #: Largest absolute difference over the differing elements (``Diff.max_error``).
+    max_error: float = 0.0
 
 
 def _ordered(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -142,7 +143,17 @@ def compare(
     index = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
     g, w = np.asarray(got)[index], np.asarray(want)[index]
     detail = f"{int(bad.sum())}/{bad.size} elements differ; at {list(index)}: got {g!r}, want {w!r}"
-    return Diff(bad, symptom, explained, detail, list(index))
+    return Diff(bad, symptom, explained, detail, list(index), _max_error(got, want, bad))
+
+
+def _max_error(got: np.ndarray, want: np.ndarray, bad: np.ndarray) -> float:
+    wide = np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(want) else np.float64
+    with np.errstate(all="ignore"):
+        diff = np.abs(np.asarray(got).astype(wide) - np.asarray(want).astype(wide))
+    picked = np.broadcast_to(diff, bad.shape)[bad]
+    if not picked.size:
+        return 0.0
+    return float("inf") if not np.isfinite(picked).all() else float(picked.max())
 
 
 def _complex_infinite(x: np.ndarray) -> np.ndarray:
@@ -157,129 +168,7 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-@dataclass
-class RunResult:
-    """Everything one check produced (values kept for localisation and repro files)."""
-
-    failure: Failure | None = None
-    jit: np.ndarray | None = None
-    eager: np.ndarray | None = None
-    reference: Evaluation | None = None
-    explained: dict[str, int] = field(default_factory=dict)
-
-
-class _Stop(Exception):
-    def __init__(self, failure: Failure) -> None:
-        self.failure = failure
-
-
-@contextlib.contextmanager
-def _stage(stage: Stage) -> Iterator[None]:
-    try:
-        yield
-    except _Stop:
-        raise
-    except Exception as exc:  # noqa: BLE001 - every exception is a finding
-        raise _Stop(Failure(stage, Symptom.EXCEPTION, one_line(exc))) from exc
-
-
-def check_program(
-    source: str,
-    inputs: Sequence[np.ndarray],
-    result_dtype: str,
-    result_shape: tuple[int, ...],
-    *,
-    on_stage: Callable[[Stage], None] | None = None,
-    want_eager: bool = True,
-) -> RunResult:
-    """Run all oracles on one program; ``on_stage`` is told each stage before it starts."""
-    run = RunResult()
-    tell = on_stage or (lambda stage: None)
-    try:
-        _run(run, source, inputs, result_dtype, result_shape, tell, want_eager)
-    except _Stop as stop:
-        run.failure = stop.failure
-    return run
-
-
-def _run(
-    run: RunResult,
-    source: str,
-    inputs: Sequence[np.ndarray],
-    dtype: str,
-    shape: tuple[int, ...],
-    tell: Callable[[Stage], None],
-    want_eager: bool,
-) -> None:
-    import jax
-    import jax.numpy as jnp
-
-    from fuzzjax.lowering.lower import load_function
-
-    tell(Stage.LOWER)
-    with _stage(Stage.LOWER):
-        fn = load_function(source)
-        args = [jnp.asarray(x) for x in inputs]
-        lowered = jax.jit(fn).lower(*args)
-    tell(Stage.COMPILE)
-    with _stage(Stage.COMPILE):
-        compiled = lowered.compile()
-    tell(Stage.JIT)
-    jit_error: Failure | None = None
-    try:
-        with _stage(Stage.JIT):
-            run.jit = np.asarray(compiled(*args))
-            again = np.asarray(compiled(*args))
-    except _Stop as stop:
-        jit_error = stop.failure
-    eager_error: Failure | None = None
-    if want_eager or jit_error:
-        tell(Stage.EAGER)
-        try:
-            with _stage(Stage.EAGER), jax.disable_jit():
-                run.eager = np.asarray(fn(*args))
-        except _Stop as stop:
-            eager_error = stop.failure
-    if jit_error:
-        suffix = " (eager raises too)" if eager_error else " (eager runs)"
-        raise _Stop(Failure(jit_error.stage, jit_error.symptom, jit_error.detail + suffix))
-    if eager_error:
-        raise _Stop(eager_error)
-    assert run.jit is not None
-    _check_type(Stage.JIT, run.jit, dtype, shape)
-    if not same_bits(run.jit, again):
-        detail = compare(again, run.jit, dtype).detail or "bits differ"
-        raise _Stop(Failure(Stage.DETERMINISM, Symptom.NONDETERMINISM, detail))
-    if run.eager is not None:
-        _check_type(Stage.EAGER, run.eager, dtype, shape)
-        diff = compare(run.jit, run.eager, dtype)
-        run.explained.update(diff.explained)
-        if (
-            diff.failed
-            and not compare(_flushed(run.jit, dtype), _flushed(run.eager, dtype), dtype).failed
-        ):
-            run.explained["ftz"] = int(diff.bad.sum())  # jit and eager flush in different places
-            diff = Diff(diff.bad, None)
-        if diff.symptom is not None:
-            raise _Stop(Failure(Stage.JIT_VS_EAGER, diff.symptom, diff.detail, index=diff.index))
-    tell(Stage.REFERENCE)
-    with _stage(Stage.REFERENCE):
-        run.reference = ref = evaluate(source, inputs)
-    _check_type(Stage.REFERENCE, np.asarray(ref.result.value), dtype, shape)
-    diff = compare(
-        run.jit,
-        np.asarray(ref.result.value),
-        dtype,
-        undefined=ref.result.undefined,
-        alternative=lambda: np.asarray(evaluate(source, inputs, ftz=True).result.value),
-        atol=ref.result.slack,
-    )
-    run.explained.update(diff.explained)
-    if diff.symptom is not None:
-        raise _Stop(Failure(Stage.VS_NUMPY, diff.symptom, diff.detail, diff.explained, diff.index))
-
-
-def _flushed(x: np.ndarray | None, dtype: str) -> np.ndarray:
+def flushed(x: np.ndarray | None, dtype: str) -> np.ndarray:
     """``x`` with subnormals flushed to zero: jit and eager flush in different places."""
     assert x is not None
     kind = "float32" if dtype == "complex64" else dtype
@@ -292,15 +181,3 @@ def _flushed(x: np.ndarray | None, dtype: str) -> np.ndarray:
         return real.astype(np.asarray(x).dtype)
     imag = np.where(np.abs(wide.imag) < tiny, 0.0, wide.imag)
     return complex_from_parts(real, imag, np.asarray(x).dtype)
-
-
-def _check_type(stage: Stage, value: np.ndarray, dtype: str, shape: tuple[int, ...]) -> None:
-    try:
-        got = dtype_name(value.dtype)
-    except KeyError:
-        got = str(value.dtype)
-    if got != dtype:
-        raise _Stop(Failure(stage, Symptom.WRONG_DTYPE, f"result dtype {got}, expected {dtype}"))
-    if tuple(value.shape) != tuple(shape):
-        detail = f"result shape {tuple(value.shape)}, expected {tuple(shape)}"
-        raise _Stop(Failure(stage, Symptom.WRONG_SHAPE, detail))

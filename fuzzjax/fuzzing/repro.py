@@ -4,26 +4,49 @@
 (for NumPy mismatches) the reference result, re-runs the failing stage, prints the mismatch and
 exits 1 while the failure is there, 0 once it is gone. Its ulp comparison is a copy of
 ``fuzzjax.fuzzing.oracles``'s (a repro must not need fuzzjax); a test checks they agree.
+
+Only program text that parses under the fuzzjax grammar is written (``ProgramSyntaxError``
+otherwise). Every other stored value is written as a Python literal (``repr``), and the one
+free-text field, the command in ``repro.py``'s docstring, is escaped (``docstring_text``), so
+no stored string can turn into code.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
 from fuzzjax.fuzzing.case import Case, Signature, Stage, encode_array
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.reference import evaluate
+from fuzzjax.fuzzing.runner import O0_DEEP_OPTIONS, O0_OPTIONS
+from fuzzjax.syntax import ensure_valid
+
+
+def docstring_text(text: str) -> str:
+    """``text`` escaped for a (non-raw) triple-quoted string: quotes, backslashes, newlines and
+    non-ASCII characters become escape sequences, so the string cannot end early and reads
+    back, at run time, as ``text`` itself."""
+    return json.dumps(text)[1:-1]
+
+
+def comment_text(text: str) -> str:
+    """``text`` on one comment line: line breaks and other control characters become spaces."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def program_text(case: Case, header: list[str]) -> str:
     """Program text with a ``# signature:`` line that ``fuzzjax shrink`` can read back."""
+    ensure_valid(case.source)
     ins = ", ".join(f"{a.name}: {a.dtype}{list(a.shape)}" for a in case.args)
-    lines = [f"# {h}" for h in header]
+    lines = [f"# {comment_text(h)}" for h in header]
     lines.append(f"# signature: ({ins}) -> {case.result_dtype}{list(case.result_shape)}")
     return "\n".join(lines) + "\n" + case.source
 
 
 def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> str:
+    ensure_valid(case.source)
     reference = ftz = undefined = None
     if sig.stage is Stage.VS_NUMPY:
         ev = evaluate(case.source, case.inputs)
@@ -37,7 +60,7 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
             undefined = encode_array(np.asarray(union))
     values = {
         "KEY": sig.key(),
-        "COMMAND": command,
+        "COMMAND": docstring_text(command),
         "SOURCE": repr(case.source),
         "STAGE": repr(sig.stage.value),
         "SYMPTOM": repr(sig.symptom.value),
@@ -47,7 +70,8 @@ def repro_text(case: Case, sig: Signature, *, command: str, timeout: float) -> s
         "REFERENCE_FTZ": repr(ftz),
         "UNDEFINED": repr(undefined),
         "ULP": repr(TOLERANCE_ULP),
-        "TIMEOUT": repr(timeout),
+        "TIMEOUT": repr(float(timeout)),
+        "O0": repr([O0_OPTIONS, O0_DEEP_OPTIONS]),
     }
     text = _TEMPLATE
     for name, value in values.items():
@@ -81,6 +105,7 @@ REFERENCE_FTZ = @REFERENCE_FTZ@  # reference with denormals flushed, where it di
 UNDEFINED = @UNDEFINED@  # elements whose value is a convention (not compared)
 ULP = @ULP@
 TIMEOUT = @TIMEOUT@
+O0 = @O0@  # compiler options of the unoptimised executables (HLO passes off by name)
 
 
 def array(spec):
@@ -95,23 +120,27 @@ def ordered(x, dtype):
     return np.where(bits < 0, -magnitude, magnitude)
 
 
-def close(got, want, dtype):
+def close(got, want, dtype, atol=None):
     got, want = np.asarray(got), np.asarray(want)
-    if dtype == "complex64":  # per part, or within the budget in ulps of |want|
-        parts = close(got.real, want.real, "float32") & close(got.imag, want.imag, "float32")
+    if dtype == "complex64":  # each part within ULP, or within the budget in ulps of |want|
         with np.errstate(all="ignore"):
-            g, w = got.astype(np.complex128), want.astype(np.complex128)
-            finite = np.isfinite(g) & np.isfinite(w)
-            eps = float(np.finfo(np.float32).eps)
-            normwise = finite & (np.abs(g - w) <= ULP["complex64"] * eps * np.abs(w))
+            size = np.abs(want.astype(np.complex128))
+        scale = np.where(np.isfinite(size), size, 0.0)
+        atol = ULP["complex64"] * float(np.finfo(np.float32).eps) * scale
+        parts = close(got.real, want.real, "float32", atol)
+        parts &= close(got.imag, want.imag, "float32", atol)
         infinite = lambda z: np.isinf(z.real) | np.isinf(z.imag)  # noqa: E731  (C99 Annex G)
-        return parts | normwise | (infinite(got) & infinite(want))
+        return parts | (infinite(got) & infinite(want))
     if dtype not in ULP:
         return got == want
     g, w = got.astype(np.float64), want.astype(np.float64)
     gnan, wnan = np.isnan(g), np.isnan(w)
     ulp = np.abs(ordered(got, dtype) - ordered(want, dtype))
-    return (gnan & wnan) | (~gnan & ~wnan & ((ulp <= ULP[dtype]) | (g == w)))
+    ok = (gnan & wnan) | (~gnan & ~wnan & ((ulp <= ULP[dtype]) | (g == w)))
+    if atol is not None:
+        with np.errstate(all="ignore"):
+            ok |= ~gnan & ~wnan & (np.abs(g - w) <= atol)
+    return ok
 
 
 def mismatch(got, want, allowed=None):
@@ -148,6 +177,10 @@ def main():
         if STAGE == "eager":
             with jax.disable_jit():
                 out = np.asarray(f(*args))
+        elif STAGE in ("o0", "compile_o0"):
+            lowered = jax.jit(f).lower(*args)
+            outs = [np.asarray(lowered.compile(compiler_options=o)(*args)) for o in O0]
+            out = outs[0]
         else:
             lowered = jax.jit(f).lower(*args)
             compiled = lowered.compile()
@@ -179,6 +212,9 @@ def main():
         with jax.disable_jit():
             eager = np.asarray(f(*args))
         return 1 if mismatch(out, eager) else 0
+    if STAGE == "jit_vs_o0":  # against either unoptimised executable (fusion on, then off)
+        unopt = [np.asarray(lowered.compile(compiler_options=o)(*args)) for o in O0]
+        return 1 if any(mismatch(out, u) for u in unopt) else 0
     if STAGE == "vs_numpy":
         allowed = array(UNDEFINED) if UNDEFINED else None
         if REFERENCE_FTZ:

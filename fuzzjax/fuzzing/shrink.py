@@ -33,7 +33,8 @@ from lark import Token, Tree
 from fuzzjax.fuzzing.case import Case, Signature, Symptom, case_from_json
 from fuzzjax.fuzzing.diagnose import isolate
 from fuzzjax.fuzzing.folders import read_meta, write_folder
-from fuzzjax.fuzzing.inputs import make_inputs
+from fuzzjax.fuzzing.inputs import InputProfile, make_inputs
+from fuzzjax.fuzzing.meta import check_type
 from fuzzjax.fuzzing.reference import CONTROL, evaluate, parse_with_positions
 from fuzzjax.fuzzing.task import (
     CANDIDATE_BASE,
@@ -66,10 +67,12 @@ class Runner(Protocol):
 class CandidateRunner:
     """Diagnoses candidate cases in one spawn worker with the fuzz run's limits."""
 
-    def __init__(self, options: GenOptions, timeout: float, memory_mb: int | None) -> None:
+    def __init__(
+        self, options: GenOptions, timeout: float, memory_mb: int | None, benign: bool = True
+    ) -> None:
         self.timeout = timeout
         self.dir = Path(tempfile.mkdtemp(prefix="fuzzjax-shrink-"))
-        config = FuzzTaskConfig(options.to_json(), str(self.dir), str(self.dir))
+        config = FuzzTaskConfig(options.to_json(), str(self.dir), str(self.dir), benign=benign)
         self.pool = Pool(make_fuzz_task, config, timeout=timeout, memory_mb=memory_mb)
         self.count = 0
 
@@ -117,6 +120,7 @@ def shrink(
     culprit: Case | None = None,
     program: Any = None,
     input_seed: int = 0,
+    profile: InputProfile = InputProfile.MIXED,
 ) -> tuple[Case, dict[str, Any]]:
     """A smaller case with the same failure signature, within ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -154,7 +158,7 @@ def shrink(
             culprit_kept = culprit is not None and attempt(culprit)
             if not culprit_kept and program is not None and not hang:
                 half = min(deadline, time.monotonic() + seconds / 2)  # time for tree passes
-                _choice_passes(program, input_seed, attempt, half)
+                _choice_passes(program, input_seed, profile, attempt, half)
             _tree_passes(lambda: best, attempt, deadline)
             if best_index is not None and _elementwise_only(best):
                 attempt(_scalarize(best, best_index))
@@ -174,7 +178,9 @@ def _fingerprint(case: Case) -> tuple[str, bytes]:
     )
 
 
-def _choice_passes(program: Any, input_seed: int, attempt: Any, deadline: float) -> None:
+def _choice_passes(
+    program: Any, input_seed: int, profile: InputProfile, attempt: Any, deadline: float
+) -> None:
     from fuzzjax.generation.generator import replay_choices
 
     choices = list(program.choices)
@@ -184,7 +190,7 @@ def _choice_passes(program: Any, input_seed: int, attempt: Any, deadline: float)
             p = replay_choices(edited, program.options)
         except Exception:  # noqa: BLE001 - an edited sequence may not build; skip it
             return None
-        inputs = make_inputs(p.args, input_seed)
+        inputs = make_inputs(p.args, input_seed, profile)
         return Case(p.source, p.args, inputs, p.result_dtype, p.result_shape)
 
     improved = True
@@ -358,6 +364,8 @@ def load_target(path: Path) -> tuple[Case, Signature | None, dict[str, Any]]:
     match = re.search(r"(\w+)\[([\d, ]*)\]", out)
     if match is None:
         raise ValueError(f"{path}: cannot read the result type in {sig_line.strip()!r}")
+    for a in args:  # before make_inputs allocates them
+        check_type(str(path), a.name, a.dtype, a.shape)
     inputs = make_inputs(args, int(seed_line.split(":")[1]))
     return Case(source, args, inputs, match.group(1), _dims(match.group(2))), None, {}
 
@@ -402,14 +410,12 @@ def reshrink_folder(
     """Rewrite the failure folder ``path`` with a new shrunk case, keeping its history."""
     first = meta["original"]
     first_args = tuple(ArgSpec.from_json(a) for a in first["args"])
-    inputs = make_inputs(first_args, int(meta.get("input_seed", 0)))
+    profile = InputProfile(meta.get("input_profile", InputProfile.MIXED.value))
+    inputs = make_inputs(first_args, int(meta.get("input_seed", 0)), profile)
     shape = tuple(first["result_shape"])
     original = Case(first["source"], first_args, inputs, first["result_dtype"], shape)
-    keep = {
-        k: v
-        for k, v in meta.items()
-        if k in ("hits", "seeds", "seed", "input_seed", "options", "detail")
-    }
+    kept = ("hits", "seeds", "seed", "input_seed", "options", "detail", "first_seen", "last_seen")
+    keep = {k: v for k, v in meta.items() if k in kept}
     write_folder(
         path,
         sig=sig,

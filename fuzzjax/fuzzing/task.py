@@ -12,14 +12,15 @@ from __future__ import annotations
 import os
 import pickle
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Case, Signature, Stage, Symptom
-from fuzzjax.fuzzing.diagnose import Status, diagnose
-from fuzzjax.fuzzing.inputs import derive_input_seed, make_inputs
+from fuzzjax.fuzzing.diagnose import Status, classify, diagnose
+from fuzzjax.fuzzing.inputs import input_set
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.workers import Outcome, OutcomeKind
 
@@ -35,12 +36,25 @@ _SIGNALS = {-11: Symptom.SEGFAULT, -6: Symptom.ABORT, -9: Symptom.KILLED}
 
 @dataclass(frozen=True)
 class FuzzTaskConfig:
-    """A fuzz worker's settings: generation options (JSON) and its breadcrumb folder."""
+    """A fuzz worker's settings: generation options (JSON), its breadcrumb folder, and how
+    each seed is tested (shrinking candidates always get every oracle on their one input set).
+    """
 
     options: str
     crumbs: str
     #: Where shrinking candidates are pickled ("" = the breadcrumb folder).
     candidates: str = ""
+    #: Input sets per compiled program (``fuzzjax.fuzzing.inputs.input_set``).
+    inputs_per_program: int = 1
+    #: Percent of programs whose every input set also runs eagerly (the rest only as a
+    #: third opinion when two oracles disagree).
+    eager_percent: int = 100
+    #: Compare with the executable compiled with XLA's HLO passes off.
+    o0: bool = True
+    #: Apply the benign registry (``fuzz --no-benign`` reports every difference).
+    benign: bool = True
+    #: Percent of programs whose unoptimised executable also has fusion off (slow to compile).
+    deep_percent: int = 10
 
 
 @dataclass
@@ -55,6 +69,13 @@ class FuzzResult:
     culprit: Case | None = None
     #: The one-line exception when the task itself failed (e.g. the generator raised).
     error: str = ""
+    #: The input set that failed (or the last one tested), and how many were tested.
+    input_index: int = 0
+    tests: int = 1
+    #: How often each oracle ran, over all input sets (``fuzzjax.fuzzing.runner.Oracle``).
+    oracles: dict[str, int] = field(default_factory=dict)
+    #: Coverage cells the tests reached (``fuzzjax.fuzzing.coverage.cells_of``).
+    cells: list[str] = field(default_factory=list)
 
 
 def _test_hooks(seed: int, stage: Stage) -> None:
@@ -69,14 +90,20 @@ def _test_hooks(seed: int, stage: Stage) -> None:
         time.sleep(3600)
 
 
-def seed_case(seed: int, options: GenOptions) -> tuple[Case, Program]:
-    """The program of ``seed`` with its inputs (also rebuilt by the supervisor after a crash)."""
+def seed_case(seed: int, options: GenOptions, input_index: int = 0) -> tuple[Case, Program]:
+    """The program of ``seed`` with its input set ``input_index`` (also rebuilt by the
+    supervisor after a crash)."""
     from fuzzjax.generation.generator import generate
 
     program = generate(seed, options)
-    inputs = make_inputs(program.args, derive_input_seed(seed))
+    inputs = input_set(program.args, seed, input_index)
     case = Case(program.source, program.args, inputs, program.result_dtype, program.result_shape)
     return case, program
+
+
+def sampled(what: str, seed: int, percent: int) -> bool:
+    """Whether seed ``seed``'s program gets the sampled oracle ``what`` (a stable draw)."""
+    return zlib.crc32(f"{what}:{seed}".encode()) % 100 < percent
 
 
 def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
@@ -95,34 +122,104 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
         tick()
         crumb = crumbs / str(n)
         crumb.write_text(Stage.GENERATE.value)
+        current = [0]  # the input set under test, written with each stage for a crash report
+
+        def tell(stage: Stage) -> None:
+            crumb.write_text(f"{stage.value}:{current[0]}")
+            _test_hooks(n, stage)
+
+        def on_input(index: int) -> None:
+            current[0] = index
+
         try:
             if n >= CANDIDATE_BASE:
                 case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
-            else:
-                case = seed_case(n, options)[0]
-
-            def tell(stage: Stage) -> None:
-                crumb.write_text(stage.value)
-                _test_hooks(n, stage)
-
-            found = diagnose(case, on_stage=tell)
+                found = diagnose(case, on_stage=tell, benign=config.benign)
+                return FuzzResult(
+                    found.status,
+                    found.signature,
+                    found.benign,
+                    found.detail,
+                    found.index,
+                    found.culprit,
+                )
+            return _test_seed(n, options, config, tell, on_input)
         except Exception as exc:  # noqa: BLE001 - generation failures are findings too
             return FuzzResult(Status.FAIL, error=one_line(exc))
         finally:
             crumb.unlink(missing_ok=True)
-        return FuzzResult(
-            found.status, found.signature, found.benign, found.detail, found.index, found.culprit
-        )
 
     return task
+
+
+def _test_seed(
+    seed: int,
+    options: GenOptions,
+    config: FuzzTaskConfig,
+    tell: Callable[[Stage], None],
+    on_input: Callable[[int], None],
+) -> FuzzResult:
+    """A seed's program on ``inputs_per_program`` input sets; the first failing one classified."""
+    from fuzzjax.fuzzing.coverage import cells_of
+    from fuzzjax.fuzzing.runner import run_program
+
+    case, program = seed_case(seed, options)
+    sets = [case.inputs] + [
+        input_set(program.args, seed, k) for k in range(1, config.inputs_per_program)
+    ]
+    eager = sampled("eager", seed, config.eager_percent)
+    run = run_program(
+        case.source,
+        sets,
+        case.result_dtype,
+        case.result_shape,
+        on_stage=tell,
+        on_input=on_input,
+        eager=eager,
+        o0=config.o0,
+        explain=config.benign,
+        deep=sampled("o0deep", seed, config.deep_percent),
+    )
+    cells: set[str] = set()
+    for evaluation in run.evaluations:
+        cells |= cells_of(evaluation)
+    index = run.failing_index if run.failing_index is not None else len(run.tests) - 1
+    failing = Case(
+        case.source, case.args, sets[max(index, 0)], case.result_dtype, case.result_shape
+    )
+    found = classify(failing, run.failure, run.explained, benign=config.benign)
+    return FuzzResult(
+        found.status,
+        found.signature,
+        found.benign,
+        found.detail,
+        found.index,
+        found.culprit,
+        input_index=max(index, 0),
+        tests=len(run.tests),
+        oracles=dict(run.oracle_counts()),
+        cells=sorted(cells),
+    )
+
+
+def crash_site(seed: int, crumbs: Path) -> tuple[Stage, int]:
+    """The stage and input set a worker was in when it died or hung (its breadcrumb)."""
+    crumb = crumbs / str(seed)
+    text = crumb.read_text().strip() if crumb.exists() else ""
+    stage, _, index = text.partition(":")
+    try:
+        return Stage(stage or Stage.GENERATE.value), int(index or 0)
+    except ValueError:  # a torn write: the worker died while writing its breadcrumb
+        return Stage.GENERATE, 0
 
 
 def outcome_signature(
     outcome: Outcome[FuzzResult], case: Case | None, crumbs: Path
 ) -> Signature | None:
-    """The signature of a pool outcome: the worker's own, or one for a crash or a hang."""
+    """The signature of a pool outcome: the worker's own, or one for a crash or a hang.
+    (Read ``crash_site`` first when a crash's input set matters: this removes the crumb.)"""
     crumb = crumbs / str(outcome.seed)
-    stage_text = crumb.read_text().strip() if crumb.exists() else Stage.GENERATE.value
+    stage = crash_site(outcome.seed, crumbs)[0]
     crumb.unlink(missing_ok=True)
     if outcome.result is not None:
         if outcome.result.signature is None and outcome.result.error:
@@ -137,4 +234,4 @@ def outcome_signature(
         from fuzzjax.syntax import aliases_used, parse
 
         ops, dtype = tuple(sorted(aliases_used(parse(case.source)))), case.result_dtype
-    return Signature(Stage(stage_text or "generate"), symptom, ops, dtype)
+    return Signature(stage, symptom, ops, dtype)

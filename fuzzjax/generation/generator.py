@@ -19,7 +19,7 @@ from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.generation import kernels
 from fuzzjax.generation.profiles import alias_weights
 from fuzzjax.generation.render import Node, render, render_statement
-from fuzzjax.program import ArgSpec, GenOptions, Program
+from fuzzjax.program import DEFAULT_ALIAS_WEIGHT, ArgSpec, GenOptions, Program
 from fuzzjax.rules.base import Const, Name
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
@@ -67,7 +67,11 @@ class Generator:
         self.seed = seed
         self.options = options
         self.limits = Limits(
-            options.max_rank, options.max_elements, options.max_params, x64=options.x64
+            options.max_rank,
+            options.max_elements,
+            options.max_params,
+            x64=options.x64,
+            large_percent=options.large_percent,
         )
         self.params: list[ArrayType] = []
         self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order
@@ -80,6 +84,9 @@ class Generator:
         self.category = options.category
         self.exclude_category = ""  # "combined": the spine child must use another category
         self.no_control = False
+        #: Swarm testing: the families this program may use (None: all).
+        self.enabled: frozenset[str] | None = None
+        self.weights = dict(options.weights)
 
     def program_tree(self) -> tuple[Node, int]:
         ch = self.ch
@@ -96,6 +103,8 @@ class Generator:
         if self.category == "combined" and depth < 2:
             depth = 2  # a mix of categories needs two nested operations
         dtypes = dtype_set(self.limits.x64)
+        if self.options.swarm:
+            dtypes = self.draw_swarm(dtypes)
         dtype = dtypes[ch.weighted([DTYPE_WEIGHTS[d] for d in dtypes])]
         rank = ch.weighted(RANK_WEIGHTS[: self.limits.max_rank + 1])
         shape = list(draw_shape(ch, self.limits, rank))
@@ -103,6 +112,14 @@ class Generator:
             shape[ch.integer(0, rank - 1)] = 0
         out = ArrayType(dtype, tuple(shape))
         return self.expr(out, depth, root=True), depth
+
+    def draw_swarm(self, dtypes: tuple[str, ...]) -> tuple[str, ...]:
+        """Swarm testing: keep each family and each result dtype with probability 1/2 (at least
+        one of each); the choices are recorded, so a seed replays the same subset."""
+        families = [f for f in FAMILIES if self.ch.chance(50)] or [self.ch.choice(list(FAMILIES))]
+        self.enabled = frozenset(families)
+        kept = tuple(d for d in dtypes if self.ch.chance(50))
+        return kept or (self.ch.choice(dtypes),)
 
     def expr(self, out: ArrayType, depth: int, root: bool = False) -> Node:
         if depth == 0:
@@ -280,10 +297,34 @@ class Generator:
         where = Where(self.differentiable, deep, min(depth, 3), bool(self.scope))
         families = candidate_families(out, self.limits, where, category, exclude)
         families = families or candidate_families(out, self.limits, where)
+        if self.enabled is not None:
+            families = tuple(f for f in families if f[0].family in self.enabled) or families
         if self.options.profile == "realistic":
-            rules = [rule for family in families for rule in family]
-            return rules[self.ch.weighted(realistic_weights(tuple(rules)))]
-        return self.ch.choice(self.ch.choice(families))
+            return self.realistic_rule(families)
+        if not self.weights:
+            return self.ch.choice(self.ch.choice(families))
+        per_family = [
+            [self.weights.get(r.alias, DEFAULT_ALIAS_WEIGHT) for r in f] for f in families
+        ]
+        totals = [sum(w) for w in per_family]
+        if not any(totals):  # every candidate weighs 0: fall back to uniform
+            return self.ch.choice(self.ch.choice(families))
+        index = self.ch.weighted(totals)
+        return families[index][self.ch.weighted(per_family[index])]
+
+    def realistic_rule(self, families: tuple[tuple[Rule, ...], ...]) -> Rule:
+        """An alternative drawn with real code's frequencies, times the fuzz campaign's alias
+        weights when it sets them (the two compose by multiplication)."""
+        rules = tuple(rule for family in families for rule in family)
+        weights = realistic_weights(rules)
+        if self.weights:
+            weights = tuple(
+                w * self.weights.get(r.alias, DEFAULT_ALIAS_WEIGHT)
+                for w, r in zip(weights, rules, strict=True)
+            )
+            if not any(weights):  # every candidate weighs 0: real code's frequencies alone
+                weights = realistic_weights(rules)
+        return rules[self.ch.weighted(weights)]
 
     def names_in_scope(self) -> list[tuple[str, ArrayType]]:
         """Bare names a trace-time read may use: parameters, locals, plain lambda parameters."""

@@ -20,6 +20,12 @@ class Limits:
     max_params: int = 8
     #: JAX's x64 mode: 64-bit dtypes allowed, 64-bit default int/float (``GenOptions.x64``).
     x64: bool = False
+    #: Percent of drawn shapes with one large dimension (``LARGE_DIMS``, within max_elements).
+    large_percent: int = 0
+
+
+#: Sizes of the occasional large dimension (``Limits.large_percent``).
+LARGE_DIMS: tuple[int, ...] = (1000, 4096, 10000, 32768, 65536)
 
 
 def draw_dim(ch: Chooser) -> int:
@@ -33,6 +39,13 @@ def draw_shape(ch: Chooser, limits: Limits, rank: int) -> tuple[int, ...]:
         if _size(shape) * dim > limits.max_elements:
             dim = 1
         shape.append(dim)
+    if limits.large_percent and rank and ch.chance(limits.large_percent):
+        axis = ch.integer(0, rank - 1)
+        rest = _size(shape) // max(shape[axis], 1)
+        dim = LARGE_DIMS[ch.integer(0, len(LARGE_DIMS) - 1)]
+        while dim > 1 and rest * dim > limits.max_elements:
+            dim //= 2
+        shape[axis] = max(dim, shape[axis])
     return tuple(shape)
 
 

@@ -1,0 +1,307 @@
+"""What each elementwise operation means, in mpmath: the function table of the referee.
+
+Every grammar spelling of an operation (``op_add``, ``jnp.add``, ``lax.add``) maps to one
+canonical name (``CANONICAL``). A canonical name is either
+
+* an ``MpFunction``: the mathematical function, evaluated by mpmath at high precision on
+  real or complex arguments, with its accuracy class (``fuzzjax.fuzzing.referee_bounds``);
+* or an exact operation (``EXACT``): selection, sign manipulation, rounding to an integer,
+  comparison, integer arithmetic. Those have one representable answer, computed exactly by
+  ``fuzzjax.fuzzing.referee_exact`` without rounding.
+
+Formulas follow JAX's documented definitions: ``jax.nn.gelu`` is the tanh approximation
+(``approximate=True``), ``softplus`` is ``log(1 + exp(x))``, ``celu``/``elu`` use alpha=1,
+``leaky_relu`` a slope of 0.01, ``sinc`` is the normalised ``sin(pi x)/(pi x)``. They are
+written without cancellation (``0.5 * (1 + tanh(u)) == 1 / (1 + exp(-2u))``), so that the
+working precision is spent on the answer and not on digits that cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mpmath
+
+from fuzzjax.fuzzing.referee_numbers import Mp
+
+
+@dataclass(frozen=True)
+class MpFunction:
+    """A mathematical function of the referee."""
+
+    name: str
+    arity: int
+    fn: Callable[..., Mp]
+    #: Accuracy class: a key of ``referee_bounds.BOUNDS`` (complex arguments use the
+    #: ``_complex`` variant of the class where there is one).
+    bound: str
+    #: The function is only defined for real arguments here (mpmath has no complex form
+    #: matching JAX's, or JAX rejects complex input).
+    real_only: bool = False
+    #: Discontinuous across the real or imaginary axis for complex arguments (branch
+    #: cuts): a zero part of an argument is signed and picks the side (C99 Annex G).
+    cut: bool = False
+    #: The magnitude of the terms JAX's formula adds up (for the absolute part of the
+    #: error bound of composite and special functions), as a function of the arguments.
+    scale: Callable[..., Mp] | None = None
+    #: Grows like a logarithm towards infinity (its stand-in for infinity is far larger).
+    slow: bool = False
+
+
+def _exp2(x: Mp) -> Mp:
+    return mpmath.power(2, x)
+
+
+def _log2(x: Mp) -> Mp:
+    return mpmath.log(x) / mpmath.ln2
+
+
+def _cbrt(x: Mp) -> Mp:
+    return mpmath.cbrt(abs(x)) * mpmath.sign(x)
+
+
+def _rsqrt(x: Mp) -> Mp:
+    return 1 / mpmath.sqrt(x)
+
+
+def _sigmoid(x: Mp) -> Mp:
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def _logaddexp(x: Mp, y: Mp) -> Mp:
+    big, small = (x, y) if x >= y else (y, x)
+    return big + mpmath.log1p(mpmath.exp(small - big))
+
+
+def _logaddexp2(x: Mp, y: Mp) -> Mp:
+    big, small = (x, y) if x >= y else (y, x)
+    return big + mpmath.log1p(mpmath.power(2, small - big)) / mpmath.ln2
+
+
+def _gelu(x: Mp) -> Mp:  # x * 0.5 * (1 + tanh(u)) == x / (1 + exp(-2u))
+    u = mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x**3)
+    return x / (1 + mpmath.exp(-2 * u))
+
+
+def _elu(x: Mp) -> Mp:
+    return x if x > 0 else mpmath.expm1(x)
+
+
+_SELU_SCALE = mpmath.mpf("1.0507009873554804934193349852946")
+_SELU_ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+
+
+def _selu(x: Mp) -> Mp:
+    return _SELU_SCALE * (x if x > 0 else _SELU_ALPHA * mpmath.expm1(x))
+
+
+def _lgamma(x: Mp) -> Mp:
+    if x <= 0 and x == mpmath.floor(x):
+        return mpmath.inf  # log|Gamma| is +inf at its poles, from both sides
+    return mpmath.re(mpmath.loggamma(x))  # log|Gamma(x)|, also for negative x
+
+
+def _sign(z: Mp) -> Mp:
+    return z / abs(z) if z != 0 else z
+
+
+def _abs1(x: Mp) -> Mp:
+    return abs(x)
+
+
+def _max_abs(x: Mp, y: Mp) -> Mp:
+    return max(abs(x), abs(y))
+
+
+def _lanczos_terms(x: Mp) -> Mp:
+    """Magnitude of the terms of XLA's Lanczos lgamma/digamma (t = |x| + 7.5, log t)."""
+    t = abs(x) + mpmath.mpf(7.5)
+    return t * (1 + abs(mpmath.log(t)))
+
+
+_F = MpFunction
+FUNCTIONS: dict[str, MpFunction] = {
+    f.name: f
+    for f in (
+        _F("add", 2, lambda x, y: x + y, "correctly_rounded"),
+        _F("subtract", 2, lambda x, y: x - y, "correctly_rounded"),
+        _F("multiply", 2, lambda x, y: x * y, "correctly_rounded"),
+        _F("divide", 2, lambda x, y: x / y, "correctly_rounded"),
+        _F("reciprocal", 1, lambda x: 1 / x, "correctly_rounded"),
+        _F("square", 1, lambda x: x * x, "correctly_rounded"),
+        _F("sqrt", 1, mpmath.sqrt, "correctly_rounded", cut=True),
+        _F("rsqrt", 1, _rsqrt, "elementary", cut=True),
+        _F("cbrt", 1, _cbrt, "elementary", real_only=True),
+        _F("exp", 1, mpmath.exp, "elementary"),
+        _F("exp2", 1, _exp2, "exponential"),
+        _F("expm1", 1, mpmath.expm1, "elementary"),
+        _F("log", 1, mpmath.log, "elementary", cut=True, slow=True),
+        _F("log2", 1, _log2, "elementary", cut=True, slow=True),
+        _F("log10", 1, mpmath.log10, "elementary", cut=True, slow=True),
+        _F("log1p", 1, mpmath.log1p, "elementary", cut=True, slow=True),
+        _F("sin", 1, mpmath.sin, "elementary"),
+        _F("cos", 1, mpmath.cos, "elementary"),
+        _F("tan", 1, mpmath.tan, "elementary"),
+        _F("arcsin", 1, mpmath.asin, "elementary", cut=True, slow=True),
+        _F("arccos", 1, mpmath.acos, "elementary", cut=True, slow=True),
+        _F("arctan", 1, mpmath.atan, "elementary", cut=True),
+        _F("sinh", 1, mpmath.sinh, "exponential"),
+        _F("cosh", 1, mpmath.cosh, "exponential"),
+        _F("tanh", 1, mpmath.tanh, "elementary"),
+        _F("arcsinh", 1, mpmath.asinh, "elementary", cut=True, slow=True),
+        _F("arccosh", 1, mpmath.acosh, "elementary", cut=True, slow=True),
+        _F("arctanh", 1, mpmath.atanh, "elementary", cut=True),
+        _F("arctan2", 2, mpmath.atan2, "elementary", real_only=True),
+        _F("hypot", 2, mpmath.hypot, "elementary", real_only=True),
+        _F("power", 2, mpmath.power, "elementary", cut=True),
+        _F("abs", 1, _abs1, "elementary"),  # complex only: real abs is exact
+        _F("sign", 1, _sign, "composite"),  # complex only (z / |z|): real sign is exact
+        _F("angle", 1, mpmath.arg, "elementary", cut=True),
+        _F("sigmoid", 1, _sigmoid, "elementary"),
+        _F("deg2rad", 1, lambda x: x * (mpmath.pi / 180), "composite", real_only=True),
+        _F("rad2deg", 1, lambda x: x * (180 / mpmath.pi), "composite", real_only=True),
+        _F("sinc", 1, mpmath.sincpi, "composite", scale=lambda x: 1),
+        _F("logaddexp", 2, _logaddexp, "composite", real_only=True, scale=_max_abs),
+        _F("logaddexp2", 2, _logaddexp2, "composite", real_only=True, scale=_max_abs),
+        _F("softplus", 1, lambda x: mpmath.log1p(mpmath.exp(x)), "composite", real_only=True),
+        _F("log_sigmoid", 1, lambda x: -mpmath.log1p(mpmath.exp(-x)), "composite", real_only=True),
+        _F("silu", 1, lambda x: x * _sigmoid(x), "composite", real_only=True),
+        _F("gelu", 1, _gelu, "composite", real_only=True, scale=_abs1),
+        _F("elu", 1, _elu, "composite", real_only=True),
+        _F("celu", 1, _elu, "composite", real_only=True),
+        _F("selu", 1, _selu, "composite", real_only=True),
+        _F("leaky_relu", 1, lambda x: x if x >= 0 else x / 100, "composite", real_only=True),
+        _F("soft_sign", 1, lambda x: x / (abs(x) + 1), "composite", real_only=True),
+        _F("erf", 1, mpmath.erf, "special", real_only=True),
+        _F("erfc", 1, mpmath.erfc, "special", real_only=True),
+        _F("erf_inv", 1, mpmath.erfinv, "special", real_only=True),
+        _F("lgamma", 1, _lgamma, "special", real_only=True, scale=_lanczos_terms),
+        _F(
+            "digamma", 1, mpmath.digamma, "special", real_only=True, scale=_lanczos_terms, slow=True
+        ),
+    )
+}
+
+#: Operations with one exactly representable answer (``referee_exact`` computes them).
+EXACT = frozenset(
+    [
+        "negative",
+        "positive",
+        "abs",
+        "sign",
+        "floor",
+        "ceil",
+        "rint",
+        "trunc",
+        "round",
+        "conj",
+        "real",
+        "imag",
+        "maximum",
+        "minimum",
+        "fmax",
+        "fmin",
+        "copysign",
+        "heaviside",
+        "nextafter",
+        "relu",
+        "relu6",
+        "hard_tanh",
+        "nan_to_num",
+        "zeros_like",
+        "ones_like",
+        "fmod",
+        "remainder",
+        "floor_divide",
+        "less",
+        "less_equal",
+        "greater",
+        "greater_equal",
+        "equal",
+        "not_equal",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "logical_not",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "signbit",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_xor",
+        "bitwise_not",
+        "left_shift",
+        "right_shift",
+        "gcd",
+        "lcm",
+        "isclose",
+    ]
+)
+
+#: Grammar aliases that spell another operation.
+CANONICAL: dict[str, str] = {
+    "op_add": "add",
+    "op_sub": "subtract",
+    "op_mul": "multiply",
+    "op_truediv": "divide",
+    "true_divide": "divide",
+    "op_floordiv": "floor_divide",
+    "op_mod": "remainder",
+    "mod": "remainder",
+    "op_neg": "negative",
+    "op_and": "bitwise_and",
+    "op_or": "bitwise_or",
+    "op_xor": "bitwise_xor",
+    "op_invert": "bitwise_not",
+    "op_pow": "power",
+    "op_lt": "less",
+    "op_le": "less_equal",
+    "op_gt": "greater",
+    "op_ge": "greater_equal",
+    "op_eq": "equal",
+    "op_ne": "not_equal",
+    "fabs": "abs",
+    "lax_add": "add",
+    "lax_sub": "subtract",
+    "lax_mul": "multiply",
+    "lax_div": "divide",
+    "lax_max": "maximum",
+    "lax_min": "minimum",
+    "lax_neg": "negative",
+    "lax_abs": "abs",
+    "lax_square": "square",
+    "lax_sign": "sign",
+    "lax_floor": "floor",
+    "lax_ceil": "ceil",
+    "lax_exp": "exp",
+    "lax_log": "log",
+    "lax_sin": "sin",
+    "lax_cos": "cos",
+    "lax_tanh": "tanh",
+    "lax_sqrt": "sqrt",
+    "lax_rsqrt": "rsqrt",
+    "lax_logistic": "sigmoid",
+    "lax_erf": "erf",
+    "lax_erfc": "erfc",
+    "lax_erf_inv": "erf_inv",
+    "lax_lgamma": "lgamma",
+    "lax_digamma": "digamma",
+    "lax_is_finite": "isfinite",
+    "lax_atan2": "arctan2",
+    "lax_rem": "fmod",
+    "lax_pow": "power",
+    "lax_nextafter": "nextafter",
+}
+
+
+def canonical(alias: str) -> str:
+    """The canonical operation name of a grammar alias."""
+    return CANONICAL.get(alias, alias)
+
+
+def covered(alias: str) -> bool:
+    """Whether the referee knows what ``alias`` means."""
+    name = canonical(alias)
+    return name in FUNCTIONS or name in EXACT
