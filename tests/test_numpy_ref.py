@@ -113,3 +113,28 @@ def test_ftz_variant_flushes_subnormals() -> None:
     tiny = np.array([1e-45, 1.0], np.float32)
     assert float(_run("x0 * 1.0", tiny).value[0]) != 0.0
     assert float(_run("x0 * 1.0", tiny, ftz=True).value[0]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x0):\n    return x0.sort(axis=-2)\n",
+        "def f(x0):\n    return jnp.sort(x0, axis=0)\n",
+        "def f(x0):\n    return jnp.argsort(x0, axis=0)\n",
+    ],
+)
+def test_ftz_reference_sorts_like_xla_subnormal_keys_tie_with_zero(source: str) -> None:
+    """XLA on CPU compares flushed keys (a subnormal ties with 0, the sort is stable) and moves
+    the unflushed values; the FTZ reference does the same (a fuzz bucket on ``.sort``)."""
+    import jax
+
+    from fuzzjax.lowering.lower import load_function
+
+    tiny = np.float32(5.877472e-39)
+    x = np.zeros((2, 3), np.float32)
+    x[0, 1], x[1, 2], x[0, 0] = tiny, -tiny, np.nan
+    got = np.asarray(jax.jit(load_function(source))(x))
+    ref = np.asarray(evaluate(source, [x], ftz=True).result.value)
+    assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes()
+    ieee = np.asarray(evaluate(source, [x]).result.value)
+    assert ieee.tobytes() != got.tobytes()  # the IEEE reference orders the subnormal apart
