@@ -138,3 +138,42 @@ def test_ftz_reference_sorts_like_xla_subnormal_keys_tie_with_zero(source: str) 
     assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes()
     ieee = np.asarray(evaluate(source, [x]).result.value)
     assert ieee.tobytes() != got.tobytes()  # the IEEE reference orders the subnormal apart
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x0, x1):\n    return jnp.full_like(x0, x1)\n",
+        "def f(x0, x1):\n    return jnp.full((2,), x1, dtype=jnp.int32)\n",
+    ],
+)
+def test_a_fill_out_of_the_integer_range_is_undefined(source: str) -> None:
+    """An inf (or too large) float fill converted to int32 has no defined value (a fuzz bucket
+    on ``full_like``: the cast's mark was dropped)."""
+    x0, x1 = np.zeros(2, np.int32), np.array(np.inf, np.float16)
+    result = evaluate(source, [x0, x1]).result
+    assert result.dtype == "int32"
+    assert result.mask().all()
+    assert not evaluate(source, [x0, np.array(3.0, np.float16)]).result.mask().any()
+
+
+def test_a_solve_whose_partial_sums_overflow_is_undefined() -> None:
+    """cho_solve of a well-conditioned factor and a right-hand side near float32's max: JAX's
+    substitutions overflow (NaN) where the exact solution is finite (a fuzz bucket)."""
+    source = "def f(x0, x1):\n    return jax.scipy.linalg.cho_solve((x0, False), x1)\n"
+    factor = np.ones((2, 2), np.complex64)
+    huge = np.zeros((2, 2), np.complex64)
+    huge[0, 1] = np.complex64(3.4028235e38 - 3.4028235e38j)
+    assert evaluate(source, [factor, huge]).result.mask().all()
+    small = np.full((2, 2), 1 + 2j, np.complex64)
+    assert not evaluate(source, [factor, small]).result.mask().any()
+
+
+def test_ftz_flush_keeps_a_complex_nan_in_its_own_part() -> None:
+    """Flushing a complex value's subnormal real part leaves its NaN imaginary part alone
+    (``re + 1j * im`` made the real part NaN too: a fuzz bucket on ``segment_sum``)."""
+    source = "def f(x0, x1):\n    return jax.ops.segment_sum(x0, x1, num_segments=2)\n"
+    x0 = np.array([complex(1.1754942e-38, np.nan)], np.complex64)
+    result = np.asarray(evaluate(source, [x0, np.array([0], np.int32)], ftz=True).result.value)
+    assert result[0].real == 0 and np.isnan(result[0].imag)
+    assert result[1] == 0

@@ -111,8 +111,8 @@ def _filled(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     if tree.data == "full":
         (fill,) = args
         dtype = dtype_value(it, rest[0]) if rest else concrete([fill])[0]
-        value = cast(it, fill, dtype)
-        return Val(np.broadcast_to(value.value, shape).copy(), dtype, whole([fill], shape))
+        value = cast(it, fill, dtype)  # its marks: the fill's and the cast's (inf to int)
+        return Val(np.broadcast_to(value.value, shape).copy(), dtype, whole([value], shape))
     fill_value = 1 if tree.data == "ones" else 0
     return it.out(np.full(shape, fill_value), dtype)
 
@@ -121,7 +121,7 @@ def _full_like(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     like, fill = args
     value = cast(it, fill, like.dtype)
     shape = np.shape(like.value)
-    return Val(np.broadcast_to(value.value, shape).copy(), like.dtype, whole([fill], shape))
+    return Val(np.broadcast_to(value.value, shape).copy(), like.dtype, whole([value], shape))
 
 
 def _eye(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:

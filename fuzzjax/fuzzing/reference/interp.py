@@ -13,7 +13,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
 from fuzzjax.dtypes import KIND
-from fuzzjax.fuzzing.inputs import dtype_name, finfo, np_dtype
+from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
 from fuzzjax.fuzzing.reference.arrays import IMPL as ARRAY_IMPL
 from fuzzjax.fuzzing.reference.control import CONTROL
 from fuzzjax.fuzzing.reference.creation import IMPL as CREATION_IMPL
@@ -130,7 +130,8 @@ class Interp:
             return x
         tiny = float(finfo("float32" if KIND[dtype] == "c" else dtype).smallest_normal)
         if KIND[dtype] == "c":
-            return flush_subnormals(x.real, tiny) + 1j * flush_subnormals(x.imag, tiny)
+            parts = (flush_subnormals(x.real, tiny), flush_subnormals(x.imag, tiny))
+            return complex_from_parts(*parts, x.dtype)  # not re + 1j * im: 1j * nan is nan+nanj
         return flush_subnormals(x, tiny)
 
     def to(self, val: Val, dtype: str) -> np.ndarray:

@@ -271,7 +271,18 @@ def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     undefined = whole(args, np.shape(result))
     bad = failed | _ill_conditioned("solve", matrix, np.shape(result))
     mark(undefined, "linalg_singular_or_nonfinite", bad)
+    if not bad.any():
+        mark(undefined, "float_accumulation_order", _solve_hazard(matrix, b, result))
     return it.out(result, args[1].dtype, undefined)
+
+
+def _solve_hazard(matrix: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Whole output when a substitution's partial sums may overflow float32 although the exact
+    solution does not: bounded by ``|A^-1| |b|`` and ``|A| |x|`` (float64 magnitudes)."""
+    with np.errstate(all="ignore"):
+        size = np.abs(np.linalg.inv(matrix)) @ np.abs(b)
+        size = np.maximum(size, np.abs(matrix) @ np.abs(x))
+        return np.full(np.shape(x), bool(np.any(~(np.abs(b) <= ACC_LIMIT) | ~(size <= ACC_LIMIT))))
 
 
 #: General lax operations and array functions.
