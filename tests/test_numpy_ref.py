@@ -177,3 +177,25 @@ def test_ftz_flush_keeps_a_complex_nan_in_its_own_part() -> None:
     result = np.asarray(evaluate(source, [x0, np.array([0], np.int32)], ftz=True).result.value)
     assert result[0].real == 0 and np.isnan(result[0].imag)
     assert result[1] == 0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x0, x1):\n    return jnp.tensordot(x0, x1, axes=1)\n",
+        "def f(x0, x1):\n    return jnp.dot(x0, x1)\n",
+        "def f(x0, x1):\n    return jnp.inner(x0, x1)\n",
+    ],
+)
+def test_contractions_keep_inf_times_zero_nan(source: str) -> None:
+    """NumPy's dot/tensordot/inner call BLAS matrix-vector products that skip zero entries
+    (inf * 0 gave 0); JAX gives NaN, and so does the reference (a fuzz bucket on tensordot)."""
+    import jax
+
+    from fuzzjax.lowering.lower import load_function
+
+    x0 = np.array([[np.inf], [1.0], [np.nan]], np.float16)
+    x1 = np.zeros(1, np.float16)
+    got = np.asarray(jax.jit(load_function(source))(x0, x1))
+    want = np.asarray(evaluate(source, [x0, x1]).result.value)
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(want).sum() == 2

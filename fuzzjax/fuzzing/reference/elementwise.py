@@ -188,6 +188,7 @@ ROUNDED_INPUT = {
     "lax_digamma",
     "sp_gammaln",
     "sp_digamma",
+    "sp_logit",  # log(x / (1 - x)) in the input dtype: a zero at 1/2
 }
 #: Operations computed in their operands' dtype rather than their result dtype.
 _IN_OPERANDS = {"abs", "lax_abs", "real", "imag", "angle", "isclose", "signbit", "absolute"}
