@@ -199,3 +199,15 @@ def test_contractions_keep_inf_times_zero_nan(source: str) -> None:
     got = np.asarray(jax.jit(load_function(source))(x0, x1))
     want = np.asarray(evaluate(source, [x0, x1]).result.value)
     assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(want).sum() == 2
+
+
+def test_a_zero_partial_times_an_infinite_tangent_is_not_checked() -> None:
+    """``jax.jvp(lambda a: x0, ...)`` has tangent 0 whatever the tangent in (JAX never forms
+    0 * inf); the reference's J @ t gave NaN (a fuzz bucket on jvp): such elements are not
+    checked, while finite tangents still are."""
+    source = "def f(x0, x1, x2):\n    return jax.jvp(lambda a0: x0, (x1,), (x2,))[1]\n"
+    x0, x1 = np.ones(2, np.float32), np.ones(3, np.float32)
+    infinite = evaluate(source, [x0, x1, np.array([1, np.inf, 2], np.float32)]).result
+    assert infinite.mask().all()
+    finite = evaluate(source, [x0, x1, np.array([1, 3, 2], np.float32)]).result
+    assert not finite.mask().any() and not np.asarray(finite.value).any()
