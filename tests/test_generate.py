@@ -91,7 +91,15 @@ def test_rendered_text_parses_to_the_generated_tree_structure() -> None:
         if not gen.statements:
             assert _preorder_ops(parse(source)) == preorder(tree), source
         else:  # named local functions: their bodies come first in the text
-            assert Counter(_preorder_ops(parse(source))) == Counter(preorder(tree)), source
+            parsed = parse(source)
+            # a @jax.custom_jvp function is fixed text (primal and rule), not generated nodes
+            fixed = Counter(
+                op
+                for t in parsed.iter_subtrees()
+                if t.data in ("custom_fundef", "defjvps")
+                for op in _preorder_ops(t)
+            )
+            assert Counter(_preorder_ops(parsed)) - fixed == Counter(preorder(tree)), source
 
 
 @pytest.mark.parametrize(
