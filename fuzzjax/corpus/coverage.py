@@ -202,7 +202,9 @@ def form_coverage(table: dict[str, Any]) -> dict[str, dict[str, Any]]:
             loops[f"{loop}: {kind}"] = (n, bool(needed & names))
     groups["loop bodies and carries"] = loops
     groups["trace-time constants"] = {
-        c: (n, c.rsplit(".", 1)[-1] in tokens and c.split("(")[0] in tokens)
+        c: (n, bool({c.rsplit(".", 1)[-1], "." + c.rsplit(".", 1)[-1]} & tokens))
+        if c.split("(")[0] in tokens
+        else (n, False)
         for c, n in table["trace_constants"].items()
     }
     out = {}
@@ -236,7 +238,7 @@ FORM_ALIASES: dict[str, frozenset[str]] = {
     "custom rule via @f.defjvp": frozenset({"custom_jvp"}),
     "custom rule via f.defjvp(...)": frozenset({"custom_jvp"}),
     "custom rule via f.defvjp(...)": frozenset({"custom_vjp"}),
-    "custom rule via f.defjvps(...)": frozenset({"custom_jvps"}),
+    "custom rule via f.defjvps(...)": frozenset({"custom_call"}),
 }
 #: (loop callable, body or carry kind) -> aliases that produce it.
 LOOP_FORM_ALIASES: dict[tuple[str, str], frozenset[str]] = {
