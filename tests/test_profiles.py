@@ -107,3 +107,11 @@ def test_fuzz_alias_weights_multiply_the_realistic_weights() -> None:
     assert any("op_add" in generate(s, plain).aliases for s in seeds)
     no_add = GenOptions(profile="realistic", weights=(("op_add", 0),))
     assert not any("op_add" in generate(s, no_add).aliases for s in seeds)
+
+
+def test_fuzz_commands_carry_the_profile(tmp_path: Path) -> None:
+    from fuzzjax.fuzzing.campaign import FuzzConfig
+
+    config = FuzzConfig(out=tmp_path, options=GenOptions(profile="realistic"), count=3)
+    assert "--profile realistic" in config.command()
+    assert "--profile" not in FuzzConfig(out=tmp_path, count=3).command()
