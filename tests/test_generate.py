@@ -134,7 +134,9 @@ def test_shrinking_keeps_programs_valid() -> None:
         lambda p: "sum" in p.aliases,
         settings=settings(max_examples=500, database=None, derandomize=True),
     )
-    assert found.depth <= 3 and len(found.source) < 150  # shrunk to a small program
+    # Shrunk to a small program. Not necessarily a shallow one: with 390 alternatives the
+    # shrinker can stop at a short chain such as x0 + abs(abs(sum(x1)) + x2) (depth 5).
+    assert len(found.source) < 150 and found.source.count("(") <= 8
     assert measure_depth(parse(found.source)) == found.depth
     from fuzzjax.lowering.lower import lower_program
 
