@@ -34,8 +34,10 @@ PINNED_SOURCES = {
     "of(x0).dtype), x1))\n",
     42: "def f(x0):\n    return jnp.fmin(x0, True)\n",
 }
-#: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
-PINNED_DIGEST_400 = "0ad1f468fce9377cadb7f80981a482ed2f3637b43d2d42ecf55558544aba57ba"
+#: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5 (re-pinned
+#: once more within 0.3.0 when issue 16 added @jax.custom_jvp functions; the merge of main's
+#: swarm/weights/large_percent options left it unchanged).
+PINNED_DIGEST_400 = "5f23d196941ed734a7cb57ff9da0d74a90fa9120f4fe12663cd30f55a1308c2c"
 #: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
 PINNED_DIGEST_BALANCED = "1a03abf9566acc8727ec491a5e802613fe469b5cc6c9acdafc7933e8932edd9b"
 PINNED_OPTIONS_JSON = (
