@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 #: The program categories, derived from the grammar families a program uses
 #: (``fuzzjax.rules.table.category_of``).
 CATEGORIES: tuple[str, ...] = ("arithmetic", "math", "array", "control_flow", "combined")
+#: Generation profiles (``fuzzjax.generation.profiles``).
+PROFILES: tuple[str, ...] = ("breadth", "realistic")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class GenOptions:
     #: Percent of drawn shapes given one large dimension (tens of thousands of elements),
     #: within ``max_elements`` (``fuzzjax.rules.shapes.LARGE_DIMS``).
     large_percent: int = 0
+    #: How alternatives are drawn (``--profile``): ``breadth`` (a family, then an alternative,
+    #: uniformly: every alternative is exercised) or ``realistic`` (with the frequencies of
+    #: real JAX code, ``fuzzjax.generation.profiles``).
+    profile: str = "breadth"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -97,7 +103,7 @@ class GenOptions:
 #: Rules missing from ``GenOptions.weights`` weigh this much.
 DEFAULT_ALIAS_WEIGHT = 8
 #: GenOptions fields written to JSON only when they differ from their default.
-_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent")
+_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent", "profile")
 
 
 def _validate(opts: GenOptions) -> None:
@@ -123,6 +129,8 @@ def _validate(opts: GenOptions) -> None:
         raise InvalidArgument(
             "weights", opts.weights, "must be (alias, weight) pairs sorted by alias, 0..65536"
         )
+    if opts.profile not in PROFILES:
+        raise InvalidArgument("profile", opts.profile, f"must be one of {', '.join(PROFILES)}")
     if opts.category and opts.category not in CATEGORIES:
         raise InvalidArgument("category", opts.category, f"must be one of {', '.join(CATEGORIES)}")
     if opts.category == "combined" and opts.max_depth < 2:

@@ -20,10 +20,73 @@ from lark.exceptions import LarkError
 #: Aliases of leaves and helper rules, which are not operations.
 #: Leaves that name a value: a parameter, a let-bound local, a lambda or loop-body parameter.
 NAME_ALIASES = frozenset({"param", "local", "bound"})
-#: Every leaf alternative: the named values and literals.
-LEAF_ALIASES = NAME_ALIASES | {"literal"}
-HELPER_ALIASES = frozenset(
-    {"assign", "axis_index", "axis_none", "int_tuple", "pad_width", "index", "slice"}
+#: Trace-time constants: Python or NumPy scalars known while tracing (``x0.ndim``,
+#: ``x0.shape[-1]``, ``jnp.finfo(x0.dtype).eps``, ``jnp.pi``). Leaves, like literals.
+CONST_ALIASES = frozenset(
+    {
+        "const_ndim",
+        "const_ndim_call",
+        "const_size",
+        "const_size_call",
+        "const_dim",
+        "const_finfo_eps",
+        "const_finfo_tiny",
+        "const_finfo_max",
+        "const_finfo_min",
+        "const_iinfo_max",
+        "const_iinfo_min",
+        "const_pi",
+        "const_e",
+        "const_inf",
+        "const_nan",
+    }
+)
+#: Every leaf alternative: the named values, literals and trace-time constants.
+LEAF_ALIASES = NAME_ALIASES | {"literal"} | CONST_ALIASES
+#: Trace-time shapes and dtypes in argument slots (``x0.shape``, ``jnp.result_type(x0)``):
+#: no runtime operation, so they add no depth.
+STATIC_ALIASES = frozenset(
+    {
+        "static_shape",
+        "static_shape_call",
+        "static_typeof_shape",
+        "static_broadcast_shapes",
+        "static_jnp_broadcast_shapes",
+        "static_dtype",
+        "static_typeof_dtype",
+        "static_result_type",
+        "static_promote_types",
+        "static_dtype_call",
+        "static_issubdtype",
+        "static_iscomplexobj",
+    }
+)
+#: PRNG keys built from literal seeds (``jax.random.split(jax.random.key(0))[1]``).
+KEY_ALIASES = frozenset({"key_new", "key_legacy", "key_split", "key_split_n", "key_fold_in"})
+#: Displays that group values (a tuple, a dict or list pytree): as deep as their deepest item.
+CONTAINER_ALIASES = frozenset({"tuple_display", "tree_dict", "tree_list", "tree_tuple"})
+HELPER_ALIASES = (
+    frozenset(
+        {
+            "assign",
+            "fundef",
+            "custom_fundef",
+            "defjvps",
+            "axis_index",
+            "axis_none",
+            "int_tuple",
+            "pad_width",
+            "index",
+            "slice",
+            "index_none",
+            "index_ellipsis",
+            "key",
+            "tree_entry",
+        }
+    )
+    | STATIC_ALIASES
+    | CONTAINER_ALIASES
+    | KEY_ALIASES
 )
 
 
@@ -140,12 +203,21 @@ def _check_names(tree: Tree[Token]) -> None:
             target, expr = child.children
             _check_refs(expr, known)
             known.add(str(target))
+        elif isinstance(child, Tree) and child.data in ("fundef", "custom_fundef"):
+            name, *rest = child.children
+            params = {str(c) for c in rest if isinstance(c, Token) and c.type == "BOUND"}
+            for body in rest:
+                if isinstance(body, Tree):
+                    _check_refs(body, known | params)
+            known.add(str(name))
         elif isinstance(child, Tree) and child.data != "params":
             _check_refs(child, known)
 
 
 def _check_refs(node: Tree[Token] | Token, known: set[str]) -> None:
     if isinstance(node, Token):
+        if node.type == "FNAME" and str(node) not in known:
+            raise ProgramSyntaxError(f"function {node} is used before it is defined")
         return
     if node.data in NAME_ALIASES:
         name = str(node.children[0])
@@ -162,25 +234,31 @@ def _check_refs(node: Tree[Token] | Token, known: set[str]) -> None:
 def measure_depth(tree: Tree[Token]) -> int:
     """Expression depth of a parsed program: operator/call nesting on the longest path.
 
-    Leaves (parameters, literals) have depth 0; a reference to a let-bound local has the depth
-    of its definition, so binding an intermediate never changes a program's depth.
+    Leaves (parameters, literals, trace-time constants) have depth 0; a reference to a
+    let-bound local has the depth of its definition, so binding an intermediate never changes a
+    program's depth; a named local function (``def body0(i0, c0): return ...``) passed to a
+    loop counts as deep as its return expression, like a lambda body (a ``@jax.custom_jvp``
+    function, a fixed primal with its rule, adds nothing to its call); trace-time shapes and
+    dtypes add nothing; displays (tuples, pytrees) are as deep as their deepest item.
     """
     funcdef = tree.children[0]
     assert isinstance(funcdef, Tree)
     ops = operation_aliases()
     carries = while_carries(tree)
     local_depths: dict[str, int] = {}
+    function_depths: dict[str, int] = {}
 
     def depth(node: Tree[Token] | Token) -> int:
         if isinstance(node, Token):
-            return 0
+            return function_depths.get(str(node), 0) if node.type == "FNAME" else 0
         if node.data == "local":
             return local_depths[str(node.children[0])]
         if is_bound_read(node, carries):
             return 0  # unpacking a carry (c0[0]) or reading a loop counter is not an operation
+        if node.data in CONTAINER_ALIASES or node.data == "tree_entry":
+            return max((depth(c) for c in node.children), default=0)
         if node.data in ops:
-            inner = [depth(c) for c in node.children if isinstance(c, Tree)]
-            return 1 + max(inner, default=0)
+            return 1 + max((depth(c) for c in node.children), default=0)
         return 0
 
     result = 0
@@ -189,6 +267,11 @@ def measure_depth(tree: Tree[Token]) -> int:
             continue
         if child.data == "assign":
             local_depths[str(child.children[0])] = depth(child.children[1])
+        elif child.data == "fundef":
+            body = [c for c in child.children if isinstance(c, Tree)]
+            function_depths[str(child.children[0])] = max(map(depth, body), default=0)
+        elif child.data in ("custom_fundef", "defjvps"):
+            continue  # a fixed primal and its rule: the call counts as one operation
         else:
             result = depth(child)
     return result
@@ -199,13 +282,15 @@ def _is_bound(node: Tree[Token] | Token) -> bool:
 
 
 def while_carries(tree: Tree[Token]) -> frozenset[str]:
-    """Names bound by ``lax.while_loop`` lambdas: (value, counter) pairs, read as ``c0[k]``."""
+    """Tuple-valued lambda and function parameters, read as ``c0[k]``: the (value, counter)
+    pairs of ``lax.while_loop`` lambdas and every ``t0``-style tuple carry."""
     return frozenset(
         str(token)
         for node in tree.iter_subtrees()
-        if node.data == "while_loop"
         for token in node.children
-        if isinstance(token, Token) and token.type == "BOUND"
+        if isinstance(token, Token)
+        and token.type == "BOUND"
+        and (node.data == "while_loop" or str(token).startswith("t"))
     )
 
 

@@ -55,13 +55,14 @@ def test_loop_bodies_read_their_counters_and_match_numpy(programs) -> None:  # n
             # jit vs disable_jit (loops run in Python, the counter is a Python int) vs NumPy
             run = check_program(program.source, args, program.result_dtype, program.result_shape)
             assert run.failure is None, (program.source, run.failure)
-            want = evaluate(program.source, args).result.value
+            ref = evaluate(program.source, args).result
+            defined = ~ref.mask()  # e.g. integer division by zero has no defined value
             assert str(got.dtype) == program.result_dtype, program.source
-            (
-                np.testing.assert_allclose(
-                    got.astype(np.complex128), np.asarray(want).astype(np.complex128), rtol=1e-2
-                ),
-                program.source,
+            np.testing.assert_allclose(
+                got.astype(np.complex128)[defined],
+                np.asarray(ref.value).astype(np.complex128)[defined],
+                rtol=1e-2,
+                err_msg=program.source,
             )
 
 

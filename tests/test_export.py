@@ -83,6 +83,7 @@ def expected_schema(with_split: bool = False) -> Any:
             ("swarm", pa.bool_()),
             ("weights", pa.list_(pa.struct([("alias", pa.string()), ("weight", pa.int64())]))),
             ("large_percent", pa.int64()),
+            ("profile", pa.string()),
         ]
     )
     argument = pa.struct(

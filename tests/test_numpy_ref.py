@@ -113,3 +113,101 @@ def test_ftz_variant_flushes_subnormals() -> None:
     tiny = np.array([1e-45, 1.0], np.float32)
     assert float(_run("x0 * 1.0", tiny).value[0]) != 0.0
     assert float(_run("x0 * 1.0", tiny, ftz=True).value[0]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x0):\n    return x0.sort(axis=-2)\n",
+        "def f(x0):\n    return jnp.sort(x0, axis=0)\n",
+        "def f(x0):\n    return jnp.argsort(x0, axis=0)\n",
+    ],
+)
+def test_ftz_reference_sorts_like_xla_subnormal_keys_tie_with_zero(source: str) -> None:
+    """XLA on CPU compares flushed keys (a subnormal ties with 0, the sort is stable) and moves
+    the unflushed values; the FTZ reference does the same (a fuzz bucket on ``.sort``)."""
+    import jax
+
+    from fuzzjax.lowering.lower import load_function
+
+    tiny = np.float32(5.877472e-39)
+    x = np.zeros((2, 3), np.float32)
+    x[0, 1], x[1, 2], x[0, 0] = tiny, -tiny, np.nan
+    got = np.asarray(jax.jit(load_function(source))(x))
+    ref = np.asarray(evaluate(source, [x], ftz=True).result.value)
+    assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes()
+    ieee = np.asarray(evaluate(source, [x]).result.value)
+    assert ieee.tobytes() != got.tobytes()  # the IEEE reference orders the subnormal apart
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x0, x1):\n    return jnp.full_like(x0, x1)\n",
+        "def f(x0, x1):\n    return jnp.full((2,), x1, dtype=jnp.int32)\n",
+    ],
+)
+def test_a_fill_out_of_the_integer_range_is_undefined(source: str) -> None:
+    """An inf (or too large) float fill converted to int32 has no defined value (a fuzz bucket
+    on ``full_like``: the cast's mark was dropped)."""
+    x0, x1 = np.zeros(2, np.int32), np.array(np.inf, np.float16)
+    result = evaluate(source, [x0, x1]).result
+    assert result.dtype == "int32"
+    assert result.mask().all()
+    assert not evaluate(source, [x0, np.array(3.0, np.float16)]).result.mask().any()
+
+
+def test_a_solve_whose_partial_sums_overflow_is_undefined() -> None:
+    """cho_solve of a well-conditioned factor and a right-hand side near float32's max: JAX's
+    substitutions overflow (NaN) where the exact solution is finite (a fuzz bucket)."""
+    source = "def f(x0, x1):\n    return jax.scipy.linalg.cho_solve((x0, False), x1)\n"
+    factor = np.ones((2, 2), np.complex64)
+    huge = np.zeros((2, 2), np.complex64)
+    huge[0, 1] = np.complex64(3.4028235e38 - 3.4028235e38j)
+    assert evaluate(source, [factor, huge]).result.mask().all()
+    small = np.full((2, 2), 1 + 2j, np.complex64)
+    assert not evaluate(source, [factor, small]).result.mask().any()
+
+
+def test_ftz_flush_keeps_a_complex_nan_in_its_own_part() -> None:
+    """Flushing a complex value's subnormal real part leaves its NaN imaginary part alone
+    (``re + 1j * im`` made the real part NaN too: a fuzz bucket on ``segment_sum``)."""
+    source = "def f(x0, x1):\n    return jax.ops.segment_sum(x0, x1, num_segments=2)\n"
+    x0 = np.array([complex(1.1754942e-38, np.nan)], np.complex64)
+    result = np.asarray(evaluate(source, [x0, np.array([0], np.int32)], ftz=True).result.value)
+    assert result[0].real == 0 and np.isnan(result[0].imag)
+    assert result[1] == 0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(x0, x1):\n    return jnp.tensordot(x0, x1, axes=1)\n",
+        "def f(x0, x1):\n    return jnp.dot(x0, x1)\n",
+        "def f(x0, x1):\n    return jnp.inner(x0, x1)\n",
+    ],
+)
+def test_contractions_keep_inf_times_zero_nan(source: str) -> None:
+    """NumPy's dot/tensordot/inner call BLAS matrix-vector products that skip zero entries
+    (inf * 0 gave 0); JAX gives NaN, and so does the reference (a fuzz bucket on tensordot)."""
+    import jax
+
+    from fuzzjax.lowering.lower import load_function
+
+    x0 = np.array([[np.inf], [1.0], [np.nan]], np.float16)
+    x1 = np.zeros(1, np.float16)
+    got = np.asarray(jax.jit(load_function(source))(x0, x1))
+    want = np.asarray(evaluate(source, [x0, x1]).result.value)
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(want).sum() == 2
+
+
+def test_a_zero_partial_times_an_infinite_tangent_is_not_checked() -> None:
+    """``jax.jvp(lambda a: x0, ...)`` has tangent 0 whatever the tangent in (JAX never forms
+    0 * inf); the reference's J @ t gave NaN (a fuzz bucket on jvp): such elements are not
+    checked, while finite tangents still are."""
+    source = "def f(x0, x1, x2):\n    return jax.jvp(lambda a0: x0, (x1,), (x2,))[1]\n"
+    x0, x1 = np.ones(2, np.float32), np.ones(3, np.float32)
+    infinite = evaluate(source, [x0, x1, np.array([1, np.inf, 2], np.float32)]).result
+    assert infinite.mask().all()
+    finite = evaluate(source, [x0, x1, np.array([1, 3, 2], np.float32)]).result
+    assert not finite.mask().any() and not np.asarray(finite.value).any()

@@ -20,3 +20,19 @@ def test_python_api_example_runs() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "max_depth=0 must be >= 1" in result.stdout
+
+
+def test_realistic_example_is_what_the_command_prints() -> None:
+    from fuzzjax.generation.generator import generate
+    from fuzzjax.program import GenOptions
+
+    text = README.read_text()
+    block = re.search(
+        r"```python\n# python -m fuzzjax replay (\d+) --max-depth (\d+) --profile realistic.*?\n"
+        r"(.*?)```",
+        text,
+        re.DOTALL,
+    )
+    assert block is not None
+    seed, depth, source = int(block.group(1)), int(block.group(2)), block.group(3)
+    assert source == generate(seed, GenOptions(max_depth=depth, profile="realistic")).source

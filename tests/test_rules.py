@@ -20,7 +20,7 @@ def test_every_operation_alternative_has_a_callee_or_symbol() -> None:
 
 def test_a_few_thousand_programs_reach_every_alternative() -> None:
     reached: Counter[str] = Counter()
-    for seed in range(3000):
+    for seed in range(4000):
         reached.update(generate(seed, max_depth=5).aliases)
     missing = sorted(set(TABLE) - set(reached))
     assert not missing, f"never generated: {missing}"

@@ -97,8 +97,9 @@ def add_gen_options(
     max_rank: int = 8,
     x64: bool = True,
 ) -> None:
-    """``--max-depth``, ``--min-depth``, ``--max-rank`` (and ``--x64``); ``defaults=False``
-    leaves them ``None`` when not given, so a caller can tell an explicit value."""
+    """``--max-depth``, ``--min-depth``, ``--max-rank``, ``--profile`` (and ``--x64``);
+    ``defaults=False`` leaves them ``None`` when not given, so a caller can tell an explicit
+    value."""
 
     def d(value: Any) -> Any:
         return value if defaults else None
@@ -129,6 +130,14 @@ def add_gen_options(
             help="x64 mode: float64/int64/complex128 programs with JAX's x64 promotion and "
             "defaults, each lowered under jax.enable_x64(True) (default off)",
         )
+    p.add_argument(
+        "--profile",
+        choices=("breadth", "realistic"),
+        default=None,
+        help="how grammar alternatives are drawn: breadth (default: every alternative alike, "
+        "what fuzzing wants) or realistic (with the frequencies of real JAX code, "
+        "data/real_usage.json)",
+    )
 
 
 def depth_weights(spec: str | None, lo: int, hi: int) -> tuple[int, ...]:
@@ -157,7 +166,7 @@ def gen_options(args: argparse.Namespace, **extra: Any) -> GenOptions:
     from fuzzjax.program import GenOptions
 
     fields: dict[str, Any] = {}
-    for name in ("max_depth", "min_depth", "max_rank", "x64", "max_elements"):
+    for name in ("max_depth", "min_depth", "max_rank", "x64", "max_elements", "profile"):
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value

@@ -248,7 +248,7 @@ def cmd_replay(argv: Sequence[str]) -> int:
     args = replay_parser().parse_args(argv)
     given = {
         name: value
-        for name in ("max_depth", "min_depth", "max_rank", "x64")
+        for name in ("max_depth", "min_depth", "max_rank", "x64", "profile")
         if (value := getattr(args, name)) is not None
     }
     if Path(args.seed).is_dir():

@@ -50,23 +50,46 @@ def cmd_stats(argv: Sequence[str]) -> int:
 def coverage_parser() -> ArgParser:
     p = ArgParser(
         prog="fuzzjax coverage",
-        description="Grammar alternatives a corpus reaches and does not reach, and its "
-        "StableHLO op kinds.",
+        description="Grammar alternatives a corpus reaches and does not reach, its StableHLO "
+        "op kinds, and the share of real JAX call sites (data/real_usage.json) whose callable "
+        "the grammar can generate and the corpus contains, with the forms missing.",
         parents=[db_parent()],
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
         "--top", type=integer("--top", 0), default=0, help="show only the N most frequent ops"
     )
+    p.add_argument(
+        "--grammar",
+        action="store_true",
+        help="only the real-call-site report of the grammar itself (no corpus needed)",
+    )
     return p
 
 
 def cmd_coverage(argv: Sequence[str]) -> int:
     args = coverage_parser().parse_args(argv)
-    from fuzzjax.corpus.coverage import format_coverage, grammar_coverage
+    from fuzzjax.corpus.coverage import (
+        call_site_coverage,
+        format_call_sites,
+        format_coverage,
+        grammar_coverage,
+    )
     from fuzzjax.corpus.store import Corpus
 
+    if args.grammar:
+        real = call_site_coverage()
+        print(json.dumps(real, indent=2) if args.json else format_call_sites(real, args.top))
+        return 0
     with Corpus(args.db, create=False) as corpus:
         cov = grammar_coverage(corpus)
-    print(json.dumps(cov, indent=2) if args.json else format_coverage(cov, args.top))
+    cov["real_call_sites"] = call_site_coverage(
+        reached=cov["reached"], occurrences=cov["occurrences"]
+    )
+    if args.json:
+        print(json.dumps(cov, indent=2))
+    else:
+        print(format_coverage(cov, args.top))
+        print()
+        print(format_call_sites(cov["real_call_sites"], args.top or 25))
     return 0

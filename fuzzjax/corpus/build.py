@@ -280,6 +280,8 @@ def option_flags(opts: str) -> str:
     ]
     if options.x64:
         flags.append("--x64")
+    if options.profile != "breadth":
+        flags.append(f"--profile {options.profile}")
     if options.category:
         flags.append(f"--category {options.category}")
     if options.balanced:

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from fuzzjax.corpus.columns import FIELDS, export_columns, features, type_text
-from fuzzjax.corpus.provenance import OptionGroup, options_text
+from fuzzjax.corpus.provenance import OptionGroup, options_text, profile_counts
 
 SPLITS = ("train", "validation", "test")
 #: Characters of one string shown in the example row.
@@ -197,6 +197,15 @@ def _generation(f: CardFacts) -> list[str]:
             lines.append(
                 f"| {options} | {g.first_seed}..{g.last_seed} | {g.pairs} | {g.seeds_processed} |"
             )
+    profiles = profile_counts(f.groups)
+    if profiles:
+        made = ", ".join(f"{md_code(p)} ({n} rows)" for p, n in profiles.items())
+        lines += [
+            "",
+            f"Generation profile: {made}. `breadth` draws every grammar alternative alike; "
+            "`realistic` draws them with the frequencies of real JAX code "
+            "(`data/real_usage.json`).",
+        ]
     if f.user_pairs:
         lines += ["", f"{f.user_pairs} rows are user functions added with `fuzzjax add`."]
     lines += ["", "## Versions", ""]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections import Counter
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -64,6 +65,8 @@ class OptionGroup:
         parts += ["--min-depth", str(o.min_depth), "--max-rank", str(o.max_rank)]
         if o.x64:
             parts.append("--x64")
+        if o.profile != "breadth":
+            parts += ["--profile", o.profile]
         if o.depth_weights:
             parts += ["--depth-dist", ",".join(map(str, o.depth_weights))]
         if o.balanced:
@@ -125,6 +128,15 @@ def option_groups(corpus: Corpus) -> list[OptionGroup]:
             )
         )
     return groups
+
+
+def profile_counts(groups: list[OptionGroup]) -> dict[str, int]:
+    """Generated pairs per generation profile (``breadth``, ``realistic``; ``unreadable
+    options`` for options text that does not parse), most first."""
+    found: Counter[str] = Counter()
+    for g in groups:
+        found[g.parsed.profile if g.parsed else "unreadable options"] += g.pairs
+    return dict(found.most_common())
 
 
 def corpus_versions(corpus: Corpus) -> dict[str, list[tuple[str, int]]]:

@@ -16,6 +16,7 @@ from array import array
 from collections import Counter
 from typing import Any
 
+from fuzzjax.corpus.provenance import option_groups, profile_counts
 from fuzzjax.corpus.store import Corpus
 
 PERCENTILES = (50, 90, 99)
@@ -75,6 +76,7 @@ def corpus_stats(corpus: Corpus, top: int = 15, *, lengths: bool = False) -> dic
         "distinct_ir_hashes": int(
             db.execute("SELECT COUNT(DISTINCT ir_hash) FROM pairs").fetchone()[0]
         ),
+        "profiles": profile_counts(option_groups(corpus)),
         "by_depth": dict(sorted(by_depth.items())),
         "unmeasured_depth": pairs - sum(by_depth.values()),
         "by_category": dict(by_category.most_common()),
@@ -196,6 +198,8 @@ def format_stats(s: dict[str, Any]) -> str:
     lines = [
         f"pairs               {s['pairs']}",
         f"distinct IR hashes  {s['distinct_ir_hashes']}",
+        "profile             "
+        + (", ".join(f"{p} ({n} pairs)" for p, n in s["profiles"].items()) or "none"),
         f"seeds processed     {s['seeds_processed']}",
         f"duplicates skipped  {s['duplicates']}"
         + (

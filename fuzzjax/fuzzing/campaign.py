@@ -125,6 +125,7 @@ class FuzzConfig:
             parts += ["--max-rank", str(o.max_rank), "--max-elements", str(o.max_elements)]
             parts += ["--large-percent", str(o.large_percent)]
             parts += [] if o.swarm else ["--no-swarm"]
+            parts += ["--profile", o.profile] if o.profile != "breadth" else []
             parts += [] if self.feedback and seed is None else ["--no-feedback"]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
         parts += ["--transforms", str(self.transforms_percent)]

@@ -57,6 +57,8 @@ _NUMPY: dict[str, Any] = {
     "logical_not": np.logical_not,
     "isnan": np.isnan,
     "isinf": np.isinf,
+    "isneginf": np.isneginf,
+    "isposinf": np.isposinf,
     "isfinite": np.isfinite,
     "signbit": np.signbit,
     "bitwise_and": np.bitwise_and,

@@ -102,6 +102,34 @@ def _lgamma(x: Mp) -> Mp:
     return mpmath.re(mpmath.loggamma(x))  # log|Gamma(x)|, also for negative x
 
 
+def _logit(x: Mp) -> Mp:
+    if not 0 <= x <= 1:
+        return mpmath.nan
+    return mpmath.log(x) - mpmath.log1p(-x)  # -inf at 0, +inf at 1
+
+
+def _ndtri(p: Mp) -> Mp:
+    if not 0 <= p <= 1:
+        return mpmath.nan
+    return mpmath.sqrt(2) * mpmath.erfinv(2 * p - 1)
+
+
+def _xlogy(x: Mp, y: Mp) -> Mp:
+    if x == 0 and not mpmath.isnan(y):
+        return mpmath.mpf(0)  # JAX's definition: 0 whatever y is
+    return mpmath.nan if y < 0 else x * mpmath.log(y)
+
+
+def _xlog1py(x: Mp, y: Mp) -> Mp:
+    if x == 0 and not mpmath.isnan(y):
+        return mpmath.mpf(0)
+    return mpmath.nan if y < -1 else x * mpmath.log1p(y)
+
+
+def _betaln(a: Mp, b: Mp) -> Mp:
+    return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
+
+
 def _sign(z: Mp) -> Mp:
     return z / abs(z) if z != 0 else z
 
@@ -180,6 +208,27 @@ FUNCTIONS: dict[str, MpFunction] = {
         _F(
             "digamma", 1, mpmath.digamma, "special", real_only=True, scale=_lanczos_terms, slow=True
         ),
+        # jax.scipy.special (issue 16); not yet calibrated with scripts/referee_calibrate.py
+        _F("logit", 1, _logit, "composite", real_only=True),
+        _F("ndtr", 1, mpmath.ncdf, "special", real_only=True),
+        _F("ndtri", 1, _ndtri, "special", real_only=True),
+        _F(
+            "i0e",
+            1,
+            lambda x: mpmath.besseli(0, x) * mpmath.exp(-abs(x)),
+            "special",
+            real_only=True,
+        ),
+        _F(
+            "i1e",
+            1,
+            lambda x: mpmath.besseli(1, x) * mpmath.exp(-abs(x)),
+            "special",
+            real_only=True,
+        ),
+        _F("xlogy", 2, _xlogy, "composite", real_only=True),
+        _F("xlog1py", 2, _xlog1py, "composite", real_only=True),
+        _F("betaln", 2, _betaln, "special", real_only=True, scale=_lanczos_terms),
     )
 }
 
@@ -226,6 +275,8 @@ EXACT = frozenset(
         "logical_not",
         "isnan",
         "isinf",
+        "isneginf",
+        "isposinf",
         "isfinite",
         "signbit",
         "bitwise_and",
@@ -293,6 +344,32 @@ CANONICAL: dict[str, str] = {
     "lax_rem": "fmod",
     "lax_pow": "power",
     "lax_nextafter": "nextafter",
+    # issue 16's spellings of the same operations
+    "sp_gammaln": "lgamma",
+    "sp_digamma": "digamma",
+    "sp_expit": "sigmoid",
+    "sp_logit": "logit",
+    "sp_erf": "erf",
+    "sp_erfc": "erfc",
+    "sp_ndtr": "ndtr",
+    "sp_ndtri": "ndtri",
+    "sp_i0e": "i0e",
+    "sp_i1e": "i1e",
+    "sp_xlogy": "xlogy",
+    "sp_xlog1py": "xlog1py",
+    "sp_betaln": "betaln",
+    "lax_eq": "equal",
+    "lax_ne": "not_equal",
+    "lax_lt": "less",
+    "lax_le": "less_equal",
+    "lax_gt": "greater",
+    "lax_ge": "greater_equal",
+    "stop_gradient": "positive",
+    "invert": "bitwise_not",
+    "absolute": "abs",
+    "nn_tanh": "tanh",
+    "lax_real": "real",
+    "lax_imag": "imag",
 }
 
 

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
-from fuzzjax.dtypes import ArrayType, dtype_set
+from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.generation import kernels
-from fuzzjax.generation.render import Node, render
+from fuzzjax.generation.profiles import alias_weights
+from fuzzjax.generation.render import Node, render, render_statement
 from fuzzjax.program import DEFAULT_ALIAS_WEIGHT, ArgSpec, GenOptions, Program
+from fuzzjax.rules.base import Const, Name
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
-from fuzzjax.rules.table import CATEGORIES, CATEGORY_OF_FAMILY, FAMILIES, Body, Literal, Rule
-from fuzzjax.syntax import LEAF_ALIASES, measure_depth, parse
+from fuzzjax.rules.table import (
+    CATEGORIES,
+    CATEGORY_OF_FAMILY,
+    FAMILIES,
+    TABLE,
+    Body,
+    Literal,
+    Rule,
+)
+from fuzzjax.syntax import measure_depth, parse
 
 #: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
 #: are drawn in x64 mode only).
@@ -40,6 +50,7 @@ DTYPE_WEIGHTS: dict[str, int] = {
     "complex128": 5,
 }
 RANK_WEIGHTS: tuple[int, ...] = (10, 25, 35, 20, 10, 3, 2, 1, 1)
+INT32 = ArrayType("int32", ())
 #: Percent of programs whose result has one zero-size dimension.
 ZERO_SIZE_PERCENT = 4
 
@@ -68,6 +79,7 @@ class Generator:
         #: lambda parameters in scope: name, type, read (a suffix, or (suffix, dtype) of a counter)
         self.scope: list[tuple[str, ArrayType, str | tuple[str, str]]] = []
         self.bound_counts: dict[str, int] = {}
+        self.function_counts: dict[str, int] = {}
         self.differentiable = False
         self.category = options.category
         self.exclude_category = ""  # "combined": the spine child must use another category
@@ -123,11 +135,16 @@ class Generator:
         return node
 
     def operation(self, out: ArrayType, depth: int) -> Node:
-        if not self.scope and not self.category and self.options.kernel_percent:
+        if (
+            not self.scope
+            and not self.category
+            and not self.no_control
+            and (self.options.kernel_percent)
+        ):
             names = kernels.applicable(out, depth, self.limits.x64)
             if names and self.ch.chance(self.options.kernel_percent):
                 return kernels.build_kernel(self, self.ch.choice(names), out, depth)
-        rule = self.pick_rule(out)
+        rule = self.pick_rule(out, depth)
         if self.category in ("control_flow", "combined"):
             # control_flow: the root is a control-flow rule, then anything goes;
             # combined: the root's category differs from the spine child's.
@@ -135,17 +152,30 @@ class Generator:
             self.category = "" if self.category == "control_flow" else "combined_child"
         elif self.category == "combined_child":
             self.category = ""
-        plan = rule.plan(self.ch, out, self.limits)
-        slots = [i for i, a in enumerate(plan.args) if not isinstance(a, Literal)]
-        spine = self.ch.choice(slots)
+        plan = rule.plan_for_depth(self.ch, out, self.limits, depth)
+        slots = [
+            i
+            for i, a in enumerate(plan.args)
+            if isinstance(a, ArrayType) or (isinstance(a, Body) and not a.fixed)
+        ]
+        if not slots and depth != 1:
+            raise GenerationError(f"{rule.alias} planned no expression at depth {depth}")
+        spine = self.ch.choice(slots) if slots else -1
         children: list[Node] = []
         lambda_params: list[list[str]] = []
         for index, arg in enumerate(plan.args):
             if isinstance(arg, Literal):
                 children.append(Node("literal", None, attrs={"text": arg.text}))
                 continue
+            if isinstance(arg, Name):
+                children.append(self.name_leaf(arg))
+                continue
+            if isinstance(arg, Const):
+                children.append(Node("literal", None, attrs={"text": self.const(arg)}))
+                continue
             child_depth = depth - 1 if index == spine else self.ch.integer(0, depth - 1)
             if isinstance(arg, Body):
+                child_depth = max(child_depth, arg.min_depth)
                 names, child = self.body(arg, child_depth)
                 lambda_params.append(names)
                 children.append(child)
@@ -154,6 +184,9 @@ class Generator:
         attrs = dict(plan.attrs)
         if lambda_params:
             attrs["lambda_params"] = lambda_params
+        functions = [c.attrs["name"] for c in children if c.alias == "fname"]
+        if functions:
+            attrs["function"] = functions[0]
         return Node(rule.alias, out, children, attrs)
 
     def bind(self, node: Node, out: ArrayType, depth: int) -> Node:
@@ -164,7 +197,12 @@ class Generator:
         return Node("local", out, attrs={"name": name})
 
     def body(self, body: Body, depth: int) -> tuple[list[str], Node]:
-        """Generate a lambda body with its parameters in scope."""
+        """Generate a lambda body (or a named local function's) with its parameters in scope.
+
+        A named body becomes a ``def`` statement; the returned node then names the function.
+        """
+        if body.fixed:
+            return self.custom_function(body)
         names, pushed = [], 0
         for role, type_, read in body.params:
             count = self.bound_counts.get(role, 0)
@@ -173,6 +211,9 @@ class Generator:
             if read is not None:
                 self.scope.append((names[-1], type_, read))
                 pushed += 1
+        for position, type_, read in body.reads:
+            self.scope.append((names[position], type_, read))
+            pushed += 1
         for position, read in body.counters:
             for dtype in dtype_set(self.limits.x64):
                 self.scope.append((names[position], ArrayType(dtype, ()), (read, dtype)))
@@ -180,34 +221,86 @@ class Generator:
         was_differentiable = self.differentiable
         self.differentiable = was_differentiable or body.differentiable
         try:
-            if body.counters and depth >= 1 and self.ch.chance(50):
-                node = self.counter_step(body, names, depth)
-            else:
-                node = self.expr(body.type, depth)
+            node = self.returned(body, names, depth)
         finally:
             self.differentiable = was_differentiable
             del self.scope[len(self.scope) - pushed :]
-        return names, node
+        if not body.named:
+            return names, node
+        count = self.function_counts.get(body.named, 0)
+        self.function_counts[body.named] = count + 1
+        name = f"{body.named}{count}"
+        self.statements.append((name, Node("fundef", None, [node], {"params": names})))
+        return names, Node("fname", None, [node], {"name": name})
 
-    def counter_step(self, body: Body, names: list[str], depth: int) -> Node:
+    def custom_function(self, body: Body) -> tuple[list[str], Node]:
+        """A ``@jax.custom_jvp`` function from a fixed primal and its ``defjvps`` rule."""
+        names = []
+        for _ in range(4):  # the argument; the rule's tangent, primal output and argument
+            count = self.bound_counts.get("a", 0)
+            self.bound_counts["a"] = count + 1
+            names.append(f"a{count}")
+        arg, tangent, output, rule_arg = names
+        assert len(body.fixed) == 2
+        primal, rule = body.fixed
+        count = self.function_counts.get(body.named, 0)
+        self.function_counts[body.named] = count + 1
+        name = f"{body.named}{count}"
+        attrs = {
+            "params": [arg],
+            "primal": primal.format(a=arg),
+            "rule_params": [tangent, output, rule_arg],
+            "rule": rule.format(t=tangent, y=output, a=rule_arg),
+        }
+        self.statements.append((name, Node("custom_fundef", None, [], attrs)))
+        return [arg], Node("fname", None, [], {"name": name})
+
+    def returned(self, body: Body, names: list[str], depth: int) -> Node:
+        """What a body returns: an expression, or a tuple of them (one reaches ``depth``)."""
+        if not body.returns:
+            return self.first_item(body, body.type, names, depth)
+        spine = self.ch.integer(0, len(body.returns) - 1)
+        items = [
+            self.first_item(body, t, names, depth if i == spine else self.ch.integer(0, depth))
+            if i == 0
+            else self.expr(t, depth if i == spine else self.ch.integer(0, depth))
+            for i, t in enumerate(body.returns)
+        ]
+        if body.counter_item:
+            (position, _), *_ = body.counters
+            read = Node("bound", INT32, attrs={"name": names[position], "read": body.counter_item})
+            one = Node("literal", None, attrs={"text": "1"})
+            items.append(Node("op_add", INT32, [read, one]))
+        if body.group:
+            items = [Node("tuple_display", None, items[: body.group]), *items[body.group :]]
+        return Node("tuple_display", None, items)
+
+    def first_item(self, body: Body, type_: ArrayType, names: list[str], depth: int) -> Node:
+        if body.counters and depth >= 1 and self.ch.chance(50):
+            return self.counter_step(body, type_, names, depth)
+        return self.expr(type_, depth)
+
+    def counter_step(self, body: Body, out: ArrayType, names: list[str], depth: int) -> Node:
         """``<expr> + counter`` or ``<expr> * counter``: a loop body that uses its counter."""
-        out = body.type
         position, read = self.ch.choice(body.counters)
         attrs = {"name": names[position], "read": (read, out.dtype)}
         counter = Node("bound", ArrayType(out.dtype, ()), attrs=attrs)
         alias = self.ch.choice(("op_add", "op_mul"))
         return Node(alias, out, [self.expr(out, depth - 1), counter])
 
-    def pick_rule(self, out: ArrayType) -> Rule:
+    def pick_rule(self, out: ArrayType, depth: int) -> Rule:
+        """The rule for a node of type ``out`` at ``depth``: a family, then a rule in it."""
         category, exclude = self.category, ""
         if category == "combined_child":
             category, exclude = "", self.exclude_category
         deep = len(self.scope) > 3 or self.no_control
-        families = candidate_families(
-            out, self.limits, self.differentiable, deep, category, exclude
-        ) or candidate_families(out, self.limits, self.differentiable, deep)
+        where = Where(self.differentiable, deep, min(depth, 3), bool(self.scope))
+        families = candidate_families(out, self.limits, where, category, exclude)
+        families = families or candidate_families(out, self.limits, where)
         if self.enabled is not None:
             families = tuple(f for f in families if f[0].family in self.enabled) or families
+        if self.options.profile == "realistic":
+            return self.realistic_rule(families)
         if not self.weights:
             return self.ch.choice(self.ch.choice(families))
         per_family = [
@@ -219,8 +312,71 @@ class Generator:
         index = self.ch.weighted(totals)
         return families[index][self.ch.weighted(per_family[index])]
 
-    def leaf(self, out: ArrayType) -> Node:
-        bound = [(n, r) for n, t, r in self.scope if t == out]
+    def realistic_rule(self, families: tuple[tuple[Rule, ...], ...]) -> Rule:
+        """An alternative drawn with real code's frequencies, times the fuzz campaign's alias
+        weights when it sets them (the two compose by multiplication)."""
+        rules = tuple(rule for family in families for rule in family)
+        weights = realistic_weights(rules)
+        if self.weights:
+            weights = tuple(
+                w * self.weights.get(r.alias, DEFAULT_ALIAS_WEIGHT)
+                for w, r in zip(weights, rules, strict=True)
+            )
+            if not any(weights):  # every candidate weighs 0: real code's frequencies alone
+                weights = realistic_weights(rules)
+        return rules[self.ch.weighted(weights)]
+
+    def names_in_scope(self) -> list[tuple[str, ArrayType]]:
+        """Bare names a trace-time read may use: parameters, locals, plain lambda parameters."""
+        found = [(f"x{i}", t) for i, t in enumerate(self.params)]
+        found += [(name, t) for name, t, _ in self.locals]
+        found += [(name, t) for name, t, read in self.scope if read == ""]
+        return found
+
+    def name_leaf(self, want: Name) -> Node:
+        """A bare name for a trace-time read: an existing one that fits, or a new parameter."""
+        fits = [
+            (name, t)
+            for name, t in self.names_in_scope()
+            if not name.startswith("v")  # a local has its definition's depth inside a display
+            and (want.any_dtype or t.dtype == want.type.dtype)
+            and (want.any_shape or t.shape == want.type.shape)
+        ]
+        if fits and (len(self.params) >= self.limits.max_params or self.ch.chance(70)):
+            name, t = self.ch.choice(fits)
+            alias = (
+                "param" if name.startswith("x") else "local" if name.startswith("v") else "bound"
+            )
+            attrs = {"name": name} if alias != "bound" else {"name": name, "read": ""}
+            return Node(alias, t, attrs=attrs)
+        return self.leaf(want.type, bare=True)
+
+    def const(self, c: Const) -> str:
+        """Text of a trace-time scalar of kind ``c.kind`` fitting an operand of ``c.dtype``."""
+        names = self.names_in_scope()
+        if c.kind == "int":
+            top = {"int8": 127, "uint8": 255}.get(c.dtype, 1 << 30)
+            options = []
+            for name, t in names:
+                options += [f"{name}.ndim", f"jnp.ndim({name})"] if t.rank <= top else []
+                options += [f"{name}.size", f"jnp.size({name})"] if t.size <= top else []
+                for axis, dim in enumerate(t.shape):
+                    if dim <= top:
+                        options.append(f"{name}.shape[{axis - t.rank if axis % 2 else axis}]")
+            return self.ch.choice(options) if options else "2"
+        if c.kind == "float":
+            return self.ch.choice(("jnp.pi", "jnp.e", "jnp.inf", "jnp.nan"))
+        same = [name for name, t in names if t.dtype == c.dtype]
+        dtype = (
+            f"{self.ch.choice(same)}.dtype"
+            if same and self.ch.chance(60)
+            else (DTYPE_SPELLING[c.dtype])
+        )
+        fields = ("eps", "tiny", "max", "min") if c.kind == "finfo" else ("max", "min")
+        return f"jnp.{c.kind}({dtype}).{self.ch.choice(fields)}"
+
+    def leaf(self, out: ArrayType, bare: bool = False) -> Node:
+        bound = [(n, r) for n, t, r in self.scope if t == out and (not bare or r == "")]
         if bound and self.ch.chance(75):
             name, read = self.ch.choice(bound)
             return Node("bound", out, attrs={"name": name, "read": read})
@@ -234,12 +390,20 @@ class Generator:
         return Node("param", out, attrs={"name": f"x{index}"})
 
 
+class Where(NamedTuple):
+    """Where in a program a node is generated, as far as rule choice cares."""
+
+    differentiable: bool  # inside a grad body: only operations with a derivative
+    deep: bool  # lambdas nested deep already (or category "combined"): no more control flow
+    depth: int  # the node's depth (3 = 3 or more): nullary rules at 1, Rule.min_depth
+    in_lambda: bool  # inside a lambda body: no named local functions (def statements)
+
+
 @lru_cache(maxsize=8192)
 def candidate_families(
     out: ArrayType,
     limits: Limits,
-    differentiable: bool,
-    deep: bool,
+    where: Where,
     category: str = "",
     exclude: str = "",
 ) -> tuple[tuple[Rule, ...], ...]:
@@ -251,7 +415,7 @@ def candidate_families(
     families = []
     for family, rules in FAMILIES.items():
         family_category = CATEGORY_OF_FAMILY[family]
-        if family == "control_flow" and deep:
+        if family == "control_flow" and where.deep:
             continue  # keep lambda nesting shallow
         if category == "control_flow" and family_category != "control_flow":
             continue
@@ -261,14 +425,25 @@ def candidate_families(
             continue
         if exclude and family_category in (exclude, "control_flow"):
             continue
-        able = tuple(r for r in rules if _allowed(r, out, limits, differentiable))
+        able = tuple(r for r in rules if _allowed(r, out, limits, where))
         if able:
             families.append(able)
     return tuple(families)
 
 
-def _allowed(rule: Rule, out: ArrayType, limits: Limits, differentiable: bool) -> bool:
-    if differentiable and rule.alias in NOT_DIFFERENTIABLE:
+@lru_cache(maxsize=8192)
+def realistic_weights(rules: tuple[Rule, ...]) -> tuple[int, ...]:
+    """Integer draw weights of ``rules`` under the ``realistic`` profile."""
+    weights = alias_weights()
+    return tuple(max(1, round(weights[rule.alias])) for rule in rules)
+
+
+def _allowed(rule: Rule, out: ArrayType, limits: Limits, where: Where) -> bool:
+    if where.differentiable and rule.alias in NOT_DIFFERENTIABLE:
+        return False
+    if (rule.nullary and where.depth != 1) or (rule.top_level_only and where.in_lambda):
+        return False
+    if rule.min_depth > where.depth:
         return False
     if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
         return False
@@ -289,6 +464,10 @@ ZERO_SIZE_FAMILIES = frozenset(
         "select",
         "cast",
         "control_flow",
+        "creation",
+        "special",
+        "pytree",
+        "random",
     }
 )
 
@@ -299,7 +478,8 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
     tree, target = gen.program_tree()
     names = ", ".join(f"x{i}" for i in range(len(gen.params)))
     lines = [f"def f({names}):"]
-    lines += [f"    {name} = {render(node)}" for name, node in gen.statements]
+    for name, node in gen.statements:
+        lines += render_statement(name, node)
     lines.append(f"    return {render(tree)}")
     source = "\n".join(lines) + "\n"
     measured = measure_depth(parse(source))
@@ -324,7 +504,7 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
 
 
 def _aliases(node: Node) -> set[str]:
-    found = {node.alias} if node.alias not in LEAF_ALIASES else set()
+    found = {node.alias} if node.alias in TABLE else set()
     for child in node.children:
         found |= _aliases(child)
     return found

@@ -15,8 +15,10 @@ from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType
 from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import alternatives, parser
 
-#: Precedence level of each grammar layer (higher binds tighter); calls and atoms are 9.
+#: Precedence level of each grammar layer (higher binds tighter); calls and atoms are 9;
+#: ``a if p else b`` (layer ``expr``) is 0.
 _LAYER_LEVEL = {
+    "expr": 0,
     "compare": 1,
     "bitor": 2,
     "bitxor": 3,
@@ -66,9 +68,28 @@ def bound_text(name: str, read: str | tuple[str, str]) -> str:
     return f"jnp.asarray({name}{suffix}, dtype={DTYPE_SPELLING[dtype]})"
 
 
+def render_statement(name: str, node: Node) -> list[str]:
+    """Source lines of one statement of ``f``: ``v0 = ...`` or a named local function."""
+    if node.alias == "fundef":
+        params = ", ".join(node.attrs["params"])
+        return [f"    def {name}({params}):", f"        return {render(node.children[0])}"]
+    if node.alias == "custom_fundef":
+        (arg,) = node.attrs["params"]
+        rule_params = ", ".join(node.attrs["rule_params"])
+        return [
+            "    @jax.custom_jvp",
+            f"    def {name}({arg}):",
+            f"        return {node.attrs['primal']}",
+            f"    {name}.defjvps(lambda {rule_params}: {node.attrs['rule']})",
+        ]
+    return [f"    {name} = {render(node)}"]
+
+
 def _render(node: Node) -> tuple[str, int]:
-    if node.alias in ("param", "local"):
+    if node.alias in ("param", "local", "fname"):
         return node.attrs["name"], ATOM_LEVEL
+    if node.alias == "tuple_display":
+        return "(" + ", ".join(render(c) for c in node.children) + ")", ATOM_LEVEL
     if node.alias == "bound":
         return bound_text(node.attrs["name"], node.attrs["read"]), ATOM_LEVEL
     if node.alias == "literal":
@@ -76,8 +97,18 @@ def _render(node: Node) -> tuple[str, int]:
         return text, (_LAYER_LEVEL["factor"] if text.startswith("-") else ATOM_LEVEL)
     syntax = alternatives()[node.alias]
     level = level_of(node.alias)
+    if node.alias == "static_if":  # a if <predicate> else b: Python's lowest precedence
+        rule = TABLE[node.alias]
+        names = iter([render(c) for c in node.children[2:]])
+        predicate = rule.predicate_text(node.attrs, names)  # type: ignore[attr-defined]
+        then, other = _wrap(node.children[0], 1), _wrap(node.children[1], 0)
+        return f"{then} if {predicate} else {other}", 0
     if level == ATOM_LEVEL:
         rule = TABLE[node.alias]
+        callee = rule.prefix_callee(node.attrs)
+        if callee is not None:
+            args = rule.call_args([render(c) for c in node.children], node.attrs)
+            return f"{callee}({args}){rule.suffix(node.attrs)}", ATOM_LEVEL
         if syntax.tokens[0] is None:  # postfix on a primary: x.astype(..), x[..], x.at[..].set(..)
             receiver = _wrap(node.children[0], ATOM_LEVEL)
             rest = [""] + [render(c) for c in node.children[1:]]

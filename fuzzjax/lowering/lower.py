@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.flatten_util  # noqa: F401 - programs call jax.flatten_util.ravel_pytree
 import jax.numpy as jnp
+import jax.scipy.special  # noqa: F401 - programs call jax.scipy.special.*
 from jax import lax
 
 from fuzzjax.errors import one_line

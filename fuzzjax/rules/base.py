@@ -30,7 +30,7 @@ class Literal:
 
 @dataclass(frozen=True)
 class Body:
-    """A lambda body of type ``type`` with parameters in scope.
+    """A lambda or local-function body of type ``type`` with parameters in scope.
 
     ``params`` are (role, type, read) triples: role ``a``/``c``/``i`` names the parameter
     (``a0``, ``c0``, ``i0``); ``read`` is how the body reads it (``""`` or ``"[0]"`` for a
@@ -44,9 +44,52 @@ class Body:
     params: tuple[tuple[str, ArrayType, str | None], ...] = ()
     differentiable: bool = False
     counters: tuple[tuple[int, str], ...] = ()
+    #: A named local function (``def body0(i0, c0): return ...``) with this name prefix
+    #: (``body``, ``step``, ``cond_fun``, ``branch``, ``fn``) instead of a lambda.
+    named: str = ""
+    #: More reads of tuple parameters: (param position, type, read) such as (1, T, "[0]").
+    reads: tuple[tuple[int, ArrayType, str], ...] = ()
+    #: The body returns a tuple: these are the types of its items (``type`` is the first);
+    #: ``group``: the first ``group`` items form a nested tuple (a tuple carry and a ``y``).
+    returns: tuple[ArrayType, ...] = ()
+    group: int = 0
+    #: A last item ``<param>{counter_item} + 1`` (a while-loop count) after ``returns``.
+    counter_item: str = ""
+    #: The body is at least this deep (its counter increment is an operation).
+    min_depth: int = 0
+    #: A fixed ``@jax.custom_jvp`` function instead of a generated body: (primal, rule)
+    #: templates over ``{a}`` (the argument), ``{t}`` (its tangent) and ``{y}`` (the primal
+    #: output); a named function that adds no depth to its call.
+    fixed: tuple[str, str] | tuple[()] = ()
 
 
-Arg = ArrayType | Literal | Body
+@dataclass(frozen=True)
+class Name:
+    """A bare name (parameter, local or lambda parameter) of ``type``, read while tracing:
+    ``x0.shape``, ``x0.dtype``, ``jnp.iscomplexobj(x0)``. Always a leaf, never the spine.
+    ``any_dtype`` / ``any_shape``: only the shape / only the dtype matters, so an existing name
+    that differs in the other is as good (the drawn one is used for a new parameter)."""
+
+    type: ArrayType
+    any_dtype: bool = False
+    any_shape: bool = False
+
+
+@dataclass(frozen=True)
+class Const:
+    """A trace-time scalar combining with an operand of ``dtype`` without changing its dtype.
+
+    ``kind``: ``"int"`` (a weak Python int: ``x0.ndim``, ``x0.shape[-1]``, ``x0.size``),
+    ``"float"`` (a weak Python float: ``jnp.pi``, ``jnp.inf``), ``"finfo"`` / ``"iinfo"`` (a
+    NumPy scalar of exactly ``dtype``: ``jnp.finfo(x0.dtype).eps``). The generator spells it
+    from the names in scope (``Generator.const``).
+    """
+
+    kind: str
+    dtype: str
+
+
+Arg = ArrayType | Literal | Body | Name | Const
 
 #: Literal spellings by the kind of the operand they combine with.
 LITERALS: dict[str, tuple[str, ...]] = {
@@ -69,12 +112,26 @@ class Rule:
 
     alias: str = ""
     family: str = ""
+    #: No expression arguments (``jnp.eye(3)``): only at depth 1.
+    nullary: bool = False
+    #: Emits a named local function (a ``def`` statement): only outside lambda bodies.
+    top_level_only: bool = False
+    #: Only for nodes at least this deep.
+    min_depth: int = 1
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
         raise NotImplementedError
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         raise NotImplementedError
+
+    def plan_for_depth(self, ch: Chooser, out: ArrayType, limits: Limits, depth: int) -> Plan:
+        """``plan`` for a node of ``depth``: a rule may plan no expression at depth 1."""
+        return self.plan(ch, out, limits)
+
+    def prefix_callee(self, attrs: dict[str, Any]) -> str | None:
+        """The callee when the grammar spells it with a terminal (``jnp.float32(x)``)."""
+        return None
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
         """Argument list text for call-form rules (inside the parentheses)."""

@@ -18,7 +18,9 @@ GRAD_DTYPES = ("float16", "bfloat16", "float32")
 GRAD_DTYPES_X64 = (*GRAD_DTYPES, "float64")
 
 #: Operations without a (reverse-mode) derivative rule, kept out of grad bodies.
-NOT_DIFFERENTIABLE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
+NOT_DIFFERENTIABLE = frozenset(
+    {"while_loop", "while_named", "nextafter", "lax_nextafter", "jvp", "vjp", "jacfwd", "jacrev"}
+)
 
 
 def small_type(ch: Chooser, limits: Limits, max_rank: int) -> ArrayType:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fuzzjax.choices import Chooser
 from fuzzjax.dtypes import ArrayType
 from fuzzjax.rules import promotion as dr
-from fuzzjax.rules.base import LITERALS, Arg, Literal, Plan, Rule, draw_signature, kind
+from fuzzjax.rules.base import LITERALS, Arg, Const, Literal, Plan, Rule, draw_signature, kind
 from fuzzjax.rules.shapes import Limits, broadcast_operands
 
 
@@ -54,10 +54,28 @@ class Elementwise(Rule):
         options = LITERALS[kind(operand)]
         if self.alias in NONNEGATIVE_INT_LITERAL and kind(operand) in "iu":
             options = tuple(o for o in options if not o.startswith("-"))
-        literal = Literal(ch.choice(options))
+        literal: Literal | Const = Literal(ch.choice(options))
+        consts = _const_kinds(self.alias, kind(operand))
+        if consts and ch.chance(CONST_PERCENT):
+            literal = Const(ch.choice(consts), operand)
         array = ArrayType(operand, out.shape)
         args: list[Arg] = [array, literal] if ch.chance(70) else [literal, array]
         return Plan(args)
+
+
+#: Percent of scalar operands written as trace-time constants (``x0.shape[-1]``, ``jnp.pi``,
+#: ``jnp.finfo(x0.dtype).eps``) instead of literals.
+CONST_PERCENT = 30
+
+
+def _const_kinds(alias: str, operand_kind: str) -> tuple[str, ...]:
+    """``Const`` kinds that combine with an operand of ``operand_kind`` in ``alias``."""
+    if operand_kind in "iu":
+        typed = () if alias in NONNEGATIVE_INT_LITERAL or alias in ("gcd", "lcm") else ("iinfo",)
+        return ("int", *typed)
+    if operand_kind == "f":
+        return ("int", "float", "finfo")
+    return ("int", "float") if operand_kind == "c" else ()
 
 
 #: (alias, dtype) results JAX gives only for arrays of rank >= 1: jnp.angle of a rank-0

@@ -15,11 +15,11 @@ from fuzzjax.rules.base import (
     Plan,
     Rule,
     draw_signature,
-    dtype_text,
     spell_axis,
     tuple_text,
 )
 from fuzzjax.rules.shapes import Limits, broadcast_operands, factor_shape
+from fuzzjax.rules.static import dtype_arg_text, plan_dtype, split_names
 
 
 class SameDtype(Rule):
@@ -228,7 +228,11 @@ class Pad(SameDtype):
 def _draw_subscripts(
     ch: Chooser, kept: tuple[int, ...], limits: Limits, extra_ints: int
 ) -> tuple[list[str], tuple[int, ...]]:
-    """Subscript texts and the operand shape such that ``operand[subs].shape == kept``."""
+    """Subscript texts and the operand shape such that ``operand[subs].shape == kept``.
+
+    A kept axis of size 1 may come from ``None`` (a new axis); a run of full slices may be
+    written ``...`` (at most one per subscript).
+    """
     slots = ["s"] * len(kept)
     for _ in range(extra_ints):
         slots.insert(ch.integer(0, len(slots)), "i")
@@ -241,6 +245,9 @@ def _draw_subscripts(
             continue
         size = kept[position]
         position += 1
+        if size == 1 and ch.chance(25):
+            subs.append("None")
+            continue
         form = ch.integer(0, 3)
         if form == 0:  # full slice
             subs.append(":")
@@ -257,8 +264,14 @@ def _draw_subscripts(
         else:  # reversed
             subs.append("::-1")
             shape.append(size)
-    while len(subs) > 1 and subs[-1] == ":":
-        subs.pop()  # trailing full slices are implicit
+    if ch.chance(20):  # an ellipsis for a (possibly empty) run of full slices
+        start = ch.integer(0, len(subs))
+        stop = start
+        while stop < len(subs) and subs[stop] == ":" and ch.chance(70):
+            stop += 1
+        subs[start:stop] = ["..."]
+    while len(subs) > 1 and subs[-1] == ":" and "..." not in subs:
+        subs.pop()  # trailing full slices are implicit (not after an ellipsis)
     return subs, tuple(shape)
 
 
@@ -371,7 +384,8 @@ class Clip(Rule):
 
 
 class Cast(Rule):
-    """``x.astype(D)``, ``jnp.asarray(x, dtype=D)``, ``lax.convert_element_type(x, D)``."""
+    """``x.astype(D)``, ``jnp.asarray(x, dtype=D)``, ``lax.convert_element_type(x, D)``; D spelled
+    or read while tracing (``x1.dtype``, ``jnp.result_type(x1)``: ``rules.static``)."""
 
     family = "cast"
 
@@ -383,16 +397,22 @@ class Cast(Rule):
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         sources = [d for d in dtype_set(limits.x64) if is_complex(out.dtype) or not is_complex(d)]
-        return Plan([ArrayType(ch.choice(sources), out.shape)], {"dtype": out.dtype})
+        source = ArrayType(ch.choice(sources), out.shape)
+        if self.alias == "dtype_call":
+            return Plan([source], {"dtype": out.dtype, "exprs": 1})
+        names, spec = plan_dtype(ch, out.dtype, limits)
+        return Plan([source, *names], {"dtype": out.dtype, "dtype_spec": spec, "exprs": 1})
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
-        spelled = dtype_text(attrs["dtype"])
+        exprs, names = split_names(args, attrs)
+        spelled = dtype_arg_text(attrs["dtype_spec"], names)
         if self.alias == "asarray":
-            return f"{args[0]}, dtype={spelled}"
-        return f"{args[0]}, {spelled}"
+            return f"{exprs[0]}, dtype={spelled}"
+        return f"{exprs[0]}, {spelled}"
 
     def method_text(self, syntax: Any, args: list[str], attrs: dict[str, Any]) -> str:
-        return f"{syntax.symbol}({dtype_text(attrs['dtype'])})"
+        _, names = split_names(args, attrs)
+        return f"{syntax.symbol}({dtype_arg_text(attrs['dtype_spec'], names)})"
 
 
 def shape_rules() -> list[Rule]:

@@ -11,10 +11,18 @@ from __future__ import annotations
 from fuzzjax.program import CATEGORIES
 from fuzzjax.rules.base import LITERALS, Arg, Body, Literal, Plan, Rule
 from fuzzjax.rules.control import control_rules
+from fuzzjax.rules.creation import creation_rules
 from fuzzjax.rules.elementwise import Elementwise, elementwise_rules
+from fuzzjax.rules.functions import function_rules
+from fuzzjax.rules.indexing import indexing_rules
+from fuzzjax.rules.lax_general import lax_general_rules
 from fuzzjax.rules.linalg import Matmul, linalg_rules
+from fuzzjax.rules.methods import method_rules
+from fuzzjax.rules.pytree import pytree_rules
+from fuzzjax.rules.random import random_rules
 from fuzzjax.rules.reduce import Reduction, reduction_rules
 from fuzzjax.rules.shape import shape_rules
+from fuzzjax.rules.special import special_rules
 
 __all__ = [
     "CATEGORY_OF_FAMILY",
@@ -41,7 +49,15 @@ TABLE: dict[str, Rule] = {
     + shape_rules()
     + linalg_rules()
     + control_rules()
+    + creation_rules()
+    + special_rules()
+    + pytree_rules()
+    + function_rules()
+    + random_rules()
+    + indexing_rules()
+    + lax_general_rules()
 }
+TABLE.update({r.alias: r for r in method_rules(TABLE)})
 
 #: Rules grouped by family, for family-balanced choice.
 FAMILIES: dict[str, list[Rule]] = {}
@@ -66,6 +82,10 @@ CATEGORY_OF_FAMILY: dict[str, str] = {
     "cast": "array",
     "linalg": "array",
     "control_flow": "control_flow",
+    "creation": "array",
+    "special": "math",
+    "pytree": "array",
+    "random": "math",
 }
 
 

@@ -8,26 +8,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from lark import Token, Tree
 
+from fuzzjax.fuzzing.reference.functions import FUNCTIONS, jacobian
+from fuzzjax.fuzzing.reference.trees import TREES
 from fuzzjax.fuzzing.reference.values import Val, is_expression, mark, whole
+from fuzzjax.fuzzing.reference.values import bind as _bind
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
 
 
 # ---- control flow and transforms ---------------------------------------------------------
-
-
-def _bind(it: Interp, names: dict[str, Val], body: Tree[Token]) -> Val:
-    saved = {n: it.env.get(n) for n in names}
-    it.env.update(names)
-    try:
-        return it.eval(body)
-    finally:
-        for n, v in saved.items():
-            if v is None:
-                it.env.pop(n, None)
-            else:
-                it.env[n] = v
 
 
 def _exprs(tree: Tree[Token]) -> list[Tree[Token]]:
@@ -114,28 +104,8 @@ def _mapped(it: Interp, tree: Tree[Token]) -> Val:
 
 def _gradient(it: Interp, name: str, body: Tree[Token], x: Val) -> Val:
     """Central differences of the body in float64; kinks and non-finite points are undefined."""
-    base = np.asarray(x.value).astype(np.float64)
-    grad, bad = np.zeros(base.shape), np.zeros(base.shape, bool)
-    exact = type(it)(it.source, dict(it.env), False, precise=True)
-
-    def f(v: np.ndarray) -> float:
-        return float(np.asarray(_bind(exact, {name: Val(v, x.dtype)}, body).value))
-
-    with np.errstate(all="ignore"):
-        f0 = f(base)
-        for index in np.ndindex(*base.shape) if base.size <= 64 else ():
-            h = 1e-6 * max(1.0, float(abs(base[index])))
-            up, down = base.copy(), base.copy()
-            up[index] += h
-            down[index] -= h
-            fu, fd = f(up), f(down)
-            grad[index] = (fu - fd) / (2 * h)
-            left, right = (f0 - fd) / h, (fu - f0) / h
-            bad[index] = not (np.isfinite(fu) and np.isfinite(fd) and np.isfinite(f0)) or abs(
-                left - right) > 1e-3 * (1 + abs(grad[index]))  # fmt: skip
-    if base.size > 64:
-        bad[...] = True
-    undefined = whole([x], base.shape)
+    grad, bad = jacobian(it, name, body, x)
+    undefined = whole([x], grad.shape)
     mark(undefined, "derivative_not_checkable", bad)
     return it.out(grad, x.dtype, undefined)
 
@@ -145,3 +115,5 @@ CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
     "scan": _scan_loop, "vmap": _mapped, "grad": _mapped, "value_and_grad": _mapped,
     "checkpoint": _mapped,
 }  # fmt: skip
+CONTROL.update(TREES)
+CONTROL.update(FUNCTIONS)

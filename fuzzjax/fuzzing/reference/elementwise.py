@@ -79,6 +79,12 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.where(np.isneginf(x), np.inf, special.gammaln(x)))
 
 
+def _digamma(x: np.ndarray) -> np.ndarray:
+    """psi(x); NaN at its poles 0, -1, -2, ... (no limit from both sides), as XLA returns;
+    SciPy gives -inf at 0."""
+    return np.asarray(np.where((x <= 0) & (x == np.floor(x)), np.nan, special.digamma(x)))
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:  # jax.nn.gelu(approximate=True)
     return np.asarray(0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))))
 
@@ -122,7 +128,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "celu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     "lax_rsqrt": _rsqrt, "lax_logistic": _sigmoid, "lax_erf": special.erf,
     "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": _lgamma,
-    "lax_digamma": special.digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
+    "lax_digamma": _digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
     "lax_rem": np.fmod, "lax_pow": np.power, "power": np.power,
 }  # fmt: skip
 _SAME = {
@@ -137,14 +143,62 @@ _SAME = {
     "lax_sign": "sign", "lax_floor": "floor", "lax_ceil": "ceil", "lax_exp": "exp",
     "lax_log": "log", "lax_sin": "sin", "lax_cos": "cos", "lax_tanh": "tanh",
     "lax_sqrt": "sqrt",
+    "lax_eq": "equal", "lax_ne": "not_equal", "lax_lt": "less", "lax_le": "less_equal",
+    "lax_gt": "greater", "lax_ge": "greater_equal",
 }  # fmt: skip
 ELEMENTWISE.update({alias: ELEMENTWISE[same] for alias, same in _SAME.items()})
+
+
+def _xlogy(x: np.ndarray, y: np.ndarray, log: Callable[[Any], Any] = np.log) -> np.ndarray:
+    """``x * log(y)``, 0 where ``x == 0`` whatever ``y`` is (JAX's definition)."""
+    return np.asarray(np.where(x == 0, 0, x * log(np.where(x == 0, 1, y))))
+
+
+#: jax.scipy.special and other spellings (SciPy's special functions).
+ELEMENTWISE.update(
+    {
+        "sp_gammaln": _lgamma,
+        "sp_digamma": _digamma,
+        "sp_expit": _sigmoid,
+        "sp_logit": special.logit,
+        "sp_erf": special.erf,
+        "sp_erfc": special.erfc,
+        "sp_ndtr": special.ndtr,
+        "sp_ndtri": special.ndtri,
+        "sp_i0e": special.i0e,
+        "sp_i1e": special.i1e,
+        "sp_xlogy": _xlogy,
+        "sp_xlog1py": lambda x, y: _xlogy(x, y, np.log1p),
+        "sp_betaln": special.betaln,
+        "stop_gradient": lambda x: x,
+        "invert": np.invert,
+        "absolute": np.abs,
+        "isneginf": np.isneginf,
+        "isposinf": np.isposinf,
+        "nn_tanh": np.tanh,
+        "lax_real": np.real,
+        "lax_imag": np.imag,
+    }
+)
 #: Unary functions with zeros away from the origin. Near such a zero a correctly rounded
 #: input already moves the result by many ulps of the result (sinc(1 + u) ~ -u), so the
 #: comparison also accepts anything f takes within 2 ulps of the input (backward error).
-ROUNDED_INPUT = {"sinc", "sin", "cos", "tan", "lax_sin", "lax_cos", "lax_lgamma", "lax_digamma"}
+ROUNDED_INPUT = {
+    "sinc",
+    "sin",
+    "cos",
+    "tan",
+    "lax_sin",
+    "lax_cos",
+    "lax_lgamma",
+    "lax_digamma",
+    "sp_gammaln",
+    "sp_digamma",
+    "sp_logit",  # log(x / (1 - x)) in the input dtype: a zero at 1/2
+}
 #: Operations computed in their operands' dtype rather than their result dtype.
-_IN_OPERANDS = {"abs", "lax_abs", "real", "imag", "angle", "isclose", "signbit"}
+_IN_OPERANDS = {"abs", "lax_abs", "real", "imag", "angle", "isclose", "signbit", "absolute"}
+_IN_OPERANDS |= {"lax_real", "lax_imag"}
 
 
 def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:

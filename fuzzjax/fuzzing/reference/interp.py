@@ -13,11 +13,17 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
 from fuzzjax.dtypes import KIND
-from fuzzjax.fuzzing.inputs import dtype_name, finfo, np_dtype
+from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
 from fuzzjax.fuzzing.reference.arrays import IMPL as ARRAY_IMPL
 from fuzzjax.fuzzing.reference.control import CONTROL
+from fuzzjax.fuzzing.reference.creation import IMPL as CREATION_IMPL
+from fuzzjax.fuzzing.reference.creation import const_value
 from fuzzjax.fuzzing.reference.elementwise import IMPL as ELEMENTWISE_IMPL
+from fuzzjax.fuzzing.reference.forms import IMPL as FORMS_IMPL
+from fuzzjax.fuzzing.reference.forms import method_impls
+from fuzzjax.fuzzing.reference.lax_general import IMPL as LAX_GENERAL_IMPL
 from fuzzjax.fuzzing.reference.linalg import IMPL as LINALG_IMPL
+from fuzzjax.fuzzing.reference.random import IMPL as RANDOM_IMPL
 from fuzzjax.fuzzing.reference.values import (
     TEST_BREAK_ENV,
     Evaluation,
@@ -30,7 +36,7 @@ from fuzzjax.fuzzing.reference.values import (
     literal,
     wide,
 )
-from fuzzjax.syntax import NAME_ALIASES, ProgramSyntaxError, grammar_text
+from fuzzjax.syntax import CONST_ALIASES, NAME_ALIASES, ProgramSyntaxError, grammar_text
 
 
 @cache
@@ -69,6 +75,12 @@ def evaluate(source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False) ->
         for child in funcdef.children:
             if isinstance(child, Tree) and child.data == "assign":
                 env[str(child.children[0])] = it.eval(child.children[1])
+            elif isinstance(child, Tree) and child.data == "defjvps":
+                continue  # a derivative rule: JAX's business; the reference differentiates
+            elif isinstance(child, Tree) and child.data in ("fundef", "custom_fundef"):
+                name, *arguments = [str(t) for t in child.children if isinstance(t, Token)]
+                body = next(c for c in child.children if isinstance(c, Tree))
+                it.functions[name] = (arguments, body)
             elif isinstance(child, Tree) and child.data != "params":
                 result = it.eval(child)
     assert result is not None
@@ -79,6 +91,8 @@ class Interp:
     def __init__(self, source: str, env: dict[str, Val], ftz: bool, precise: bool = False) -> None:
         self.source, self.env, self.ftz, self.precise = source, env, ftz, precise
         self.nodes: list[NodeEval] = []
+        #: Named local functions (``def body0(i0, c0): ...``): parameter names and return.
+        self.functions: dict[str, tuple[list[str], Tree[Token]]] = {}
         self.broken = os.environ.get(TEST_BREAK_ENV, "")
 
     def eval(self, node: Tree[Token] | Token) -> Val:
@@ -87,6 +101,10 @@ class Interp:
             return self.env[str(node.children[0])]
         if node.data == "literal":
             return literal(str(node.children[0]))
+        if node.data in CONST_ALIASES:
+            return const_value(self, node)
+        if node.data == "tuple_display":
+            return Val(np.zeros(0), "tuple", items=tuple(self.eval(c) for c in node.children))
         if node.data in CONTROL:
             val = CONTROL[node.data](self, node)
             self.nodes.append(NodeEval(node, node.data, val, []))
@@ -112,7 +130,8 @@ class Interp:
             return x
         tiny = float(finfo("float32" if KIND[dtype] == "c" else dtype).smallest_normal)
         if KIND[dtype] == "c":
-            return flush_subnormals(x.real, tiny) + 1j * flush_subnormals(x.imag, tiny)
+            parts = (flush_subnormals(x.real, tiny), flush_subnormals(x.imag, tiny))
+            return complex_from_parts(*parts, x.dtype)  # not re + 1j * im: 1j * nan is nan+nanj
         return flush_subnormals(x, tiny)
 
     def to(self, val: Val, dtype: str) -> np.ndarray:
@@ -140,5 +159,10 @@ IMPL: dict[str, Impl] = {
     **ELEMENTWISE_IMPL,
     **{alias: impl for alias, impl in ARRAY_IMPL.items() if alias not in ELEMENTWISE_IMPL},
     **LINALG_IMPL,
+    **CREATION_IMPL,
+    **FORMS_IMPL,
+    **RANDOM_IMPL,
+    **LAX_GENERAL_IMPL,
     **{alias: _control for alias in CONTROL},
 }
+IMPL.update(method_impls(IMPL))

@@ -37,9 +37,9 @@ def _contraction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     if KIND[out] in "iu":
         xs = [x.astype(np.int64) for x in xs]
     fns: dict[str, Callable[..., Any]] = {
-        "op_matmul": np.matmul, "matmul": np.matmul, "dot": np.dot, "outer": np.outer,
-        "inner": np.inner, "vdot": np.vdot, "kron": np.kron,
-        "tensordot": lambda p, q: np.tensordot(p, q, axes=ints(a[0])[0]),
+        "op_matmul": np.matmul, "matmul": np.matmul, "dot": _dot, "outer": np.outer,
+        "inner": _inner, "vdot": np.vdot, "kron": np.kron,
+        "tensordot": lambda p, q: _tensordot(p, q, ints(a[0])[0]),
         "einsum": lambda p, q: np.einsum(str(a[0]).strip('"'), p, q),
     }  # fmt: skip
     result = np.asarray(fns[alias](*xs))
@@ -51,6 +51,36 @@ def _contraction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         magnitude = np.asarray(fns[alias](*finite))
         mark(undefined, "float_accumulation_order", magnitude > ACC_LIMIT)
     return it.out(result, out, undefined)
+
+
+def _contract(p: np.ndarray, q: np.ndarray, pa: list[int], qa: list[int]) -> np.ndarray:
+    """Sum over axes ``pa`` of ``p`` paired with ``qa`` of ``q``; free axes of ``p``, then of
+    ``q`` (``np.tensordot``'s order). Through ``np.einsum``'s own loops: BLAS matrix-vector
+    products that NumPy's dot/tensordot/inner call skip zero entries, so inf * 0 gave 0."""
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    sp = [next(letters) for _ in range(p.ndim)]
+    sq = [next(letters) for _ in range(q.ndim)]
+    for i, j in zip(pa, qa, strict=True):
+        sq[j] = sp[i]
+    summed = {sp[i] for i in pa}
+    free = [c for c in sp if c not in summed] + [c for c in sq if c not in summed]
+    return np.asarray(np.einsum(f"{''.join(sp)},{''.join(sq)}->{''.join(free)}", p, q))
+
+
+def _tensordot(p: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
+    return _contract(p, q, list(range(p.ndim - n, p.ndim)), list(range(n)))
+
+
+def _dot(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    if p.ndim == 0 or q.ndim == 0:
+        return np.asarray(p * q)
+    return _contract(p, q, [p.ndim - 1], [max(q.ndim - 2, 0)])
+
+
+def _inner(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    if p.ndim == 0 or q.ndim == 0:
+        return np.asarray(p * q)
+    return _contract(p, q, [p.ndim - 1], [q.ndim - 1])
 
 
 def _windows(x: np.ndarray, window: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:

@@ -74,6 +74,20 @@ def is_expression(node: Tree[Token] | Token) -> TypeGuard[Tree[Token]]:
     )
 
 
+def bind(it: Interp, names: dict[str, Val], body: Tree[Token]) -> Val:
+    """Evaluate a lambda or function body with ``names`` bound (restored afterwards)."""
+    saved = {n: it.env.get(n) for n in names}
+    it.env.update(names)
+    try:
+        return it.eval(body)
+    finally:
+        for n, v in saved.items():
+            if v is None:
+                it.env.pop(n, None)
+            else:
+                it.env[n] = v
+
+
 def flush_subnormals(x: np.ndarray, tiny: float) -> np.ndarray:
     return np.where(np.abs(x) < tiny, np.copysign(0.0, x), x)
 
