@@ -9,16 +9,14 @@ from collections import Counter
 import jax
 import numpy as np
 import pytest
+from rooted import rooted
 
-from fuzzjax.choices import SeededChooser
 from fuzzjax.dtypes import DTYPES, ArrayType
 from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.fuzzing.reference import evaluate
-from fuzzjax.generation.generator import Generator, generate
-from fuzzjax.generation.render import render, render_statement
+from fuzzjax.generation.generator import generate
 from fuzzjax.lowering.lower import load_function, specs_of
-from fuzzjax.program import ArgSpec, GenOptions
-from fuzzjax.rules.base import Rule
+from fuzzjax.program import ArgSpec
 from fuzzjax.rules.shapes import Limits
 from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import measure_depth, parse
@@ -118,28 +116,6 @@ NEW = sorted(
         "custom_call",
     }
 )
-
-
-def rooted(rule: Rule, out: ArrayType, seed: int, x64: bool = False) -> tuple[str, list[ArgSpec]]:
-    """A program whose root is ``rule`` producing ``out`` (depth 1: arguments are leaves)."""
-
-    class Rooted(Generator):
-        def pick_rule(self, out: ArrayType, depth: int) -> Rule:
-            if getattr(self, "rooted", False):  # below the root: as the generator would
-                return super().pick_rule(out, depth)
-            self.rooted = True
-            return rule
-
-    options = GenOptions(max_depth=1, kernel_percent=0, let_percent=0, x64=x64)
-    gen = Rooted(SeededChooser(seed), options)
-    tree = gen.expr(out, 1, root=True)
-    names = ", ".join(f"x{i}" for i in range(len(gen.params)))
-    lines = [f"def f({names}):"]
-    for name, node in gen.statements:
-        lines += render_statement(name, node)
-    lines.append(f"    return {render(tree)}")
-    args = [ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)]
-    return "\n".join(lines) + "\n", args
 
 
 def test_every_new_rule_gives_its_result_type() -> None:

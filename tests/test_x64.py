@@ -10,18 +10,17 @@ import jax
 import jax.numpy as jnp
 import pytest
 from hypothesis import given, settings
+from rooted import rooted
 
 import fuzzjax
-from fuzzjax.choices import SeededChooser
 from fuzzjax.cli.main import main
 from fuzzjax.dtypes import DTYPES_X64, ArrayType
-from fuzzjax.generation.generator import Generator, generate
-from fuzzjax.generation.render import render, render_statement
+from fuzzjax.generation.generator import generate
 from fuzzjax.lowering.fastlower import stock_lower_stablehlo
 from fuzzjax.lowering.lower import load_function, lower_program, lower_text, specs_of, x64_scope
-from fuzzjax.program import ArgSpec, GenOptions
+from fuzzjax.program import GenOptions
 from fuzzjax.rules.shapes import Limits
-from fuzzjax.rules.table import TABLE, Rule
+from fuzzjax.rules.table import TABLE
 
 # Default programs of fuzzjax 0.3.0 (re-pinned with the version bump when the grammar grew the
 # forms of real JAX code, issue 16; 0.2.0's were pinned before x64 mode was added): x64 support
@@ -90,27 +89,6 @@ def test_x64_options_round_trip_and_validate() -> None:
         generate(0, x64=1)
 
 
-def _rooted(rule: Rule, out: ArrayType, seed: int) -> tuple[str, list[ArgSpec]]:
-    """A program ``f`` whose root is ``rule`` producing ``out`` from parameters (x64 mode)."""
-
-    class Rooted(Generator):
-        def pick_rule(self, out: ArrayType, depth: int) -> Rule:
-            if getattr(self, "rooted", False):  # below the root: as the generator would
-                return super().pick_rule(out, depth)
-            self.rooted = True
-            return rule
-
-    options = GenOptions(max_depth=1, kernel_percent=0, let_percent=0, x64=True)
-    gen = Rooted(SeededChooser(seed), options)
-    tree = gen.expr(out, 1, root=True)
-    names = ", ".join(f"x{i}" for i in range(len(gen.params)))
-    lines = [f"def f({names}):"]
-    for name, node in gen.statements:
-        lines += render_statement(name, node)
-    args = [ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)]
-    return "\n".join([*lines, f"    return {render(tree)}"]) + "\n", args
-
-
 def test_every_rule_gives_its_x64_result_type() -> None:
     """Each rule, as the root of a program, for every x64 dtype and a few shapes it can
     produce: ``jax.eval_shape`` under x64 gives exactly the planned type."""
@@ -121,7 +99,7 @@ def test_every_rule_gives_its_x64_result_type() -> None:
                 out = ArrayType(dtype, shape)
                 if not rule.can_produce(out, limits):
                     continue
-                source, args = _rooted(rule, out, len(wrong) + sum(checked.values()))
+                source, args = rooted(rule, out, len(wrong) + sum(checked.values()), x64=True)
                 with x64_scope(True):
                     got = jax.eval_shape(load_function(source), *specs_of(args))
                 if (str(got.dtype), got.shape) != (dtype, shape):

@@ -15,20 +15,10 @@ from lark import Token, Tree
 from fuzzjax.dtypes import KIND
 from fuzzjax.fuzzing.reference.creation import cast, dtype_value
 from fuzzjax.fuzzing.reference.values import Val, bind, concrete, is_expression
+from fuzzjax.rules.special import DTYPE_CLASSES
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
-
-#: ``jnp.issubdtype`` classes by the dtype kinds they contain.
-DTYPE_CLASSES = {
-    "jnp.floating": "f",
-    "jnp.integer": "iu",
-    "jnp.signedinteger": "i",
-    "jnp.unsignedinteger": "u",
-    "jnp.inexact": "fc",
-    "jnp.complexfloating": "c",
-    "jnp.number": "iufc",
-}
 
 
 def _is_tree(node: Tree[Token] | Token) -> bool:
