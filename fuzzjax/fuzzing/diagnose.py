@@ -12,6 +12,7 @@ programs lands in the same bucket, and the isolated program is the first shrinki
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -280,5 +281,8 @@ def classify(
 
 
 def _referee(culprit: Case, node: NodeEval, got: np.ndarray) -> Ruling:
-    """The referee's ruling on the isolated culprit; it never raises (see ``referee``)."""
-    return referee(culprit, node.alias, got, np.asarray(node.val.value))
+    """The referee's ruling on the isolated culprit; it never raises (see ``referee``).
+    NumPy's warnings about the special values it probes are not the user's business."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return referee(culprit, node.alias, got, np.asarray(node.val.value))
