@@ -135,3 +135,36 @@ def test_triage_lists_what_the_referee_accepted(tmp_path: Path) -> None:
     assert not any("ftz 9" in line for line in lines)  # a benign rule, not a ruling
     (tmp_path / "benign.json").write_text("[not json")
     assert accepted_lines(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "alias"),
+    [
+        # 1 / (1 + exp(-x)) with exp(-x) an infinity: C99 division gives 0, NumPy NaN.
+        ("def f(x0):\n    return lax.logistic(x0)\n", complex(-1.7e38, 1.8e19), "lax_logistic"),
+        # log(1 + z) loses a real part below eps; log1p must not.
+        ("def f(x0):\n    return jnp.log1p(x0)\n", complex(1.0842022e-19, 1.1754942e-38), "log1p"),
+    ],
+)
+def test_reference_is_accepted_by_the_referee(source: str, value: complex, alias: str) -> None:
+    # Both were reference_wrong buckets of the 30-minute run (notes/fuzzing.md).
+    from fuzzjax.fuzzing.referee import Verdict, referee
+    from fuzzjax.fuzzing.reference import evaluate
+
+    x = np.array([value], np.complex64)
+    want = np.asarray(evaluate(source, [x]).result.value)
+    case = Case(source, (ArgSpec("x0", (1,), "complex64"),), [x], "complex64", (1,))
+    wrong = np.array([complex(np.nan, np.nan)], np.complex64)
+    ruling = referee(case, alias, wrong, want)
+    assert ruling.verdict is Verdict.JAX_WRONG, ruling  # the planted NaN, not the reference
+
+
+def test_referee_betaln_of_a_large_argument_keeps_its_digits() -> None:
+    import mpmath
+
+    from fuzzjax.fuzzing.referee_functions import FUNCTIONS
+
+    with mpmath.workprec(128):
+        got = FUNCTIONS["betaln"].fn(mpmath.mpf("1e30"), mpmath.mpf("0.5"))
+        want = mpmath.loggamma(0.5) - 0.5 * mpmath.log(mpmath.mpf("1e30"))
+        assert abs(got - want) < 1e-6

@@ -127,7 +127,14 @@ def _xlog1py(x: Mp, y: Mp) -> Mp:
 
 
 def _betaln(a: Mp, b: Mp) -> Mp:
-    return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
+    """lgamma(a) + lgamma(b) - lgamma(a + b), with the bits its cancellation costs added:
+    for a >> b the terms are about a log a while the result is about b log a."""
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return -mpmath.inf if a > 0 and b > 0 else mpmath.nan
+    big = max(abs(a), abs(b), mpmath.mpf(2))
+    extra = int(mpmath.log(big * mpmath.log(big), 2)) + 16
+    with mpmath.workprec(mpmath.mp.prec + extra):
+        return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
 
 
 def _sign(z: Mp) -> Mp:
@@ -146,6 +153,11 @@ def _lanczos_terms(x: Mp) -> Mp:
     """Magnitude of the terms of XLA's Lanczos lgamma/digamma (t = |x| + 7.5, log t)."""
     t = abs(x) + mpmath.mpf(7.5)
     return t * (1 + abs(mpmath.log(t)))
+
+
+def _betaln_terms(a: Mp, b: Mp) -> Mp:
+    """The three Lanczos lgamma evaluations betaln adds up."""
+    return _lanczos_terms(a) + _lanczos_terms(b) + _lanczos_terms(a + b)
 
 
 _F = MpFunction
@@ -228,7 +240,7 @@ FUNCTIONS: dict[str, MpFunction] = {
         ),
         _F("xlogy", 2, _xlogy, "composite", real_only=True),
         _F("xlog1py", 2, _xlog1py, "composite", real_only=True),
-        _F("betaln", 2, _betaln, "special", real_only=True, scale=_lanczos_terms),
+        _F("betaln", 2, _betaln, "special", real_only=True, scale=_betaln_terms),
     )
 }
 

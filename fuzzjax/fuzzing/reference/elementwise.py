@@ -67,6 +67,30 @@ def _divide(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return complex_from_parts(x, y, np.complex128)
 
 
+def _log1p(x: np.ndarray) -> np.ndarray:
+    """log(1 + z); for complex z the real part is 0.5 log1p(2 re + re^2 + im^2) (NumPy's
+    complex log1p is log(1 + z), which loses a real part below eps)."""
+    if not np.iscomplexobj(x):
+        return np.asarray(np.log1p(x))
+    z = np.asarray(x).astype(np.complex128)
+    re, im = z.real, z.imag
+    with np.errstate(all="ignore"):
+        small = np.isfinite(z) & (np.abs(z) < 0.5)
+        real = 0.5 * np.log1p(2 * re + re * re + im * im)
+        careful = real + 1j * np.arctan2(im, 1 + re)
+        out = np.where(small, careful, np.log1p(z))
+    return np.asarray(out.astype(np.asarray(x).dtype))
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)); complex division as C99 Annex G (1 / (inf + inf j) is 0)."""
+    if not np.iscomplexobj(x):
+        return _sigmoid(x)
+    with np.errstate(all="ignore"):
+        denominator = 1 + np.exp(-np.asarray(x))
+    return _divide(np.ones((), denominator.dtype), denominator)
+
+
 def _expm1(x: np.ndarray) -> np.ndarray:
     """NumPy's complex expm1 gives inf+nanj at inf+0j; C99's cexp(z) - 1 gives inf+0j."""
     if not np.iscomplexobj(x):
@@ -117,7 +141,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
     "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh, "exp": np.exp,
     "exp2": np.exp2, "expm1": _expm1, "log": np.log, "log2": np.log2, "log10": np.log10,
-    "log1p": np.log1p, "sqrt": np.sqrt, "relu": lambda x: np.maximum(x, 0),
+    "log1p": _log1p, "sqrt": np.sqrt, "relu": lambda x: np.maximum(x, 0),
     "relu6": lambda x: np.minimum(np.maximum(x, 0), 6), "sigmoid": _sigmoid,
     "softplus": lambda x: np.logaddexp(x, 0), "silu": lambda x: x * _sigmoid(x), "gelu": _gelu,
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
@@ -126,7 +150,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "soft_sign": lambda x: x / (np.abs(x) + 1),
     "selu": lambda x: _SELU[0] * np.where(x > 0, x, _SELU[1] * np.expm1(np.minimum(x, 0))),
     "celu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
-    "lax_rsqrt": _rsqrt, "lax_logistic": _sigmoid, "lax_erf": special.erf,
+    "lax_rsqrt": _rsqrt, "lax_logistic": _logistic, "lax_erf": special.erf,
     "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": _lgamma,
     "lax_digamma": _digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
     "lax_rem": np.fmod, "lax_pow": np.power, "power": np.power,
