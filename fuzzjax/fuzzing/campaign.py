@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +207,9 @@ class BackgroundShrinker(threading.Thread):
                 if self.stop_at is not None and time.monotonic() > self.stop_at:
                     continue  # the run is over: keep the unshrunk folder
                 c = self.config
-                runner = runner or CandidateRunner(c.options, c.timeout, c.memory_mb, c.benign)
+                runner = runner or CandidateRunner(
+                    c.options, c.timeout, c.memory_mb, c.benign, o0=c.o0
+                )
                 budget = c.shrink_seconds
                 if self.stop_at is not None:
                     budget = min(budget, max(1.0, self.stop_at - time.monotonic()))
@@ -267,6 +269,13 @@ class _Campaign:
     """The state of one fuzz run."""
 
     def __init__(self, config: FuzzConfig, echo: Callable[[str], None]) -> None:
+        if config.o0:
+            from fuzzjax.fuzzing.runner import o0_available
+
+            available, why = o0_available()
+            if not available:
+                echo(f"the unoptimised (O0) oracle is off: {why}")
+                config = replace(config, o0=False)
         self.config, self.echo = config, echo
         self.store = BucketStore(config.out)
         for folder in self.store.repaired:

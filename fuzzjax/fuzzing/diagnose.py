@@ -211,16 +211,22 @@ def _ftz_result(case: Case) -> np.ndarray:
 
 
 def diagnose(
-    case: Case, *, on_stage: Callable[[Stage], None] | None = None, benign: bool = True
+    case: Case,
+    *,
+    on_stage: Callable[[Stage], None] | None = None,
+    benign: bool = True,
+    o0: bool = True,
 ) -> Diagnosis:
     """Run the oracles on ``case`` and classify the outcome (failure signature or benign);
-    ``benign=False`` applies no benign explanation or rule (``fuzz --no-benign``)."""
+    ``benign=False`` applies no benign explanation or rule (``fuzz --no-benign``), ``o0=False``
+    skips the unoptimised executable."""
     run = check_program(
         case.source,
         case.inputs,
         case.result_dtype,
         case.result_shape,
         on_stage=on_stage,
+        o0=o0,
         explain=benign,
     )
     return classify(case, run.failure, run.explained, benign=benign)

@@ -14,6 +14,9 @@ finding per program).
 from __future__ import annotations
 
 import contextlib
+import functools
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -107,6 +110,30 @@ def _stage(stage: Stage) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - every exception is a finding
         raise _Stop(Failure(stage, Symptom.EXCEPTION, one_line(exc))) from exc
+
+
+_O0_PROBE = (
+    "import jax, jax.numpy as jnp\n"
+    "from fuzzjax.fuzzing.runner import O0_OPTIONS\n"
+    "jax.jit(lambda x: x + 1).lower(jnp.float32(1)).compile(compiler_options=O0_OPTIONS)\n"
+)
+
+
+@functools.cache
+def o0_available(timeout: float = 180.0) -> tuple[bool, str]:
+    """Whether this jaxlib compiles with ``O0_OPTIONS`` (probed once, in a subprocess: older
+    jaxlibs, e.g. 0.4.26, abort the whole process on a repeated debug option passed as a
+    compile option). Returns (available, why not)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _O0_PROBE], capture_output=True, text=True, timeout=timeout
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"the probe did not finish: {one_line(exc)}"
+    if done.returncode == 0:
+        return True, ""
+    tail = (done.stderr.strip().splitlines() or [""])[-1]
+    return False, f"compiling with {sorted(O0_OPTIONS)} fails here (exit {done.returncode}): {tail}"
 
 
 def check_program(

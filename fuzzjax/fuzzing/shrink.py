@@ -68,11 +68,21 @@ class CandidateRunner:
     """Diagnoses candidate cases in one spawn worker with the fuzz run's limits."""
 
     def __init__(
-        self, options: GenOptions, timeout: float, memory_mb: int | None, benign: bool = True
+        self,
+        options: GenOptions,
+        timeout: float,
+        memory_mb: int | None,
+        benign: bool = True,
+        o0: bool | None = None,
     ) -> None:
+        from fuzzjax.fuzzing.runner import o0_available
+
         self.timeout = timeout
         self.dir = Path(tempfile.mkdtemp(prefix="fuzzjax-shrink-"))
-        config = FuzzTaskConfig(options.to_json(), str(self.dir), str(self.dir), benign=benign)
+        o0 = o0_available()[0] if o0 is None else o0
+        config = FuzzTaskConfig(
+            options.to_json(), str(self.dir), str(self.dir), benign=benign, o0=o0
+        )
         self.pool = Pool(make_fuzz_task, config, timeout=timeout, memory_mb=memory_mb)
         self.count = 0
 

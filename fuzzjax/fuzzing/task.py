@@ -144,7 +144,7 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
         try:
             if n >= CANDIDATE_BASE:
                 case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
-                found = diagnose(case, on_stage=tell, benign=config.benign)
+                found = diagnose(case, on_stage=tell, benign=config.benign, o0=config.o0)
                 return FuzzResult(
                     found.status,
                     found.signature,
