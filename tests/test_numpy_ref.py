@@ -211,3 +211,13 @@ def test_a_zero_partial_times_an_infinite_tangent_is_not_checked() -> None:
     assert infinite.mask().all()
     finite = evaluate(source, [x0, x1, np.array([1, 3, 2], np.float32)]).result
     assert not finite.mask().any() and not np.asarray(finite.value).any()
+
+
+def test_flushing_a_real_value_cast_to_complex() -> None:
+    # A 30-minute fuzz run's generator-stage bucket (7 hits): in ftz mode, a real fill value
+    # cast to complex64 (jnp.full_like of a complex array) raised in the reference.
+    source = "def f(x0):\n    return jnp.full_like(jnp.zeros((2,), dtype=jnp.complex64), x0)\n"
+    x = np.array(1e-40, np.float32)
+    flushed = evaluate(source, [x], ftz=True).result.value
+    assert flushed.dtype == np.complex64 and (flushed == 0).all()
+    assert (evaluate(source, [x]).result.value.real == np.float32(1e-40)).all()

@@ -131,7 +131,9 @@ class Interp:
         tiny = float(finfo("float32" if KIND[dtype] == "c" else dtype).smallest_normal)
         if KIND[dtype] == "c":
             parts = (flush_subnormals(x.real, tiny), flush_subnormals(x.imag, tiny))
-            return complex_from_parts(*parts, x.dtype)  # not re + 1j * im: 1j * nan is nan+nanj
+            # Not re + 1j * im: 1j * nan is nan+nanj. A real x (cast to complex) stays real.
+            kind = x.dtype if np.iscomplexobj(x) else np.result_type(x.dtype, np.complex64)
+            return complex_from_parts(*parts, kind)
         return flush_subnormals(x, tiny)
 
     def to(self, val: Val, dtype: str) -> np.ndarray:
