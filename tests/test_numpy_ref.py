@@ -221,3 +221,11 @@ def test_flushing_a_real_value_cast_to_complex() -> None:
     flushed = evaluate(source, [x], ftz=True).result.value
     assert flushed.dtype == np.complex64 and (flushed == 0).all()
     assert (evaluate(source, [x]).result.value.real == np.float32(1e-40)).all()
+
+
+def test_vjp_of_a_zero_size_argument() -> None:
+    # A 30-minute fuzz run's reference-stage bucket: reshape((-1, ...)) of a size-0 Jacobian.
+    source = "def f(x0, x1):\n    return jax.vjp(lambda a0: lax.imag(x0), x1)[1](x0.real)[0]\n"
+    x0 = np.array(1 + 2j, np.complex64)
+    x1 = np.zeros((0, 2, 2), np.float32)
+    assert evaluate(source, [x0, x1]).result.value.shape == (0, 2, 2)

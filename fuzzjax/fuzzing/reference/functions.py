@@ -197,7 +197,8 @@ def _derivative(it: Interp, tree: Tree[Token]) -> Val:
         # A zero partial meeting an inf/NaN tangent: 0 if JAX's rules never form the product
         # (a body free of its argument), NaN if they do; the reference cannot tell which.
         bad = bad | ((jac == 0) & ~np.isfinite(tangent))
-        unsure = np.any(bad.reshape(jac.shape[:out_axes] + (-1,)), axis=-1) if x_axes else bad
+        inner = int(np.prod(jac.shape[out_axes:], dtype=np.int64))  # -1 fails on size 0
+        unsure = np.any(bad.reshape(jac.shape[:out_axes] + (inner,)), axis=-1) if x_axes else bad
         dtype, x = x.dtype, Val(x.value, x.dtype, {**x.undefined, **t.undefined})
     else:  # vjp: the cotangent pulled back to x
         ct = it.eval(rest[0])
@@ -205,7 +206,8 @@ def _derivative(it: Interp, tree: Tree[Token]) -> Val:
         result = np.tensordot(cotangent, jac, axes=out_axes)
         nonfinite = ~np.isfinite(cotangent).reshape(cotangent.shape + (1,) * x_axes)
         bad = bad | ((jac == 0) & nonfinite)  # as for jvp: 0 * inf is 0 or NaN
-        flat = bad.reshape((-1,) + jac.shape[out_axes:])
+        outer = int(np.prod(jac.shape[:out_axes], dtype=np.int64))  # -1 fails on size 0
+        flat = bad.reshape((outer,) + jac.shape[out_axes:])
         unsure = np.any(flat, axis=0)
         dtype, x = x.dtype, Val(x.value, x.dtype, {**x.undefined, **ct.undefined})
     undefined = whole([x], np.shape(result))
