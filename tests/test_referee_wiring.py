@@ -168,3 +168,21 @@ def test_referee_betaln_of_a_large_argument_keeps_its_digits() -> None:
         got = FUNCTIONS["betaln"].fn(mpmath.mpf("1e30"), mpmath.mpf("0.5"))
         want = mpmath.loggamma(0.5) - 0.5 * mpmath.log(mpmath.mpf("1e30"))
         assert abs(got - want) < 1e-6
+
+
+def test_betaln_at_infinity_diverges_like_a_logarithm() -> None:
+    # The 30-minute run's last reference_wrong bucket was the referee's: its stand-ins for
+    # infinity were too small to see betaln(inf, b) = -inf.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+
+    source = "def f(x0, x1):\n    return jax.scipy.special.betaln(x0, x1)\n"
+    a = np.array([np.inf], np.float32)
+    b = np.array([0.46575961], np.float32)
+    specs = (ArgSpec("x0", (1,), "float32"), ArgSpec("x1", (1,), "float32"))
+    case = Case(source, specs, [a, b], "float32", (1,))
+    reference = np.array([-np.inf], np.float32)
+    ruling = referee(case, "sp_betaln", np.array([np.nan], np.float32), reference)
+    assert ruling.verdict is not Verdict.REFERENCE_WRONG, ruling
+    assert ruling.exact == "-inf"
+    wrong = referee(case, "sp_betaln", np.array([5.0], np.float32), reference)
+    assert wrong.verdict is Verdict.JAX_WRONG, wrong

@@ -131,6 +131,10 @@ def _betaln(a: Mp, b: Mp) -> Mp:
     for a >> b the terms are about a log a while the result is about b log a."""
     if mpmath.isinf(a) or mpmath.isinf(b):
         return -mpmath.inf if a > 0 and b > 0 else mpmath.nan
+    if a > 0 and b > 0 and max(a, b) > 2**60 * max(min(a, b), 1):
+        # One argument dwarfs the other: lgamma(small) - small log(big), within small^2/big.
+        small, large = min(a, b), max(a, b)
+        return _lgamma(small) - small * mpmath.log(large)
     big = max(abs(a), abs(b), mpmath.mpf(2))
     extra = int(mpmath.log(big * mpmath.log(big), 2)) + 16
     with mpmath.workprec(mpmath.mp.prec + extra):
@@ -240,7 +244,7 @@ FUNCTIONS: dict[str, MpFunction] = {
         ),
         _F("xlogy", 2, _xlogy, "composite", real_only=True),
         _F("xlog1py", 2, _xlog1py, "composite", real_only=True),
-        _F("betaln", 2, _betaln, "special", real_only=True, scale=_betaln_terms),
+        _F("betaln", 2, _betaln, "special", real_only=True, scale=_betaln_terms, slow=True),
     )
 }
 
