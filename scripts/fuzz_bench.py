@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE_OPTIONS = {"max_depth": 4, "max_rank": 4, "max_elements": 4096}
 
 
-def run(command: list[str], env: dict[str, str], limit: float) -> None:
+def run(command: list[str], env: dict[str, str], limit: float, cwd: str) -> None:
     print("$", shlex.join(command), flush=True)
     # cwd is the temporary folder: `python -m` puts the working directory first on sys.path,
     # which must not shadow the PYTHONPATH that picks the revision.
@@ -40,7 +40,7 @@ def run(command: list[str], env: dict[str, str], limit: float) -> None:
         check=True,
         timeout=limit,
         stdout=subprocess.DEVNULL,
-        cwd=env["FUZZ_BENCH_CWD"],
+        cwd=cwd,
     )
 
 
@@ -123,8 +123,8 @@ def main() -> None:
             timeout=120,
         )
         try:
-            old_env = {**os.environ, "PYTHONPATH": str(tree), "FUZZ_BENCH_CWD": tmp}
-            new_env = {**os.environ, "PYTHONPATH": str(ROOT), "FUZZ_BENCH_CWD": tmp}
+            old_env = {**os.environ, "PYTHONPATH": str(tree)}
+            new_env = {**os.environ, "PYTHONPATH": str(ROOT)}
             old_cmd = [sys.executable, "-m", "fuzzjax", *common, "--out", f"{tmp}/old"]
             extra = shlex.split(args.current_args)
             new_cmd = [sys.executable, "-m", "fuzzjax", *common, *extra, "--out", f"{tmp}/new"]
@@ -139,8 +139,8 @@ def main() -> None:
                     if proc.wait(timeout=limit_s) != 0:
                         raise SystemExit(f"a fuzz run failed (exit {proc.returncode})")
             else:
-                run(old_cmd, old_env, limit_s)
-                run(new_cmd, new_env, limit_s)
+                run(old_cmd, old_env, limit_s, tmp)
+                run(new_cmd, new_env, limit_s, tmp)
             old = json.loads(Path(tmp, "old", "summary.json").read_text())
             new = json.loads(Path(tmp, "new", "summary.json").read_text())
             old_cells = baseline_coverage(args.seed, int(old["programs"]), tree)

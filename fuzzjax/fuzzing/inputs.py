@@ -122,6 +122,12 @@ def derive_input_seed(program_seed: int, run_seed: int = 0) -> int:
     return zlib.crc32(f"inputs:{run_seed}:{program_seed}".encode())
 
 
+def sampled(what: str, seed: int, percent: int) -> bool:
+    """Whether seed ``seed`` gets the sampled check ``what``: a stable draw, ``percent`` % of
+    seeds (the eager and unfused-O0 oracles, each transformation oracle)."""
+    return zlib.crc32(f"{what}:{seed}".encode()) % 100 < percent
+
+
 class InputProfile(str, Enum):
     """What an input set's values look like."""
 

@@ -75,11 +75,20 @@ def referee_tag(ruling: Ruling) -> str:
     return f"{_TAG}{ruling.verdict.value}:{ruling.rule or 'unnamed'}"
 
 
-def tag_reason(tag: str) -> tuple[str, str] | None:
-    """(reason, link) of a ``referee_tag`` for run summaries; ``None`` for other tags."""
+def parse_tag(tag: str) -> tuple[str, str] | None:
+    """(verdict, rule) of a ``referee_tag``; ``None`` for a benign rule's id."""
     if not tag.startswith(_TAG):
         return None
     verdict, _, rule = tag[len(_TAG) :].partition(":")
+    return verdict, rule
+
+
+def tag_reason(tag: str) -> tuple[str, str] | None:
+    """(reason, link) of a ``referee_tag`` for run summaries; ``None`` for other tags."""
+    parsed = parse_tag(tag)
+    if parsed is None:
+        return None
+    verdict, rule = parsed
     if verdict == Verdict.UNDEFINED.value:
         why = f"the high-precision referee finds no single answer here (rule {rule})"
     else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pickle
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,8 @@ from typing import Any
 
 from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Case, Signature, Stage, Symptom
-from fuzzjax.fuzzing.diagnose import Status, classify, diagnose
-from fuzzjax.fuzzing.inputs import input_set
+from fuzzjax.fuzzing.diagnose import Diagnosis, Status, classify, diagnose
+from fuzzjax.fuzzing.inputs import input_set, sampled
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.syntax import aliases_used, parse
 from fuzzjax.workers import Outcome, OutcomeKind
@@ -87,6 +86,20 @@ class FuzzResult:
     failing: Case | None = None
     transform: dict[str, Any] | None = None
 
+    @classmethod
+    def of(cls, found: Diagnosis, **fields: Any) -> FuzzResult:
+        """The result of a classified case (``fields``: how it was tested)."""
+        return cls(
+            found.status,
+            found.signature,
+            found.benign,
+            found.detail,
+            found.index,
+            found.culprit,
+            ruling=found.ruling,
+            **fields,
+        )
+
 
 def _test_hooks(seed: int, stage: Stage) -> None:
     """Test-only fault injection, inert unless the FUZZJAX_TEST_* variables name this seed."""
@@ -109,11 +122,6 @@ def seed_case(seed: int, options: GenOptions, input_index: int = 0) -> tuple[Cas
     inputs = input_set(program.args, seed, input_index)
     case = Case(program.source, program.args, inputs, program.result_dtype, program.result_shape)
     return case, program
-
-
-def sampled(what: str, seed: int, percent: int) -> bool:
-    """Whether seed ``seed``'s program gets the sampled oracle ``what`` (a stable draw)."""
-    return zlib.crc32(f"{what}:{seed}".encode()) % 100 < percent
 
 
 def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
@@ -145,15 +153,7 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
             if n >= CANDIDATE_BASE:
                 case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
                 found = diagnose(case, on_stage=tell, benign=config.benign, o0=config.o0)
-                return FuzzResult(
-                    found.status,
-                    found.signature,
-                    found.benign,
-                    found.detail,
-                    found.index,
-                    found.culprit,
-                    ruling=found.ruling,
-                )
+                return FuzzResult.of(found)
             return _test_seed(n, options, config, tell, on_input)
         except Exception as exc:  # noqa: BLE001 - generation failures are findings too
             return FuzzResult(Status.FAIL, error=one_line(exc))
@@ -221,18 +221,8 @@ def _test_seed(
                 failing=finding.case,
                 transform=finding.extra,
             )
-    return FuzzResult(
-        found.status,
-        found.signature,
-        found.benign,
-        found.detail,
-        found.index,
-        found.culprit,
-        input_index=max(index, 0),
-        tests=len(run.tests),
-        oracles=oracles,
-        cells=sorted(cells),
-        ruling=found.ruling,
+    return FuzzResult.of(
+        found, input_index=max(index, 0), tests=len(run.tests), oracles=oracles, cells=sorted(cells)
     )
 
 

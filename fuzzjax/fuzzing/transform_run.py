@@ -14,14 +14,13 @@ probe seed) is the ``extra`` record, stored in ``meta.json`` as ``transform`` an
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from fuzzjax.fuzzing.case import Case, Stage, decode_array, encode_array
-from fuzzjax.fuzzing.inputs import derive_input_seed
+from fuzzjax.fuzzing.inputs import derive_input_seed, sampled
 from fuzzjax.fuzzing.transforms import (
     TransformFailure,
     batch_inputs,
@@ -50,7 +49,7 @@ class TransformFinding:
 
 def planned(seed: int, percent: int) -> list[Stage]:
     """The transformation oracles seed ``seed`` gets: each one on ``percent`` % of seeds."""
-    return [s for s in TRANSFORM_STAGES if zlib.crc32(f"{s.value}:{seed}".encode()) % 100 < percent]
+    return [s for s in TRANSFORM_STAGES if sampled(s.value, seed, percent)]
 
 
 def prepare(stage: Stage, case: Case, seed: int) -> tuple[Case, dict[str, Any]]:

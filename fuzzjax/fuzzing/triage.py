@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fuzzjax.fuzzing.case import Signature, Stage
+from fuzzjax.fuzzing.referee import parse_tag
 from fuzzjax.fuzzing.upstream import known_bug
 
 #: Display order of the verdict groups; new findings first.
@@ -138,9 +139,10 @@ def accepted_lines(root: Path) -> list[str]:
         return []
     groups: dict[str, list[str]] = defaultdict(list)
     for tag, info in sorted(rules.items()):
-        verdict, _, rule = str(tag).removeprefix("referee:").partition(":")
-        if not str(tag).startswith("referee:") or not isinstance(info, dict):
+        parsed = parse_tag(str(tag))
+        if parsed is None or not isinstance(info, dict):
             continue
+        verdict, rule = parsed
         groups[verdict].append(f"{rule} {int(info.get('count', 0) or 0)}")
     titles = {"undefined": "Undefined (no single answer)", "both_acceptable": "Both acceptable"}
     return [
