@@ -186,3 +186,88 @@ def test_betaln_at_infinity_diverges_like_a_logarithm() -> None:
     assert ruling.exact == "-inf"
     wrong = referee(case, "sp_betaln", np.array([5.0], np.float32), reference)
     assert wrong.verdict is Verdict.JAX_WRONG, wrong
+
+
+def _betaln_case(a: float, b: float, dtype: type = np.float32) -> Case:
+    source = "def f(x0, x1):\n    return jax.scipy.special.betaln(x0, x1)\n"
+    name = np.dtype(dtype).name
+    specs = (ArgSpec("x0", (1,), name), ArgSpec("x1", (1,), name))
+    return Case(source, specs, [np.array([a], dtype), np.array([b], dtype)], name, (1,))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "jax", "scipy"), [(-65504.0, 1.0, np.nan, -11.09375), (0.0, 0.0, np.nan, np.inf)]
+)
+def test_betaln_outside_its_documented_domain_is_undefined(
+    a: float, b: float, jax: float, scipy: float
+) -> None:
+    # An 11-minute check's reference_wrong buckets: the referee said NaN (JAX's answer) where
+    # SciPy continues the formula; SciPy documents positive parameters only.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+
+    case = _betaln_case(a, b, np.float16)
+    got, want = np.array([jax], np.float16), np.array([scipy], np.float16)
+    ruling = referee(case, "sp_betaln", got, want)
+    assert (ruling.verdict, ruling.rule) == (Verdict.UNDEFINED, "outside_domain"), ruling
+    inside = referee(_betaln_case(3.0, 4.0), "sp_betaln", np.array([5.0], np.float32), want)
+    assert inside.verdict is Verdict.JAX_WRONG, inside  # the rule stays outside the domain
+
+
+def test_betaln_of_nan_is_ruled_quickly() -> None:
+    # The check's "reference hang": the referee evaluated betaln on its stand-ins for NaN
+    # (2**(2**19) and its negative) at half a million bits. Judged within the budget now.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+
+    case = _betaln_case(np.nan, 3.140625, np.float16)
+    ruling = referee(case, "sp_betaln", np.array([np.nan], np.float16), np.array([0.5], np.float16))
+    assert ruling.rule != "referee_timeout", ruling
+    assert ruling.verdict is Verdict.REFERENCE_WRONG, ruling  # NaN in, a number out
+
+
+def test_complex_arccosh_on_its_cut_follows_the_zeros_sign() -> None:
+    # arccosh(1.18e-38 - 0j) is -pi/2 j (C99: cacosh(conj z) = conj(cacosh z)); mpmath lost the
+    # tiny imaginary part of the point beside the cut below ~1100 bits and said +pi/2 j, so
+    # NumPy's correct answer was called the reference's fault.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+
+    x = np.array([complex(1.1754944e-38, -0.0)], np.complex64)
+    source = "def f(x0):\n    return jnp.arccosh(x0)\n"
+    case = Case(source, (ArgSpec("x0", (1,), "complex64"),), [x], "complex64", (1,))
+    minus, plus = np.array([-1.5707964j], np.complex64), np.array([1.5707964j], np.complex64)
+    ruling = referee(case, "arccosh", plus, minus)
+    assert ruling.verdict is not Verdict.REFERENCE_WRONG, ruling
+    assert ruling.exact.endswith("-1.5707963267948966)"), ruling.exact
+    assert (ruling.verdict, ruling.rule) == (Verdict.UNDEFINED, "branch_cut"), ruling
+    wrong = referee(case, "arccosh", np.array([1.0j], np.complex64), minus)
+    assert wrong.verdict is Verdict.JAX_WRONG, wrong
+
+
+def test_the_referee_stops_at_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzzjax.fuzzing import referee as ref
+
+    calls = []
+
+    def slow(self, index, got, want):  # type: ignore[no-untyped-def]
+        calls.append(index)
+        while True:  # interrupted by the budget's alarm
+            pass
+
+    monkeypatch.setattr(ref, "BUDGET", 0.2)
+    monkeypatch.setattr(ref._Operation, "rule_on", slow)
+    x = np.array([1.0, 2.0], np.float32)
+    source = "def f(x0):\n    return jnp.exp(x0)\n"
+    case = Case(source, (ArgSpec("x0", (2,), "float32"),), [x], "float32", (2,))
+    ruling = ref.referee(case, "exp", np.array([9.0, 9.0], np.float32), np.exp(x))
+    assert (ruling.verdict, ruling.rule) == (ref.Verdict.NO_REFEREE, "referee_timeout")
+    assert len(calls) == 1 and "0.2 s" in ruling.detail
+
+
+def test_a_hang_in_the_referee_is_labelled_as_the_referee(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Stage] = []
+    monkeypatch.setattr(diag, "_run_alone", lambda c, how=Stage.JIT: np.array([2.5], np.float32))
+    failure = Failure(Stage.VS_NUMPY, Symptom.WRONG_VALUE, "planted", index=[0])
+    classify(_case("def f(x0):\n    return jnp.exp(x0)\n", 1.0), failure, {}, on_stage=seen.append)
+    assert seen == [Stage.REFEREE]
+    assert (
+        bucket_verdict(Signature(Stage.REFEREE, Symptom.HANG, ("exp",), "float32")) == "fuzzjax_bug"
+    )

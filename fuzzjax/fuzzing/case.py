@@ -28,6 +28,7 @@ class Stage(str, Enum):
     JIT = "jit"
     EAGER = "eager"
     REFERENCE = "reference"
+    REFEREE = "referee"  # fuzzjax's high-precision referee (a hang there is fuzzjax's)
     DETERMINISM = "determinism"
     JIT_VS_EAGER = "jit_vs_eager"
     VS_NUMPY = "vs_numpy"

@@ -229,14 +229,20 @@ def diagnose(
         o0=o0,
         explain=benign,
     )
-    return classify(case, run.failure, run.explained, benign=benign)
+    return classify(case, run.failure, run.explained, benign=benign, on_stage=on_stage)
 
 
 def classify(
-    case: Case, failure: Failure | None, explained_tags: dict[str, int], *, benign: bool = True
+    case: Case,
+    failure: Failure | None,
+    explained_tags: dict[str, int],
+    *,
+    benign: bool = True,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> Diagnosis:
     """A failure of ``case`` (its inputs are the failing input set) as a bucket signature,
-    localised to one operation where possible, or the benign rules that explain it."""
+    localised to one operation where possible, or the benign rules that explain it.
+    ``on_stage(Stage.REFEREE)`` is called before the referee runs (a worker's breadcrumb)."""
     if failure is None:
         return Diagnosis(None, sorted(explained_tags))
     tree = parse(case.source)
@@ -276,6 +282,8 @@ def classify(
     sig = Signature(failure.stage, symptom, (node.alias,), dtype_label(node), localized=True)
     if failure.stage is not Stage.VS_NUMPY:
         return Diagnosis(sig, explained, failure.detail, culprit, failure.index)
+    if on_stage is not None:
+        on_stage(Stage.REFEREE)
     ruling = _referee(culprit, node, got)
     if benign and ruling.verdict in ACCEPTED:
         # The exact value accepts JAX's result (or the math has no single answer): not a

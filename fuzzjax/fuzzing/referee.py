@@ -25,7 +25,11 @@ Over several elements the strongest verdict wins, in that order.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -49,6 +53,10 @@ from fuzzjax.rules import table as rules
 
 #: At most this many disagreeing elements are examined.
 MAX_ELEMENTS = 16
+#: Seconds one ruling may take (mpmath at high precision can take minutes on extreme
+#: arguments, and the fuzz worker that calls it has 30 s for the whole program). Past it the
+#: elements judged so far decide, or the ruling is NO_REFEREE (rule ``referee_timeout``).
+BUDGET = 8.0
 #: Operations computed in their operands' dtype rather than in their result dtype.
 IN_OPERANDS = frozenset({"abs", "real", "imag", "angle", "isclose", "signbit"})
 
@@ -163,13 +171,25 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
             detail="JAX and the reference agree within the oracle's tolerance",
         )
     found: list[tuple[Verdict, Ruling]] = []
-    for index in indices[:MAX_ELEMENTS]:
-        try:
-            ruling = op.rule_on(index, got[index], want[index])
-        except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
-            why = f"referee error at {list(index)}: {type(exc).__name__}: {exc}"
-            return Ruling(Verdict.NO_REFEREE, alias, rule="referee_error", detail=why)
-        found.append((ruling.verdict, ruling))
+    late = ""
+    with _budget(BUDGET) as over:
+        for index in indices[:MAX_ELEMENTS]:
+            try:
+                ruling = op.rule_on(index, got[index], want[index])
+            except _OverBudget:
+                late = f"; stopped at {list(index)} after {BUDGET:g} s"
+                break
+            except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
+                why = f"referee error at {list(index)}: {type(exc).__name__}: {exc}"
+                return Ruling(Verdict.NO_REFEREE, alias, rule="referee_error", detail=why)
+            found.append((ruling.verdict, ruling))
+            if over():
+                break
+    if over() and not late:
+        late = f"; stopped after {BUDGET:g} s"
+    if not found:
+        why = f"no element judged within {BUDGET:g} s{late}"
+        return Ruling(Verdict.NO_REFEREE, alias, rule="referee_timeout", detail=why)
     counts: dict[str, int] = {}
     for verdict, _ in found:
         counts[verdict.value] = counts.get(verdict.value, 0) + 1
@@ -178,10 +198,43 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
     ruling.counts = counts
     tally = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     ruling.detail = (
-        f"{min(len(indices), MAX_ELEMENTS)} of {len(indices)} disagreeing "
-        f"elements examined ({tally}); {ruling.detail}"
+        f"{len(found)} of {len(indices)} disagreeing "
+        f"elements examined ({tally}){late}; {ruling.detail}"
     )
     return ruling
+
+
+class _OverBudget(BaseException):
+    """Raised by the budget's alarm inside an mpmath evaluation (a BaseException, so that
+    the ``except Exception`` of the code it interrupts does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _budget(seconds: float) -> Iterator[Callable[[], bool]]:
+    """Interrupt the block with ``_OverBudget`` after ``seconds`` (SIGALRM; only in the main
+    thread, where Python delivers signals: elsewhere the block runs unbounded). Yields a
+    function telling whether the time is up (the alarm may fire between two elements, then
+    nothing is interrupted)."""
+    fired = [False]
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield lambda: False
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        fired[0] = True
+        raise _OverBudget
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield lambda: fired[0]
+    except _OverBudget:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _NoReferee(Exception):

@@ -22,7 +22,10 @@ zeros kept). Four regimes:
   value is determined, C99 Annex G does not);
 * IEEE 754 special cases that depend on the sign of a zero (``x / ±0``, ``pow``,
   ``atan2``) follow the standard (``_ieee``); ``0 ** 0`` and ``atan2(±0, ±0)`` are conventions
-  (rules ``zero_pow_zero``, ``atan2_zero_zero``).
+  (rules ``zero_pow_zero``, ``atan2_zero_zero``);
+* arguments outside a function's documented domain (``MpFunction.domain``: ``betaln`` of a
+  non-positive parameter) have no specified value: any answer is accepted (rule
+  ``outside_domain``). SciPy's and JAX's formulas continue differently there.
 """
 
 from __future__ import annotations
@@ -91,6 +94,10 @@ def expect(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) -
     if special is not None:
         return special
     comps = [c for a in args for c in _components(a)]
+    inside = fn.domain
+    if inside is not None and not all(inside(mpmath.mpf(c)) for c in comps if not math.isnan(c)):
+        nan = tuple(NAN for _ in range(2 if complex_out else 1))
+        return Expected(nan, undefined="outside_domain")
     if not all(math.isfinite(c) for c in comps):
         return _grid(fn, args, fmt, complex_out)
     if fn.cut and any(isinstance(a, complex) and 0 in (a.real, a.imag) for a in args):

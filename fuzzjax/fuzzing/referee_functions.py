@@ -47,6 +47,12 @@ class MpFunction:
     scale: Callable[..., Mp] | None = None
     #: Grows like a logarithm towards infinity (its stand-in for infinity is far larger).
     slow: bool = False
+    #: Each argument's documented domain, for functions documented only on part of the real
+    #: line (``betaln``: SciPy and JAX document positive parameters). An argument outside it
+    #: (NaN aside) makes the referee rule ``outside_domain`` (undefined): no answer is wrong.
+    domain: Callable[[Mp], bool] | None = None
+    #: Where the domain is documented.
+    domain_source: str = ""
 
 
 def _exp2(x: Mp) -> Mp:
@@ -127,18 +133,37 @@ def _xlog1py(x: Mp, y: Mp) -> Mp:
 
 
 def _betaln(a: Mp, b: Mp) -> Mp:
-    """lgamma(a) + lgamma(b) - lgamma(a + b), with the bits its cancellation costs added:
-    for a >> b the terms are about a log a while the result is about b log a."""
+    """lgamma(a) + lgamma(b) - lgamma(a + b) for positive ``a`` and ``b`` (NaN elsewhere:
+    outside the documented domain, see ``_positive``), with the bits its cancellation costs
+    added: for a >> b the terms are about a log a while the result is about b log a.
+
+    The extra precision is bounded: where one argument dwarfs the other the asymptotic form
+    lgamma(small) - small log(big) is used (error below small^2/big), and where both exceed
+    2**60 Stirling's form (relative error below 1/(12 min(a, b))). The referee's stand-ins
+    for infinity (``referee_exact.stand_ins``) are around 2**(2**19) and beyond, where the
+    plain formula would need that many bits."""
+    if mpmath.isnan(a) or mpmath.isnan(b) or not (a > 0 and b > 0):
+        return mpmath.nan
     if mpmath.isinf(a) or mpmath.isinf(b):
-        return -mpmath.inf if a > 0 and b > 0 else mpmath.nan
-    if a > 0 and b > 0 and max(a, b) > 2**60 * max(min(a, b), 1):
-        # One argument dwarfs the other: lgamma(small) - small log(big), within small^2/big.
-        small, large = min(a, b), max(a, b)
+        return -mpmath.inf
+    small, large = min(a, b), max(a, b)
+    if large > 2**60 * max(small, 1):
         return _lgamma(small) - small * mpmath.log(large)
-    big = max(abs(a), abs(b), mpmath.mpf(2))
+    if small > 2**60:
+        return (
+            mpmath.log(2 * mpmath.pi) / 2
+            + (a - mpmath.mpf(0.5)) * mpmath.log(a)
+            + (b - mpmath.mpf(0.5)) * mpmath.log(b)
+            - (a + b - mpmath.mpf(0.5)) * mpmath.log(a + b)
+        )
+    big = max(large, mpmath.mpf(2))  # at most 2**121 here: at most about 140 extra bits
     extra = int(mpmath.log(big * mpmath.log(big), 2)) + 16
     with mpmath.workprec(mpmath.mp.prec + extra):
         return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
+
+
+def _positive(x: Mp) -> bool:
+    return bool(x > 0)
 
 
 def _sign(z: Mp) -> Mp:
@@ -163,6 +188,10 @@ def _betaln_terms(a: Mp, b: Mp) -> Mp:
     """The three Lanczos lgamma evaluations betaln adds up."""
     return _lanczos_terms(a) + _lanczos_terms(b) + _lanczos_terms(a + b)
 
+
+#: scipy.special.betaln documents "a, b: Positive, real-valued parameters"; JAX's betaln
+#: calls them "Parameter a (b) of the beta distribution".
+BETALN_DOMAIN = "https://docs.scipy.org/doc/scipy/reference/generated/scipy.special.betaln.html"
 
 _F = MpFunction
 FUNCTIONS: dict[str, MpFunction] = {
@@ -244,7 +273,17 @@ FUNCTIONS: dict[str, MpFunction] = {
         ),
         _F("xlogy", 2, _xlogy, "composite", real_only=True),
         _F("xlog1py", 2, _xlog1py, "composite", real_only=True),
-        _F("betaln", 2, _betaln, "special", real_only=True, scale=_betaln_terms, slow=True),
+        _F(
+            "betaln",
+            2,
+            _betaln,
+            "special",
+            real_only=True,
+            scale=_betaln_terms,
+            slow=True,
+            domain=_positive,
+            domain_source=BETALN_DOMAIN,
+        ),
     )
 }
 

@@ -149,7 +149,7 @@ def evaluate(fn: Callable[..., Mp], args: list[Mp], fmt: Format) -> Mp:
     the terms that make it) shows as rounded values that move with the precision and
     is resolved by the later ones. Raises ``Singular`` where mpmath raises."""
     # Start above the format's precision and above the arguments' own (exact) precision.
-    need = max([2 * fmt.precision + 64, *(_bits(a) + 64 for a in args)])
+    need = max([2 * fmt.precision + 64, *(_bits(a) + _spread(a) + 64 for a in args)])
     previous: tuple[float, float] | None = None
     value: Mp = None
     for prec in [p for p in PRECISIONS if p >= need] or [PRECISIONS[-1]]:
@@ -164,6 +164,17 @@ def evaluate(fn: Callable[..., Mp], args: list[Mp], fmt: Format) -> Mp:
             return value
         previous = current
     return value
+
+
+def _spread(x: Mp) -> int:
+    """Bits between the parts of a complex argument (and 1): mpmath's complex functions
+    lose a part that many binades below the other at lower precision (``acosh(0.5 - 2**-1100
+    j)`` has the sign of its imaginary part wrong below about 1100 bits, which decides the
+    side of the branch cut)."""
+    if not isinstance(x, mpmath.mpc) or not (mpmath.isfinite(x.real) and mpmath.isfinite(x.imag)):
+        return 0
+    mags = [int(mpmath.mag(p)) for p in (x.real, x.imag) if p != 0]
+    return max([*mags, 1]) - min(mags) if mags else 0
 
 
 def _bits(x: Mp) -> int:

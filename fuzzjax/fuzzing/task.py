@@ -198,7 +198,7 @@ def _test_seed(
     failing = Case(
         case.source, case.args, sets[max(index, 0)], case.result_dtype, case.result_shape
     )
-    found = classify(failing, run.failure, run.explained, benign=config.benign)
+    found = classify(failing, run.failure, run.explained, benign=config.benign, on_stage=tell)
     oracles = dict(run.oracle_counts())
     if found.status is not Status.FAIL and config.transforms_percent:
         from fuzzjax.fuzzing.transform_run import run_transforms

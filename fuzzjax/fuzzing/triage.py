@@ -51,7 +51,7 @@ def bucket_verdict(sig: Signature, referee: str | None = None) -> str:
     """A bucket's verdict from its signature and, for vs_numpy, the referee's ruling."""
     if known_bug(sig) is not None:
         return "known_upstream"
-    if sig.stage in (Stage.GENERATE, Stage.REFERENCE):
+    if sig.stage in (Stage.GENERATE, Stage.REFERENCE, Stage.REFEREE):
         return "fuzzjax_bug"
     if sig.stage is Stage.VS_NUMPY:
         return referee if referee in ("jax_wrong", "reference_wrong") else "no_referee"
