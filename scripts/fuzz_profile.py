@@ -1,7 +1,8 @@
 """Where a fuzz worker's time goes, per stage, and what coverage it buys.
 
 Usage: python scripts/fuzz_profile.py [N] [--seed S] [--inputs K] [--eager PERCENT]
-                                      [--transforms PERCENT] [--max-depth D] [--baseline]
+                                      [--transforms PERCENT] [--max-depth D] [--min-depth D]
+                                      [--baseline]
                                       [--max-rank R] [--max-elements E] [--timeout SECONDS]
 
 Runs the fuzz worker's task (``fuzzjax.fuzzing.task.make_fuzz_task``) on N seeds and charges
@@ -38,6 +39,7 @@ from fuzzjax.program import GenOptions
 def _options(args: argparse.Namespace) -> GenOptions:
     return GenOptions(
         max_depth=args.max_depth,
+        min_depth=args.min_depth,
         max_rank=args.max_rank,
         max_elements=args.max_elements,
         swarm=not args.baseline,
@@ -96,6 +98,7 @@ def main() -> None:
     p.add_argument("--eager", type=int, default=10)
     p.add_argument("--transforms", type=int, default=10)
     p.add_argument("--max-depth", type=int, default=4)
+    p.add_argument("--min-depth", type=int, default=1)
     p.add_argument("--max-rank", type=int, default=8)
     p.add_argument("--max-elements", type=int, default=1 << 20)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per seed")
@@ -114,7 +117,7 @@ def main() -> None:
         first, end = args.seed, args.seed + args.n
         while first < end:
             command = [sys.executable, __file__, str(end - first), "--seed", str(first)]
-            for flag in ("inputs", "eager", "transforms", "max_depth", "max_rank"):
+            for flag in ("inputs", "eager", "transforms", "max_depth", "min_depth", "max_rank"):
                 command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
             command += ["--max-elements", str(args.max_elements), "--timeout", str(args.timeout)]
             command += ["--baseline"] if args.baseline else []

@@ -271,3 +271,20 @@ def test_a_hang_in_the_referee_is_labelled_as_the_referee(monkeypatch: pytest.Mo
     assert (
         bucket_verdict(Signature(Stage.REFEREE, Symptom.HANG, ("exp",), "float32")) == "fuzzjax_bug"
     )
+
+
+def test_a_nan_part_stands_for_ordinary_numbers_too() -> None:
+    # The 30-minute check's last reference_wrong bucket: NumPy's sign(NaN + inf j) is 1j,
+    # which is the value for every finite real part; the referee accepted only NaN.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+
+    z = np.array(complex(np.nan, np.inf), np.complex64)
+    source = "def f(x0):\n    return lax.sign(x0)\n"
+    case = Case(source, (ArgSpec("x0", (), "complex64"),), [z], "complex64", ())
+    nan = np.array(complex(np.nan, np.nan), np.complex64)
+    ruling = referee(case, "lax_sign", nan, np.array(1j, np.complex64))
+    assert (ruling.verdict, ruling.rule) == (Verdict.UNDEFINED, "nan_input"), ruling
+    wrong = referee(
+        case, "lax_sign", np.array(0.5 + 0.5j, np.complex64), np.array(1j, np.complex64)
+    )
+    assert wrong.verdict is Verdict.JAX_WRONG, wrong

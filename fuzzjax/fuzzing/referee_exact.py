@@ -181,8 +181,12 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
         axes[longest] = axes[longest][::2]
     # Where a stand-in is too large for mpmath, its own infinities (IEEE-style) are used.
     direct = _sample_value(fn, _rebuild(args, [mpmath.mpf(c) for c in comps]), complex_out)
-    values = [
-        _sample_value(fn, _rebuild(args, list(p)), complex_out) for p in itertools.product(*axes)
+    points = list(itertools.product(*axes))
+    values = [_sample_value(fn, _rebuild(args, list(p)), complex_out) for p in points]
+    # Values at points where every NaN stands for an ordinary number (0, 0.75, -1.5).
+    nans = [i for i, c in enumerate(comps) if math.isnan(c)]
+    ordinary = [
+        v for v, p in zip(values, points, strict=True) if v and all(abs(p[i]) < 2 for i in nans)
     ]
     known = [v if v is not None else direct for v in values]
     found = [v for v in known if v is not None]
@@ -201,6 +205,8 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
             extra = {math.nan, *(r for r in rounded if r == 0 or math.isinf(r))}
             if diagonal is not None:
                 extra.add(round_to(diagonal[k], fmt))
+            if nans:  # sign(NaN + inf j) is 1j for every finite real part
+                extra |= {round_to(v[k], fmt) for v in ordinary}
             extras.append(extra)
     has_nan = any(math.isnan(c) for c in comps)
     if has_nan and not complex_out:  # IEEE 754: NaN in, NaN out; a determined value is allowed
