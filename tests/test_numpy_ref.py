@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -229,3 +230,29 @@ def test_vjp_of_a_zero_size_argument() -> None:
     x0 = np.array(1 + 2j, np.complex64)
     x1 = np.zeros((0, 2, 2), np.float32)
     assert evaluate(source, [x0, x1]).result.value.shape == (0, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("source", "values", "dtype"),
+    [
+        # JAX (like NumPy) takes float16 std as sqrt(variance rounded to float16): inf here,
+        # where the exact std is 3307.5 (the 30-minute check's std/nanstd buckets).
+        ("jnp.std(x0, axis=0, keepdims=False)", [0, 0, 7016], np.float16),
+        ("jnp.nanstd(x0, axis=0, keepdims=False)", [0, 0, 7016], np.float16),
+        ("jnp.std(x0, axis=0, keepdims=False)", [0, 0, 4e19], ml_dtypes.bfloat16),
+        # float16 norm: the sum of squares 65612 overflows float16, the norm (256.1) does not.
+        ("jnp.linalg.norm(x0, axis=0, keepdims=False)", [0, 11.09, 255.9], np.float16),
+        # a cumulative product whose partial products pass float16's range, then come back.
+        ("jnp.cumprod(x0, axis=0)", [300, 300, 0.001, 0.001], np.float16),
+    ],
+)
+def test_low_precision_intermediate_overflow_is_order_dependent(
+    source: str, values: list[float], dtype: type
+) -> None:
+    x = np.asarray(values, dtype)
+    result = evaluate(f"def f(x0):\n    return {source}\n", [x]).result
+    marked = result.undefined.get("float_accumulation_order")
+    assert marked is not None and np.any(marked), source
+    # float32 keeps the same values: nothing to mark there.
+    wide = evaluate(f"def f(x0):\n    return {source}\n", [x.astype(np.float32)]).result
+    assert "float_accumulation_order" not in wide.undefined, source

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import ml_dtypes
 import numpy as np
 from lark import Token, Tree
 
@@ -105,11 +106,14 @@ def _reduction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     }
     mark(undefined, "float_to_int_out_of_range", np.any(bad_cast, axis=axis, keepdims=keepdims))
     if KIND[out] in "fc" and not in_operand:
-        mark(undefined, "float_accumulation_order", _reduction_hazard(tree.data, x, axis, keepdims))
+        hazard = _reduction_hazard(tree.data, x, axis, keepdims, compute)
+        mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
 
-def _reduction_hazard(alias: str, x: np.ndarray, axis: int | None, keep: bool) -> np.ndarray:
+def _reduction_hazard(
+    alias: str, x: np.ndarray, axis: int | None, keep: bool, dtype: str = ""
+) -> np.ndarray:
     """Where partial results may overflow/underflow in float32 although the exact one does not."""
     mag = np.abs(np.where(np.isnan(x), 0, x)) if alias.startswith("nan") else np.abs(x)
     if "prod" in alias:
@@ -126,13 +130,40 @@ def _reduction_hazard(alias: str, x: np.ndarray, axis: int | None, keep: bool) -
     total = np.sum(mag if alias != "norm" else mag**2, axis=axis, keepdims=keep)
     n = max(1, mag.size // max(1, np.size(total)))
     exact = np.abs(np.sum(np.where(np.isnan(x), 0, x), axis=axis, keepdims=keep))
+    low = _low_max(dtype)
+    extra = np.zeros(np.shape(total), bool)
     if alias in ("var", "std", "nanvar", "nanstd"):
         centered = x - np.mean(x, axis=axis, keepdims=True)
         squares = np.sum(np.abs(centered) ** 2, axis=axis, keepdims=keep)
         total, exact = np.maximum(total, squares), squares / n
+        if alias.endswith("std") and low:  # std = sqrt(the variance rounded to the dtype)
+            extra = (exact > low) & (np.sqrt(exact) <= low)
     elif "mean" in alias or alias in ("average", "norm"):
         exact = exact / n if alias != "norm" else np.sqrt(total)
-    return np.asarray((total > ACC_LIMIT) & ((exact <= ACC_LIMIT) | nonfinite))
+        if alias == "norm" and low:  # norm's sum of squares is kept in the dtype
+            extra = (total > low) & (exact <= low)
+    return np.asarray(((total > ACC_LIMIT) & ((exact <= ACC_LIMIT) | nonfinite)) | extra)
+
+
+def _low_max(dtype: str) -> float:
+    """The largest finite value of ``dtype`` if it is float16/bfloat16 (else 0): JAX, like NumPy,
+    computes a float16 ``std`` as the square root of the variance rounded to float16, a
+    ``norm`` and a cumulative product in float16, so those overflow where the exact result
+    does not (NumPy's np.std and np.linalg.norm on float16 give the same inf)."""
+    return float(ml_dtypes.finfo(np_dtype(dtype)).max) if dtype in ("float16", "bfloat16") else 0.0
+
+
+def _cumprod_hazard(x: np.ndarray, axis: int, nan: bool, dtype: str) -> np.ndarray:
+    """Where a cumulative product's partial products may overflow in the dtype although the
+    element does not: XLA's scan multiplies in a tree order, so a large partial product can
+    come before the small factors that bring it back (``float_accumulation_order``)."""
+    mag = np.abs(np.where(np.isnan(x), 1, x)) if nan else np.abs(x)
+    finite = np.isfinite(mag) & (mag > 0)
+    logs = np.log(np.where(finite, mag, 1.0).astype(np.float64))
+    big = np.cumsum(np.where(logs > 0, logs, 0.0), axis)
+    small = np.cumsum(np.where(logs < 0, logs, 0.0), axis)
+    limit = np.log(_low_max(dtype) or ACC_LIMIT)
+    return np.asarray((big > limit) & (big + small <= limit))
 
 
 def _top_k(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +216,9 @@ def _scan(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     undefined = _axis_undefined(arg, x.shape, result.shape, axis)
     bad = np.any(_bad_cast(arg, compute), axis, keepdims=True)
     mark(undefined, "float_to_int_out_of_range", np.broadcast_to(bad, result.shape))
+    if alias in ("cumprod", "nancumprod") and KIND[compute] == "f":
+        hazard = _cumprod_hazard(x, axis, alias == "nancumprod", compute)
+        mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
 

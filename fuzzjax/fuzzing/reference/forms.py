@@ -156,7 +156,8 @@ def _norm_ord(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         for tag, m in x.undefined.items()
     }
     if str(order) != "jnp.inf":
-        hazard = _reduction_hazard("norm" if str(order) == "2" else "sum", magnitude, axis, False)
+        alias = "norm" if str(order) == "2" else "sum"
+        hazard = _reduction_hazard(alias, magnitude, axis, False, out)
         mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
