@@ -1,0 +1,403 @@
+"""Where generation mode's time goes, per stage and per grammar form, for two checkouts.
+
+Usage:
+    python scripts/throughput_profile.py BASELINE BRANCH [-n 300] [--rounds 3] [--max-depth 5]
+        [--profile breadth] [--e2e 0] [--per-form 25]
+    python scripts/throughput_profile.py --worker --first S -n N [--max-depth 5] [--profile P]
+
+BASELINE and BRANCH are fuzzjax checkouts (e.g. ``git worktree add --detach /tmp/wt610
+610bef3`` and ``.``). Each round runs one fresh process per checkout (``PYTHONPATH`` set to
+the checkout), alternating which goes first, on the same N seeds (a new range per round), so
+a noisy machine affects both alike. A worker runs the generation worker's own task
+(``fuzzjax.corpus.build.make_generation_task``) and commits with the build loop's own
+``_commit`` into a temporary corpus, in one process, and charges each stage its exclusive time
+by wrapping the module functions the task calls. Stage times are CPU time of the process
+(``time.process_time``), which a loaded machine disturbs far less than wall-clock time; the
+per-round pairs/s are wall-clock:
+
+- generate: ``generate`` minus the Lark parse inside it;
+- parse: the Lark parse (``syntax.parser().parse``);
+- exec: ``load_function`` (compile and exec of the checked text);
+- lower: ``lower_text`` (``jax.jit(f).lower(...).as_text()``, fast path);
+- canonicalise: ``canonicalize``, ``op_counts``, ``ir_hash``;
+- store: ``_commit`` (SQLite, 64 seeds a batch);
+- other: the rest of the task (row building, cache clearing, type check).
+
+It also counts, per seed, MLIR contexts built inside the fast path (a context rebuilt is a
+fallback to stock cost), stock lowerings (contexts built outside it), jaxpr traces, jaxpr ->
+MLIR lowerings and XLA compiles (``jax.monitoring`` events), and prints them per grammar
+alias (``Program.aliases``) for the branch: programs using the alias, their mean lower ms,
+traces and MLIR lowerings. ``--e2e N`` also times the real command
+``python -m fuzzjax --count N --max-depth D --workers 2`` per round in each checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STAGES = ("generate", "parse", "exec", "lower", "canonicalise", "store", "other")
+WARMUP = 20  # seeds run before the timed ones (``--warmup``)
+TIMEOUT = 3600
+
+
+# ---------------------------------------------------------------- worker (one checkout)
+
+
+class _Clock:
+    """Exclusive time per stage: a wrapped call's time is taken off its caller's stage."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self.stack: list[list[float]] = []  # per open call: [time of children]
+
+    def wrap(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.stack.append([0.0])
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.process_time() - start
+                children = self.stack.pop()[0]
+                self.spent[stage] += elapsed - children
+                if self.stack:
+                    self.stack[-1][0] += elapsed
+
+        return timed
+
+
+def _worker(first: int, n: int, max_depth: int, profile: str, warmup: int) -> None:
+    import jax
+    import jax.monitoring
+
+    from fuzzjax.corpus import build
+    from fuzzjax.corpus.store import Corpus
+    from fuzzjax.generation import generator
+    from fuzzjax.lowering import canonical, fastlower, lower
+    from fuzzjax.program import GenOptions
+    from fuzzjax.syntax import parser
+    from fuzzjax.workers import Outcome, OutcomeKind
+
+    kwargs: dict[str, Any] = {"max_depth": max_depth}
+    if profile != "breadth":
+        kwargs["profile"] = profile
+    options = GenOptions(**kwargs)
+    clock = _Clock()
+    events: dict[str, int] = defaultdict(int)
+
+    def on_event(name: str, _secs: float, **_kw: Any) -> None:
+        for key, pattern in (
+            ("traces", "jaxpr_trace_duration"),
+            ("mlir", "jaxpr_to_mlir_module_duration"),
+            ("compiles", "backend_compile_duration"),
+        ):
+            if pattern in name:
+                events[key] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    clears = [0]
+    real_clear = jax.clear_caches
+
+    def counting_clear() -> None:
+        clears[0] += 1
+        real_clear()
+
+    jax.clear_caches = counting_clear  # what lower.cache_clearer calls
+    # Contexts: count the builds of the real make_ir_context, inside the fast path or not.
+    fastlower._install_hook()
+    original = fastlower._original_make
+    assert original is not None
+
+    def counting_make() -> Any:
+        events["contexts_fast" if fastlower._state.active else "contexts_stock"] += 1
+        return original()
+
+    fastlower._original_make = counting_make
+    lark = parser()
+    lark.parse = clock.wrap("parse", lark.parse)  # type: ignore[method-assign]
+    generator.generate = clock.wrap("generate", generator.generate)
+    lower.load_function = clock.wrap("exec", lower.load_function)
+    lower.lower_text = clock.wrap("lower", lower.lower_text)
+    for name in ("canonicalize", "op_counts", "ir_hash"):
+        setattr(lower, name, clock.wrap("canonicalise", getattr(canonical, name)))
+    aliases: list[tuple[str, ...]] = []
+    real_generate = generator.generate
+
+    def generate_recording(*args: Any, **kw: Any) -> Any:
+        program = real_generate(*args, **kw)
+        aliases.append(tuple(program.aliases))
+        return program
+
+    generator.generate = generate_recording
+    commit = clock.wrap("store", build._commit)
+    config = build.GenerationConfig(options.to_json())
+    task = clock.wrap("other", build.make_generation_task(config))
+    per_seed: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, Corpus(Path(tmp) / "c.sqlite") as corpus:
+        from fuzzjax.corpus.build import Summary
+
+        summary = Summary()
+        for seed in range(first - warmup, first):  # imports, primitive caches: not counted
+            task(seed)
+        clock.spent.clear()
+        batch: list[Any] = []
+        start = time.perf_counter()
+        for seed in range(first, first + n):
+            before = dict(clock.spent)
+            counts = dict(events)
+            aliases.clear()
+            result = task(seed)
+            row = result.row
+            after = clock.spent
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "ok": row is not None,
+                    "failure": result.failure,
+                    "aliases": list(aliases[0]) if aliases else [],
+                    "ms": {s: (after.get(s, 0) - before.get(s, 0)) * 1e3 for s in STAGES},
+                    "events": {k: v - counts.get(k, 0) for k, v in events.items()},
+                    "ir_hash": row["ir_hash"] if row else None,
+                    "ops": sum(row["op_counts"].values()) if row else 0,
+                    "chars": len(row["source"]) if row else 0,
+                }
+            )
+            batch.append(Outcome(seed, OutcomeKind.OK, result))
+            if len(batch) >= build.BATCH_SEEDS:
+                commit(corpus, batch, config.options, summary, None)
+                batch = []
+        if batch:
+            commit(corpus, batch, config.options, summary, None)
+        wall = time.perf_counter() - start
+    store_ms = clock.spent["store"] * 1e3 / n  # commits are per batch: spread over the seeds
+    for entry in per_seed:
+        entry["ms"]["store"] = store_ms
+    from fuzzjax.rules.table import TABLE
+    from fuzzjax.syntax import alternatives
+
+    out = {
+        "wall": wall,
+        "stored": summary.stored,
+        "seeds": per_seed,
+        "grammar": sorted(alternatives()),
+        "family": {alias: rule.family for alias, rule in TABLE.items()},
+        "rss_mb": lower.resident_mb(),
+        "clears": clears[0],
+    }
+    print(json.dumps(out))
+
+
+# ---------------------------------------------------------------- driver
+
+
+def _run_worker(checkout: Path, first: int, args: argparse.Namespace) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(checkout), FUZZJAX_NO_FAST_LOWER="")
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--first",
+        str(first),
+        "-n",
+        str(args.n),
+        "--max-depth",
+        str(args.max_depth),
+        "--profile",
+        args.profile,
+        "--warmup",
+        str(args.warmup),
+    ]
+    out = subprocess.run(
+        cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"worker failed in {checkout}: {out.stderr[-2000:]}\ncommand: {cmd}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _run_e2e(checkout: Path, count: int, args: argparse.Namespace) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "fuzzjax", "--count", str(count), "--max-depth"]
+        cmd += [str(args.max_depth), "--workers", "2", "--quiet", "--db", f"{tmp}/c.sqlite"]
+        if args.profile != "breadth":
+            cmd += ["--profile", args.profile]
+        env = dict(os.environ, PYTHONPATH=str(checkout))
+        out = subprocess.run(
+            cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
+        match = re.search(r"([\d.]+) pairs/s", out.stdout + out.stderr)
+        if out.returncode != 0 or not match:
+            raise SystemExit(f"{cmd} in {checkout} failed: {out.stderr[-2000:]}")
+        return float(match.group(1))
+
+
+def _stage_table(results: dict[str, list[dict[str, Any]]]) -> None:
+    labels = list(results)
+    print("\nCPU ms per seed, by stage (all rounds; exclusive time; one process):\n")
+    print(f"| stage | {' | '.join(labels)} | ratio |")
+    print("|---|" + "---|" * (len(labels) + 1))
+    totals = {}
+    for stage in (*STAGES, "total"):
+        means = []
+        for label in labels:
+            seeds = [s for r in results[label] for s in r["seeds"]]
+            if stage == "total":
+                vals = [sum(s["ms"].values()) for s in seeds]
+            else:
+                vals = [s["ms"][stage] for s in seeds]
+            means.append(sum(vals) / len(vals))
+        totals[stage] = means
+        ratio = means[1] / means[0] if means[0] else float("nan")
+        cells = " | ".join(f"{m:.2f}" for m in means)
+        print(f"| {stage} | {cells} | {ratio:.2f} |")
+    print("\nper round: stored pairs/s in one process (wall clock, store included)\n")
+    print(f"| round | {' | '.join(labels)} | ratio |")
+    print("|---|" + "---|" * (len(labels) + 1))
+    for i in range(len(results[labels[0]])):
+        rates = [results[lab][i]["stored"] / results[lab][i]["wall"] for lab in labels]
+        print(f"| {i + 1} | {' | '.join(f'{r:.1f}' for r in rates)} | {rates[1] / rates[0]:.2f} |")
+    for label in labels:
+        seeds = [s for r in results[label] for s in r["seeds"]]
+        ev: dict[str, int] = defaultdict(int)
+        for s in seeds:
+            for k, v in s["events"].items():
+                ev[k] += v
+        ok = [s for s in seeds if s["ok"]]
+        print(
+            f"\n{label}: {len(seeds)} seeds, {len(ok)} lowered; in all: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(ev.items()))
+            + f"; mean source {sum(s['chars'] for s in ok) / max(len(ok), 1):.0f} chars, "
+            f"{sum(s['ops'] for s in ok) / max(len(ok), 1):.1f} IR ops"
+        )
+
+
+def _form_table(seeds: list[dict[str, Any]], baseline_aliases: set[str], top: int) -> None:
+    ok = [s for s in seeds if s["ok"]]
+    mean_lower = sum(s["ms"]["lower"] for s in ok) / len(ok)
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in ok:
+        for a in s["aliases"]:
+            by[a].append(s)
+    rows = []
+    for alias, group in by.items():
+        lower_ms = sum(s["ms"]["lower"] for s in group) / len(group)
+        gen_ms = sum(s["ms"]["generate"] + s["ms"]["parse"] for s in group) / len(group)
+        traces = sum(s["events"].get("traces", 0) for s in group) / len(group)
+        mlir = sum(s["events"].get("mlir", 0) for s in group) / len(group)
+        fallbacks = sum(s["events"].get("contexts_stock", 0) for s in group)
+        # Time these programs spend lowering beyond the average program.
+        excess = sum(s["ms"]["lower"] - mean_lower for s in group) / len(ok)
+        rows.append((excess, alias, len(group), lower_ms, gen_ms, traces, mlir, fallbacks))
+    rows.sort(reverse=True)
+    new = [r for r in rows if r[1] not in baseline_aliases]
+    share_new = sum(1 for s in ok if any(a not in baseline_aliases for a in s["aliases"]))
+    lower_new = [
+        s["ms"]["lower"] for s in ok if any(a not in baseline_aliases for a in s["aliases"])
+    ]
+    lower_old = [
+        s["ms"]["lower"] for s in ok if not any(a not in baseline_aliases for a in s["aliases"])
+    ]
+    print(
+        f"\nbranch: {share_new}/{len(ok)} lowered programs use an alias the baseline lacks; "
+        f"mean lower ms {sum(lower_new) / max(len(lower_new), 1):.2f} with one, "
+        f"{sum(lower_old) / max(len(lower_old), 1):.2f} without (mean {mean_lower:.2f})"
+    )
+    print(
+        f"\nbranch, aliases by excess lowering time per seed (top {top}; new = not in baseline):\n"
+    )
+    print("| alias | new | programs | lower ms | gen+parse ms | traces | mlir | stock ctx "
+          "| excess ms/seed |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for excess, alias, n, lo, gen, tr, ml, fb in rows[:top]:
+        flag = "new" if alias not in baseline_aliases else ""
+        print(
+            f"| {alias} | {flag} | {n} | {lo:.1f} | {gen:.1f} | {tr:.1f} | {ml:.1f} | {fb} "
+            f"| {excess:.2f} |"
+        )
+    print(f"\n{len(new)} new aliases drawn; sum of their excess: {sum(r[0] for r in new):.2f}")
+
+
+def _family_table(seeds: list[dict[str, Any]], family: dict[str, str]) -> None:
+    ok = [s for s in seeds if s["ok"]]
+    mean_lower = sum(s["ms"]["lower"] for s in ok) / len(ok)
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in ok:
+        for fam in {family[a] for a in s["aliases"] if a in family}:
+            by[fam].append(s)
+    print("\nbranch, by rule family (programs that use one):\n")
+    print("| family | programs | lower ms | others' lower ms | excess ms/seed |")
+    print("|---|---|---|---|---|")
+    rows = []
+    for fam, group in by.items():
+        with_ = sum(s["ms"]["lower"] for s in group) / len(group)
+        ids = {id(s) for s in group}
+        others = [s["ms"]["lower"] for s in ok if id(s) not in ids]
+        without = sum(others) / max(len(others), 1)
+        excess = sum(s["ms"]["lower"] - mean_lower for s in group) / len(ok)
+        rows.append((excess, fam, len(group), with_, without))
+    for excess, fam, n, with_, without in sorted(rows, reverse=True):
+        print(f"| {fam} | {n} | {with_:.1f} | {without:.1f} | {excess:.2f} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("checkouts", nargs="*", type=Path)
+    p.add_argument("-n", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--first", type=int, default=1_000_000)
+    p.add_argument("--max-depth", type=int, default=5)
+    p.add_argument("--profile", default="breadth")
+    p.add_argument("--e2e", type=int, default=0, help="also time the CLI on this many pairs")
+    p.add_argument("--per-form", type=int, default=25, help="rows of the per-alias table")
+    p.add_argument("--warmup", type=int, default=WARMUP, help="untimed seeds before the timed")
+    p.add_argument("--json", help="also write every seed's figures to this file")
+    p.add_argument("--worker", action="store_true")
+    args = p.parse_args()
+    if args.worker:
+        _worker(args.first, args.n, args.max_depth, args.profile, args.warmup)
+        return
+    if len(args.checkouts) != 2:
+        p.error("give two checkouts: BASELINE BRANCH")
+    base, branch = (c.resolve() for c in args.checkouts)
+    labels = {base: f"baseline ({base.name})", branch: f"branch ({branch.name})"}
+    results: dict[str, list[dict[str, Any]]] = {labels[base]: [], labels[branch]: []}
+    e2e: dict[str, list[float]] = {labels[base]: [], labels[branch]: []}
+    for r in range(args.rounds):
+        order = (base, branch) if r % 2 == 0 else (branch, base)
+        first = args.first + r * (args.n + args.warmup) + args.warmup
+        for checkout in order:
+            results[labels[checkout]].append(_run_worker(checkout, first, args))
+            if args.e2e:
+                e2e[labels[checkout]].append(_run_e2e(checkout, args.e2e, args))
+        print(f"round {r + 1} done", file=sys.stderr)
+    _stage_table(results)
+    if args.e2e:
+        print(f"\nend to end, python -m fuzzjax --count {args.e2e} --workers 2 (pairs/s)\n")
+        a, b = e2e[labels[base]], e2e[labels[branch]]
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            print(f"round {i + 1}: baseline {x:.0f}, branch {y:.0f}, ratio {y / x:.2f}")
+    base_aliases = set(results[labels[base]][0]["grammar"])
+    branch_seeds = [s for r in results[labels[branch]] for s in r["seeds"]]
+    _form_table(branch_seeds, base_aliases, args.per_form)
+    _family_table(branch_seeds, results[labels[branch]][0]["family"])
+    for label, runs in results.items():
+        print(f"{label}: end RSS MB {[round(r['rss_mb']) for r in runs]}, "
+              f"cache clears {[r['clears'] for r in runs]}")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
