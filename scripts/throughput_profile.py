@@ -1,34 +1,39 @@
-"""Where generation mode's time goes, per stage and per grammar form, for two checkouts.
+"""Where generation mode's time goes, per stage and per grammar form, checkouts side by side.
 
 Usage:
-    python scripts/throughput_profile.py BASELINE BRANCH [-n 300] [--rounds 3] [--max-depth 5]
-        [--profile breadth] [--e2e 0] [--per-form 25]
-    python scripts/throughput_profile.py --worker --first S -n N [--max-depth 5] [--profile P]
+    python scripts/throughput_profile.py BASELINE [OTHER ...] BRANCH [-n 300] [--rounds 3]
+        [--first S] [--warmup 20] [--max-depth 5] [--profile breadth] [--e2e 0]
+        [--per-form 25] [--drop-family FAMILY ...] [--json FILE]
 
-BASELINE and BRANCH are fuzzjax checkouts (e.g. ``git worktree add --detach /tmp/wt610
-610bef3`` and ``.``). Each round runs one fresh process per checkout (``PYTHONPATH`` set to
-the checkout), alternating which goes first, on the same N seeds (a new range per round), so
-a noisy machine affects both alike. A worker runs the generation worker's own task
-(``fuzzjax.corpus.build.make_generation_task``) and commits with the build loop's own
-``_commit`` into a temporary corpus, in one process, and charges each stage its exclusive time
-by wrapping the module functions the task calls. Stage times are CPU time of the process
-(``time.process_time``), which a loaded machine disturbs far less than wall-clock time; the
-per-round pairs/s are wall-clock:
+BASELINE, BRANCH and any checkouts between them are fuzzjax checkouts (e.g. ``git worktree
+add --detach /tmp/wt610 610bef3`` and ``.``), one column each. Each round runs one fresh
+process per column (``PYTHONPATH`` set to its checkout), rotating which goes first, on the
+same N seeds (a new range per round), so a noisy machine affects all alike. A process runs
+the generation worker's own task (``fuzzjax.corpus.build.make_generation_task``) and commits
+with the build loop's own ``_commit`` into a temporary corpus, and charges each stage its
+exclusive time by wrapping the module functions the task calls. Stage times are CPU time of
+the process (``time.process_time``), which a loaded machine disturbs far less than wall-clock
+time; the per-round pairs/s are wall-clock:
 
 - generate: ``generate`` minus the Lark parse inside it;
 - parse: the Lark parse (``syntax.parser().parse``);
 - exec: ``load_function`` (compile and exec of the checked text);
 - lower: ``lower_text`` (``jax.jit(f).lower(...).as_text()``, fast path);
 - canonicalise: ``canonicalize``, ``op_counts``, ``ir_hash``;
-- store: ``_commit`` (SQLite, 64 seeds a batch);
+- store: ``_commit`` (SQLite, 64 seeds a batch), spread evenly over the seeds;
 - other: the rest of the task (row building, cache clearing, type check).
 
-It also counts, per seed, MLIR contexts built inside the fast path (a context rebuilt is a
-fallback to stock cost), stock lowerings (contexts built outside it), jaxpr traces, jaxpr ->
-MLIR lowerings and XLA compiles (``jax.monitoring`` events), and prints them per grammar
-alias (``Program.aliases``) for the branch: programs using the alias, their mean lower ms,
-traces and MLIR lowerings. ``--e2e N`` also times the real command
-``python -m fuzzjax --count N --max-depth D --workers 2`` per round in each checkout.
+It also counts MLIR contexts built inside the fast path (``contexts_fast``: one per process
+and per ``_RECYCLE_EVERY`` lowerings when nothing falls back) and outside it
+(``contexts_stock``: stock lowerings), jaxpr traces, jaxpr -> MLIR lowerings and XLA compiles
+(``jax.monitoring`` events), JAX cache clears and the end RSS; and, for BRANCH, the lowering
+time per grammar alias (``Program.aliases``) and per rule family: programs using it, their
+mean lower ms, and their excess over the mean program, per seed.
+
+``--drop-family F`` adds a what-if column: BRANCH with rule family ``F`` removed from the
+typing table in the profiling process (what the other families cost; fuzzjax never runs so).
+``--e2e N`` also times the real command ``python -m fuzzjax --count N --max-depth D
+--workers 2`` in each checkout, once per round.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ class _Clock:
         return timed
 
 
-def _worker(first: int, n: int, max_depth: int, profile: str, warmup: int) -> None:
+def _worker(first: int, n: int, max_depth: int, profile: str, warmup: int, drop: str) -> None:
     import jax
     import jax.monitoring
 
@@ -89,6 +94,10 @@ def _worker(first: int, n: int, max_depth: int, profile: str, warmup: int) -> No
     from fuzzjax.syntax import parser
     from fuzzjax.workers import Outcome, OutcomeKind
 
+    if drop:  # what-if: the grammar without one rule family (never how fuzzjax runs)
+        from fuzzjax.rules.table import FAMILIES
+
+        del FAMILIES[drop]
     kwargs: dict[str, Any] = {"max_depth": max_depth}
     if profile != "breadth":
         kwargs["profile"] = profile
@@ -201,7 +210,9 @@ def _worker(first: int, n: int, max_depth: int, profile: str, warmup: int) -> No
 # ---------------------------------------------------------------- driver
 
 
-def _run_worker(checkout: Path, first: int, args: argparse.Namespace) -> dict[str, Any]:
+def _run_worker(
+    checkout: Path, first: int, args: argparse.Namespace, drop: str = ""
+) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(checkout), FUZZJAX_NO_FAST_LOWER="")
     cmd = [
         sys.executable,
@@ -217,6 +228,8 @@ def _run_worker(checkout: Path, first: int, args: argparse.Namespace) -> dict[st
         args.profile,
         "--warmup",
         str(args.warmup),
+        "--drop-family",
+        drop,
     ]
     out = subprocess.run(
         cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
@@ -246,9 +259,9 @@ def _run_e2e(checkout: Path, count: int, args: argparse.Namespace) -> float:
 def _stage_table(results: dict[str, list[dict[str, Any]]]) -> None:
     labels = list(results)
     print("\nCPU ms per seed, by stage (all rounds; exclusive time; one process):\n")
-    print(f"| stage | {' | '.join(labels)} | ratio |")
-    print("|---|" + "---|" * (len(labels) + 1))
-    totals = {}
+    head = " | ".join(labels + [f"ratio {i + 1}:1" for i in range(1, len(labels))])
+    print(f"| stage | {head} |")
+    print("|---|" + "---|" * (2 * len(labels) - 1))
     for stage in (*STAGES, "total"):
         means = []
         for label in labels:
@@ -258,16 +271,16 @@ def _stage_table(results: dict[str, list[dict[str, Any]]]) -> None:
             else:
                 vals = [s["ms"][stage] for s in seeds]
             means.append(sum(vals) / len(vals))
-        totals[stage] = means
-        ratio = means[1] / means[0] if means[0] else float("nan")
-        cells = " | ".join(f"{m:.2f}" for m in means)
-        print(f"| {stage} | {cells} | {ratio:.2f} |")
+        ratios = [m / means[0] if means[0] else float("nan") for m in means[1:]]
+        cells = " | ".join([f"{m:.2f}" for m in means] + [f"{r:.2f}" for r in ratios])
+        print(f"| {stage} | {cells} |")
     print("\nper round: stored pairs/s in one process (wall clock, store included)\n")
-    print(f"| round | {' | '.join(labels)} | ratio |")
-    print("|---|" + "---|" * (len(labels) + 1))
+    print(f"| round | {head} |")
+    print("|---|" + "---|" * (2 * len(labels) - 1))
     for i in range(len(results[labels[0]])):
         rates = [results[lab][i]["stored"] / results[lab][i]["wall"] for lab in labels]
-        print(f"| {i + 1} | {' | '.join(f'{r:.1f}' for r in rates)} | {rates[1] / rates[0]:.2f} |")
+        cells = [f"{r:.1f}" for r in rates] + [f"{r / rates[0]:.2f}" for r in rates[1:]]
+        print(f"| {i + 1} | {' | '.join(cells)} |")
     for label in labels:
         seeds = [s for r in results[label] for s in r["seeds"]]
         ev: dict[str, int] = defaultdict(int)
@@ -363,38 +376,50 @@ def main() -> None:
     p.add_argument("--per-form", type=int, default=25, help="rows of the per-alias table")
     p.add_argument("--warmup", type=int, default=WARMUP, help="untimed seeds before the timed")
     p.add_argument("--json", help="also write every seed's figures to this file")
+    p.add_argument(
+        "--drop-family",
+        action="append",
+        default=[],
+        help="what-if column: the branch without this rule family (repeatable)",
+    )
     p.add_argument("--worker", action="store_true")
     args = p.parse_args()
     if args.worker:
-        _worker(args.first, args.n, args.max_depth, args.profile, args.warmup)
+        drop = args.drop_family[0] if args.drop_family else ""
+        _worker(args.first, args.n, args.max_depth, args.profile, args.warmup, drop)
         return
-    if len(args.checkouts) != 2:
-        p.error("give two checkouts: BASELINE BRANCH")
-    base, branch = (c.resolve() for c in args.checkouts)
-    labels = {base: f"baseline ({base.name})", branch: f"branch ({branch.name})"}
-    results: dict[str, list[dict[str, Any]]] = {labels[base]: [], labels[branch]: []}
-    e2e: dict[str, list[float]] = {labels[base]: [], labels[branch]: []}
+    if len(args.checkouts) < 2:
+        p.error("give two or more checkouts: BASELINE ... BRANCH")
+    checkouts = [c.resolve() for c in args.checkouts]
+    runs = [(f"{'baseline' if i == 0 else 'checkout'} ({c.name})", c, "") for i, c in
+            enumerate(checkouts)]  # fmt: skip
+    runs[-1] = (f"branch ({checkouts[-1].name})", checkouts[-1], "")
+    runs += [(f"branch without {f}", checkouts[-1], f) for f in args.drop_family]
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in runs}
+    e2e: dict[str, list[float]] = {label: [] for label, _, drop in runs if not drop}
     for r in range(args.rounds):
-        order = (base, branch) if r % 2 == 0 else (branch, base)
         first = args.first + r * (args.n + args.warmup) + args.warmup
-        for checkout in order:
-            results[labels[checkout]].append(_run_worker(checkout, first, args))
-            if args.e2e:
-                e2e[labels[checkout]].append(_run_e2e(checkout, args.e2e, args))
+        for label, checkout, drop in runs[r % len(runs) :] + runs[: r % len(runs)]:
+            results[label].append(_run_worker(checkout, first, args, drop))
+            if args.e2e and not drop:
+                e2e[label].append(_run_e2e(checkout, args.e2e, args))
         print(f"round {r + 1} done", file=sys.stderr)
     _stage_table(results)
     if args.e2e:
         print(f"\nend to end, python -m fuzzjax --count {args.e2e} --workers 2 (pairs/s)\n")
-        a, b = e2e[labels[base]], e2e[labels[branch]]
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            print(f"round {i + 1}: baseline {x:.0f}, branch {y:.0f}, ratio {y / x:.2f}")
-    base_aliases = set(results[labels[base]][0]["grammar"])
-    branch_seeds = [s for r in results[labels[branch]] for s in r["seeds"]]
-    _form_table(branch_seeds, base_aliases, args.per_form)
-    _family_table(branch_seeds, results[labels[branch]][0]["family"])
-    for label, runs in results.items():
-        print(f"{label}: end RSS MB {[round(r['rss_mb']) for r in runs]}, "
-              f"cache clears {[r['clears'] for r in runs]}")  # fmt: skip
+        named = list(e2e.items())
+        for i in range(args.rounds):
+            rates = [(label, rates[i]) for label, rates in named]
+            cells = ", ".join(f"{label} {rate:.0f}" for label, rate in rates)
+            ratios = ", ".join(f"{rate / rates[0][1]:.2f}" for _, rate in rates[1:])
+            print(f"round {i + 1}: {cells}; ratios to the baseline {ratios}")
+    base_runs, branch_runs = results[runs[0][0]], results[runs[len(checkouts) - 1][0]]
+    branch_seeds = [s for r in branch_runs for s in r["seeds"]]
+    _form_table(branch_seeds, set(base_runs[0]["grammar"]), args.per_form)
+    _family_table(branch_seeds, branch_runs[0]["family"])
+    for label, done in results.items():
+        print(f"{label}: end RSS MB {[round(r['rss_mb']) for r in done]}, "
+              f"cache clears {[r['clears'] for r in done]}")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(results))
 
