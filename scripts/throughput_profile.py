@@ -1,6 +1,7 @@
 """Where generation mode's time goes, per stage and per grammar form, checkouts side by side.
 
 Usage:
+    python scripts/throughput_profile.py --probe 30
     python scripts/throughput_profile.py BASELINE [OTHER ...] BRANCH [-n 300] [--rounds 3]
         [--first S] [--warmup 20] [--max-depth 5] [--profile breadth] [--e2e 0]
         [--per-form 25] [--drop-family FAMILY ...] [--json FILE]
@@ -32,7 +33,9 @@ mean lower ms, and their excess over the mean program, per seed.
 
 ``--drop-family F`` adds a what-if column: BRANCH with rule family ``F`` removed from the
 typing table in the profiling process (what the other families cost; fuzzjax never runs so).
-``--e2e N`` also times the real command ``python -m fuzzjax --count N --max-depth D
+``--probe N`` only times the lowering of N fresh one-op programs per form (``PROBES``) and
+the share of it JAX spends re-tracing inside lowering rules. ``--e2e N`` also times the real
+command ``python -m fuzzjax --count N --max-depth D
 --workers 2`` in each checkout, once per round.
 """
 
@@ -205,6 +208,65 @@ def _worker(first: int, n: int, max_depth: int, profile: str, warmup: int, drop:
         "clears": clears[0],
     }
     print(json.dumps(out))
+
+
+# ---------------------------------------------------------------- one-op lowering probe
+
+PROBES = {
+    "jnp.sin": "def f(x0):\n    return jnp.sin(x0) + {i}.0\n",
+    "jnp.sort": "def f(x0):\n    return jnp.sort(x0, axis=0) + {i}.0\n",
+    "random.uniform": (
+        "def f(x0):\n    return x0 + jax.random.uniform(jax.random.key({i}), (3, 4))\n"
+    ),
+    "random.uniform, new shape": (
+        "def f(x0):\n    return x0 + jnp.sum(jax.random.uniform(jax.random.key(1), ({i}, 4)))\n"
+    ),
+    "random.split": (
+        "def f(x0):\n    return x0 + jax.random.key_data(jax.random.split(jax.random.key({i}))[0])"
+        ".sum()\n"
+    ),
+}
+
+
+def _probe(count: int) -> None:
+    """CPU ms to lower fresh one-op programs (fast path), and the share of it JAX spends
+    re-tracing functions inside lowering rules (``mlir.lower_fun``, e.g. Threefry)."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jax._src.interpreters import partial_eval as pe
+
+    from fuzzjax.lowering.lower import lower_text
+
+    spent = [0.0]
+    real_trace = pe.trace_to_jaxpr_dynamic
+
+    def timed_trace(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("lower"):  # only the traces lower_fun makes while lowering
+            return real_trace(*args, **kwargs)
+        start = time.process_time()
+        try:
+            return real_trace(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - start
+
+    pe.trace_to_jaxpr_dynamic = timed_trace
+    spec = [jax.ShapeDtypeStruct((3, 4), jnp.float32)]
+    print("| program | CPU ms to lower | of which lower_fun traces |\n|---|---|---|")
+    for name, template in PROBES.items():
+        fns = []
+        for i in range(1, count + 4):
+            namespace: dict[str, Any] = {"jax": jax, "jnp": jnp, "lax": lax}
+            exec(template.format(i=i), namespace)  # noqa: S102 - the fixed texts above
+            fns.append(namespace["f"])
+        for fn in fns[:3]:  # first lowerings of each primitive: not counted
+            lower_text(fn, spec)
+        spent[0] = 0.0
+        start = time.process_time()
+        for fn in fns[3:]:
+            lower_text(fn, spec)
+        total = time.process_time() - start
+        print(f"| {name} | {total / count * 1e3:.1f} | {spent[0] / total:.0%} |")
 
 
 # ---------------------------------------------------------------- driver
@@ -382,8 +444,12 @@ def main() -> None:
         default=[],
         help="what-if column: the branch without this rule family (repeatable)",
     )
+    p.add_argument("--probe", type=int, default=0, help="only lower N fresh one-op programs")
     p.add_argument("--worker", action="store_true")
     args = p.parse_args()
+    if args.probe:
+        _probe(args.probe)
+        return
     if args.worker:
         drop = args.drop_family[0] if args.drop_family else ""
         _worker(args.first, args.n, args.max_depth, args.profile, args.warmup, drop)
