@@ -411,19 +411,23 @@ def _family_table(seeds: list[dict[str, Any]], family: dict[str, str]) -> None:
     for s in ok:
         for fam in {family[a] for a in s["aliases"] if a in family}:
             by[fam].append(s)
-    print("\nbranch, by rule family (programs that use one):\n")
-    print("| family | programs | lower ms | others' lower ms | excess ms/seed |")
-    print("|---|---|---|---|---|")
+    print("\nbranch, by rule family (programs that use one, and the others):\n")
+    print("| family | programs | lower ms | others' lower ms | IR ops | others' IR ops "
+          "| excess ms/seed |\n|---|---|---|---|---|---|---|")  # fmt: skip
+
+    def mean(ss: list[dict[str, Any]], key: str) -> float:
+        return sum(s["ms"]["lower"] if key == "lower" else s[key] for s in ss) / len(ss)
+
     rows = []
     for fam, group in by.items():
-        with_ = sum(s["ms"]["lower"] for s in group) / len(group)
         ids = {id(s) for s in group}
-        others = [s["ms"]["lower"] for s in ok if id(s) not in ids]
-        without = sum(others) / max(len(others), 1)
+        others = [s for s in ok if id(s) not in ids] or ok
         excess = sum(s["ms"]["lower"] - mean_lower for s in group) / len(ok)
-        rows.append((excess, fam, len(group), with_, without))
-    for excess, fam, n, with_, without in sorted(rows, reverse=True):
-        print(f"| {fam} | {n} | {with_:.1f} | {without:.1f} | {excess:.2f} |")
+        cells = (mean(group, "lower"), mean(others, "lower"), mean(group, "ops"))
+        rows.append((excess, fam, len(group), *cells, mean(others, "ops")))
+    for excess, fam, n, lower_with, lower_others, ops_with, ops_others in sorted(rows)[::-1]:
+        print(f"| {fam} | {n} | {lower_with:.1f} | {lower_others:.1f} | {ops_with:.0f} "
+              f"| {ops_others:.0f} | {excess:.2f} |")  # fmt: skip
 
 
 def main() -> None:
