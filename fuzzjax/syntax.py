@@ -157,6 +157,7 @@ def alternatives() -> dict[str, AltSyntax]:
     return result
 
 
+@cache
 def operation_aliases() -> frozenset[str]:
     """Aliases that are operations (calls and operators): the keys the typing table must cover."""
     return frozenset(alternatives()) - LEAF_ALIASES - HELPER_ALIASES

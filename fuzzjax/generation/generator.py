@@ -413,7 +413,8 @@ def candidate_families(
     constrain the root only: see ``Generator.operation``); ``exclude`` drops one category.
     """
     families = []
-    for family, rules in FAMILIES.items():
+    producers, placeable = _producers(out, limits), _placeable(where)
+    for family in FAMILIES:
         family_category = CATEGORY_OF_FAMILY[family]
         if family == "control_flow" and where.deep:
             continue  # keep lambda nesting shallow
@@ -425,10 +426,31 @@ def candidate_families(
             continue
         if exclude and family_category in (exclude, "control_flow"):
             continue
-        able = tuple(r for r in rules if _allowed(r, out, limits, where))
+        able = tuple(r for r in producers[family] if r.alias in placeable)
         if able:
             families.append(able)
     return tuple(families)
+
+
+@lru_cache(maxsize=8192)
+def _producers(out: ArrayType, limits: Limits) -> dict[str, tuple[Rule, ...]]:
+    """The rules of each family able to produce ``out`` (wherever they stand): the costly
+    half of ``candidate_families``, cached per type, which many ``where``s share."""
+    zero_size = out.size == 0
+    return {
+        family: tuple(
+            r
+            for r in rules
+            if (not zero_size or r.family in ZERO_SIZE_FAMILIES) and r.can_produce(out, limits)
+        )
+        for family, rules in FAMILIES.items()
+    }
+
+
+@lru_cache(maxsize=64)
+def _placeable(where: Where) -> frozenset[str]:
+    """The aliases of the rules that may stand at ``where``, whatever type they produce."""
+    return frozenset(r.alias for rules in FAMILIES.values() for r in rules if _fits(r, where))
 
 
 @lru_cache(maxsize=8192)
@@ -438,16 +460,12 @@ def realistic_weights(rules: tuple[Rule, ...]) -> tuple[int, ...]:
     return tuple(max(1, round(weights[rule.alias])) for rule in rules)
 
 
-def _allowed(rule: Rule, out: ArrayType, limits: Limits, where: Where) -> bool:
+def _fits(rule: Rule, where: Where) -> bool:
     if where.differentiable and rule.alias in NOT_DIFFERENTIABLE:
         return False
     if (rule.nullary and where.depth != 1) or (rule.top_level_only and where.in_lambda):
         return False
-    if rule.min_depth > where.depth:
-        return False
-    if out.size == 0 and rule.family not in ZERO_SIZE_FAMILIES:
-        return False
-    return rule.can_produce(out, limits)
+    return rule.min_depth <= where.depth
 
 
 #: Families that handle zero-size arrays without special cases.

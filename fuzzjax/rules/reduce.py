@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from fuzzjax.choices import Chooser
@@ -82,8 +83,10 @@ def _explicit_dtype_inputs(out: str, mean: bool, x64: bool) -> tuple[str, ...]:
     return tuple(d for d in dtype_set(x64) if is_complex(out) or not is_complex(d))
 
 
+@cache
 def _explicit_dtype_table(mean: bool, x64: bool) -> Table:
-    """Result dtype ``D`` of ``op(x, dtype=D)`` -> the input dtypes ``x`` may have."""
+    """Result dtype ``D`` of ``op(x, dtype=D)`` -> the input dtypes ``x`` may have (cached:
+    every ``can_produce`` asks; callers only read it)."""
     table = {d: tuple((x,) for x in _explicit_dtype_inputs(d, mean, x64)) for d in dtype_set(x64)}
     return {d: rows for d, rows in table.items() if rows}
 
