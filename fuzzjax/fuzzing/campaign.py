@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
+from fuzzjax.errors import FailureFolderError, FuzzjaxError, one_line
 from fuzzjax.fuzzing.case import Case, Signature
 from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
@@ -79,15 +79,6 @@ class FuzzConfig:
     #: export_roundtrip) checks, after the value oracles passed.
     transforms_percent: int = 10
 
-    def __post_init__(self) -> None:
-        if self.options.x64:
-            raise InvalidArgument(
-                "options.x64",
-                True,
-                "is not supported: fuzz mode runs with x64 disabled only (its inputs and NumPy "
-                "reference assume JAX's 32-bit defaults)",
-            )
-
     def task_config(self, crumbs: Path, options: GenOptions) -> FuzzTaskConfig:
         return FuzzTaskConfig(
             options.to_json(),
@@ -126,6 +117,7 @@ class FuzzConfig:
             parts += ["--large-percent", str(o.large_percent)]
             parts += [] if o.swarm else ["--no-swarm"]
             parts += ["--profile", o.profile] if o.profile != "breadth" else []
+            parts += ["--x64"] if o.x64 else []
             parts += [] if self.feedback and seed is None else ["--no-feedback"]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
         parts += ["--transforms", str(self.transforms_percent)]
@@ -277,6 +269,12 @@ class _Campaign:
                 echo(f"the unoptimised (O0) oracle is off: {why}")
                 config = replace(config, o0=False)
         self.config, self.echo = config, echo
+        # First: a folder of the other mode (32-bit / x64) is refused before anything changes.
+        try:
+            config.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FailureFolderError(f"cannot create {config.out}: {exc.strerror}") from None
+        self.ledger = Ledger(config.out / LEDGER_NAME, config.options.x64)
         self.store = BucketStore(config.out)
         for folder in self.store.repaired:
             echo(f"rewrote {folder}: its files did not match its meta.json")
@@ -289,7 +287,6 @@ class _Campaign:
             self.crumbs.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FailureFolderError(f"cannot create {self.crumbs}: {exc.strerror}") from None
-        self.ledger = Ledger(config.out / LEDGER_NAME)
         self.ledger.start_run(config.command(), versions())
         self.counts = self.ledger.coverage_counts()
         self.summary = FuzzSummary()

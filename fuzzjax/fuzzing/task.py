@@ -9,6 +9,7 @@ when the worker dies or hangs, ``outcome_signature`` still knows where it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import time
@@ -120,7 +121,14 @@ def seed_case(seed: int, options: GenOptions, input_index: int = 0) -> tuple[Cas
 
     program = generate(seed, options)
     inputs = input_set(program.args, seed, input_index)
-    case = Case(program.source, program.args, inputs, program.result_dtype, program.result_shape)
+    case = Case(
+        program.source,
+        program.args,
+        inputs,
+        program.result_dtype,
+        program.result_shape,
+        x64=options.x64,
+    )
     return case, program
 
 
@@ -170,7 +178,21 @@ def _test_seed(
     tell: Callable[[Stage], None],
     on_input: Callable[[int], None],
 ) -> FuzzResult:
-    """A seed's program on ``inputs_per_program`` input sets; the first failing one classified."""
+    """A seed's program on ``inputs_per_program`` input sets; the first failing one classified
+    (an x64 seed: every oracle in x64 mode, ``runner.program_mode``)."""
+    from fuzzjax.fuzzing.runner import program_mode
+
+    with program_mode(options.x64):
+        return _test_seed_in_mode(seed, options, config, tell, on_input)
+
+
+def _test_seed_in_mode(
+    seed: int,
+    options: GenOptions,
+    config: FuzzTaskConfig,
+    tell: Callable[[Stage], None],
+    on_input: Callable[[int], None],
+) -> FuzzResult:
     from fuzzjax.fuzzing.coverage import cells_of
     from fuzzjax.fuzzing.runner import run_program
 
@@ -190,14 +212,13 @@ def _test_seed(
         o0=config.o0,
         explain=config.benign,
         deep=sampled("o0deep", seed, config.deep_percent),
+        x64=case.x64,
     )
     cells: set[str] = set()
     for evaluation in run.evaluations:
         cells |= cells_of(evaluation)
     index = run.failing_index if run.failing_index is not None else len(run.tests) - 1
-    failing = Case(
-        case.source, case.args, sets[max(index, 0)], case.result_dtype, case.result_shape
-    )
+    failing = dataclasses.replace(case, inputs=sets[max(index, 0)])
     found = classify(failing, run.failure, run.explained, benign=config.benign)
     oracles = dict(run.oracle_counts())
     if found.status is not Status.FAIL and config.transforms_percent:

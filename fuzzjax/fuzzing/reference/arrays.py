@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND
 from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value, shape_value
 from fuzzjax.fuzzing.reference.values import (
@@ -22,6 +22,7 @@ from fuzzjax.fuzzing.reference.values import (
     ints,
     literal,
     mark,
+    promote_all,
     wide,
 )
 

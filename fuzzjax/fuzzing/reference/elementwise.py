@@ -9,7 +9,7 @@ import numpy as np
 from lark import Token, Tree
 from scipy import special
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import complex_from_parts, finfo, np_dtype
 from fuzzjax.fuzzing.reference.values import (
     Impl,
@@ -19,6 +19,7 @@ from fuzzjax.fuzzing.reference.values import (
     dtype_fn,
     mark,
     merge,
+    promote_all,
 )
 from fuzzjax.rules import table as rules
 
@@ -263,7 +264,7 @@ def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 def _input_slack(alias: str, xs: list[np.ndarray], result: Any, compute: str) -> np.ndarray:
     """How far ``alias`` moves when its input moves by 2 ulps of ``compute`` either way."""
     (x,) = xs
-    u = 2 * float(finfo("float32" if KIND[compute] == "c" else compute).eps)
+    u = 2 * float(finfo(real_dtype(compute)).eps)
     f = ELEMENTWISE[alias]
     with np.errstate(all="ignore"):
         moved = [np.abs(np.asarray(f(x * (1 + d))) - result) for d in (u, -u)]
@@ -284,7 +285,8 @@ def _int_power(x: np.ndarray, y: np.ndarray, dtype: str) -> np.ndarray:
 
 def _nan_to_num(x: np.ndarray, dtype: str) -> np.ndarray:
     if KIND[dtype] == "c":
-        return _nan_to_num(x.real, "float32") + 1j * _nan_to_num(x.imag, "float32")
+        real = real_dtype(dtype)
+        return complex_from_parts(_nan_to_num(x.real, real), _nan_to_num(x.imag, real), x.dtype)
     fi = finfo(dtype)
     return np.where(np.isnan(x), 0, np.where(np.isinf(x), np.where(x > 0, fi.max, fi.min), x))
 

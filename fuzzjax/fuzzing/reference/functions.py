@@ -15,6 +15,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.fuzzing.reference.values import Val, bind, is_expression, mark, whole
+from fuzzjax.fuzzing.reference.values import counter as _counter
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -60,7 +61,7 @@ def _fori(it: Interp, tree: Tree[Token]) -> Val:
     (init,) = _values(tree)
     carry = it.eval(init)
     for step in range(int(lo), int(hi)):
-        carry = _like(call(it, name, [Val(np.array(step, np.int32), "int32"), carry]), carry)
+        carry = _like(call(it, name, [_counter(step), carry]), carry)
     return _item(carry, int(which[0])) if which else carry
 
 

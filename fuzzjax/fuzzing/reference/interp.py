@@ -12,7 +12,7 @@ import numpy as np
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
-from fuzzjax.dtypes import KIND
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
 from fuzzjax.fuzzing.reference.arrays import IMPL as ARRAY_IMPL
 from fuzzjax.fuzzing.reference.control import CONTROL
@@ -35,6 +35,7 @@ from fuzzjax.fuzzing.reference.values import (
     is_expression,
     literal,
     wide,
+    x64_mode,
 )
 from fuzzjax.syntax import CONST_ALIASES, NAME_ALIASES, ProgramSyntaxError, grammar_text
 
@@ -56,8 +57,14 @@ def parse_with_positions(source: str) -> Tree[Token]:
         raise ProgramSyntaxError(f"not in the fuzzjax grammar: {str(exc).strip()[:200]}") from None
 
 
-def evaluate(source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False) -> Evaluation:
-    """Evaluate program text on concrete inputs."""
+def evaluate(
+    source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False, x64: bool | None = None
+) -> Evaluation:
+    """Evaluate program text on concrete inputs, as an x64 program if ``x64`` (None: the
+    current mode, ``values.x64_mode``)."""
+    if x64 is not None:
+        with x64_mode(x64):
+            return evaluate(source, inputs, ftz=ftz)
     funcdef = parse_with_positions(source).children[0]
     assert isinstance(funcdef, Tree)
     params = [c for c in funcdef.children if isinstance(c, Tree) and c.data == "params"]
@@ -128,7 +135,7 @@ class Interp:
         """Flush subnormals of ``dtype`` to signed zero (ftz mode only)."""
         if not self.ftz or KIND.get(dtype, "") not in "fc":
             return x
-        tiny = float(finfo("float32" if KIND[dtype] == "c" else dtype).smallest_normal)
+        tiny = float(finfo(real_dtype(dtype)).smallest_normal)
         if KIND[dtype] == "c":
             parts = (flush_subnormals(x.real, tiny), flush_subnormals(x.imag, tiny))
             # Not re + 1j * im: 1j * nan is nan+nanj. A real x (cast to complex) stays real.

@@ -22,6 +22,7 @@ from fuzzjax.fuzzing.reference.values import (
     ints,
     mark,
     whole,
+    x64,
 )
 from fuzzjax.rules import promotion as dr
 
@@ -245,7 +246,7 @@ def _array_function(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 def _quantile(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (arg,) = args
     q_t, axis_t = attrs(tree)
-    out = dr.to_real_inexact(arg.dtype) or "float32"
+    out = dr.to_real_inexact(arg.dtype, x64=x64()) or "float32"
     x = it.to(arg, out)
     q = float(str(q_t))
     fn = np.percentile if tree.data == "percentile" else np.quantile

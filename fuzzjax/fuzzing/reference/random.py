@@ -20,8 +20,16 @@ from lark import Token, Tree
 from scipy import special
 
 from fuzzjax.fuzzing.inputs import finfo, np_dtype
-from fuzzjax.fuzzing.reference.creation import DEFAULT_FLOAT, DEFAULT_INT, dtype_value, shape_value
-from fuzzjax.fuzzing.reference.values import Impl, Val, attrs, concrete, whole
+from fuzzjax.fuzzing.reference.creation import dtype_value, shape_value
+from fuzzjax.fuzzing.reference.values import (
+    Impl,
+    Val,
+    attrs,
+    concrete,
+    default_float,
+    default_int,
+    whole,
+)
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -106,11 +114,11 @@ def _sampler(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     rest = a[2:]
     if tree.data == "random_randint":
         low, high = (int(str(t)) for t in rest[:2])
-        dtype = dtype_value(it, rest[2]) if len(rest) > 2 else DEFAULT_INT
+        dtype = dtype_value(it, rest[2]) if len(rest) > 2 else default_int()
         return Val(_randint(key, shape, low, high, dtype), dtype)
     numbers = [float(str(t)) for t in rest if isinstance(t, Token) and t.type == "SIGNED_NUMBER"]
     dtypes = [t for t in rest if not (isinstance(t, Token) and t.type == "SIGNED_NUMBER")]
-    dtype = dtype_value(it, dtypes[0]) if dtypes else DEFAULT_FLOAT
+    dtype = dtype_value(it, dtypes[0]) if dtypes else default_float()
     if tree.data == "random_uniform":
         lo, hi = numbers or (0.0, 1.0)
         return it.out(uniform(key, shape, dtype, lo, hi), dtype)
@@ -164,7 +172,7 @@ def _bernoulli(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (p,) = args
     key_node, shape_node = attrs(tree)
     shape = shape_value(it, shape_node)
-    (dtype,) = concrete([p]) if not p.weak else (DEFAULT_FLOAT,)
+    (dtype,) = concrete([p]) if not p.weak else (default_float(),)
     u = uniform(key_value(it, key_node), shape, dtype, 0.0, 1.0)
     value = u < np.broadcast_to(it.to(p, dtype), shape)
     return Val(value, "bool", whole([p], shape))
@@ -177,7 +185,7 @@ def _categorical(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     x = it.to(logits, logits.dtype)
     noisy = _round(gumbel(key_value(it, key_node), x.shape, logits.dtype) + x, logits.dtype)
     value = np.argmax(noisy, axis=axis) if x.shape[axis] else np.zeros(0)
-    return it.out(value, DEFAULT_INT, whole([logits], np.shape(value)))
+    return it.out(value, default_int(), whole([logits], np.shape(value)))
 
 
 #: jax.random samplers.
