@@ -73,8 +73,10 @@ def fold_in(key: Key, data: int) -> Key:
 
 
 def random_bits(key: Key, width: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Uniform bits of ``width`` (8, 16 or 32) per element of ``shape``."""
+    """Uniform bits of ``width`` (8, 16, 32 or 64: x64 programs) per element of ``shape``."""
     a, b = threefry2x32(key, *_index(shape))
+    if width == 64:  # the two words side by side, as JAX's partitionable threefry does
+        return np.asarray((a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64))
     return np.asarray((a ^ b).astype({8: np.uint8, 16: np.uint16, 32: np.uint32}[width]))
 
 
@@ -98,7 +100,7 @@ def uniform(key: Key, shape: tuple[int, ...], dtype: str, lo: float, hi: float) 
     info = finfo(dtype)
     nbits, nmant = info.bits, info.nmant
     width = 8 if nmant < 8 else nbits
-    uint = {16: np.uint16, 32: np.uint32}[nbits]
+    uint = {16: np.uint16, 32: np.uint32, 64: np.uint64}[nbits]
     bits = random_bits(key, width, shape).astype(uint)
     one = np.array(1.0, np_dtype(dtype)).view(uint)
     floats = ((bits >> uint(width - nmant)) | one).view(np_dtype(dtype)).astype(np.float64) - 1.0
@@ -157,15 +159,18 @@ def _gumbel_of(u: np.ndarray, dtype: str) -> np.ndarray:
 
 def _randint(key: Key, shape: tuple[int, ...], low: int, high: int, dtype: str) -> np.ndarray:
     """Sampled in int32 whatever ``dtype`` (JAX avoids the modulo bias of narrow types), as
-    ``(hi % span * (2**32 % span) + lo % span) % span`` in uint32 arithmetic, then cast."""
+    ``(hi % span * (2**32 % span) + lo % span) % span`` in uint32 arithmetic, then cast;
+    64-bit dtypes (x64 programs) the same way in 64 bits."""
     k1, k2 = split(key, 2)
-    higher, lower = random_bits(k1, 32, shape), random_bits(k2, 32, shape)
-    span = np.uint32(high - low)
+    nbits = 64 if np_dtype(dtype).itemsize == 8 else 32
+    uint, sint = (np.uint64, np.int64) if nbits == 64 else (np.uint32, np.int32)
+    higher, lower = random_bits(k1, nbits, shape), random_bits(k2, nbits, shape)
+    span = uint(high - low)
     with np.errstate(over="ignore"):
-        multiplier = np.uint32(2**16) % span
-        multiplier = np.uint32(multiplier * multiplier) % span
+        multiplier = uint(2 ** (nbits // 2)) % span
+        multiplier = uint(multiplier * multiplier) % span
         offset = ((higher % span) * multiplier + lower % span) % span
-    return (np.int32(low) + offset.astype(np.int32)).astype(np_dtype(dtype))
+    return (sint(low) + offset.astype(sint)).astype(np_dtype(dtype))
 
 
 def _bernoulli(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
