@@ -316,9 +316,11 @@ class _Campaign:
         c = self.config
         seeds = self.seeds()
         while True:
-            epoch = list(itertools.islice(seeds, c.epoch))
-            if not epoch:
+            first = next(seeds, None)
+            if first is None:
                 return
+            # Lazily: the pool draws seeds as workers free up, so --time ends within an epoch.
+            epoch = itertools.chain([first], itertools.islice(seeds, c.epoch - 1))
             options = self.epoch_options()
             pool = Pool(
                 make_fuzz_task,
@@ -328,7 +330,7 @@ class _Campaign:
                 memory_mb=c.memory_mb,
             )
             try:
-                for outcome in pool.imap(iter(epoch)):
+                for outcome in pool.imap(epoch):
                     self.record(outcome, options)
             finally:
                 self.summary.restarts += pool.restarts

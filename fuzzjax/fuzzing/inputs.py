@@ -254,7 +254,9 @@ def _edges(
     if dtype == "bool":
         return rng.random(count) < 0.5
     if target.kind in "iu":
-        return np.array(rng.choice(_int_values(dtype, profile), size=count), dtype=target)
+        # From an array of the target dtype: a tuple with uint64/int64 extremes would be
+        # drawn through float64 and lose them (the same draws either way).
+        return rng.choice(np.array(_int_values(dtype, profile), dtype=target), size=count)
     if target.kind == "c":
         edges = np.array(_float_values(real_dtype(dtype), profile))
         real = rng.choice(edges, size=count)

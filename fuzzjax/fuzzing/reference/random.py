@@ -170,7 +170,7 @@ def _randint(key: Key, shape: tuple[int, ...], low: int, high: int, dtype: str) 
         multiplier = uint(2 ** (nbits // 2)) % span
         multiplier = uint(multiplier * multiplier) % span
         offset = ((higher % span) * multiplier + lower % span) % span
-    return (sint(low) + offset.astype(sint)).astype(np_dtype(dtype))
+    return np.asarray((sint(low) + offset.astype(sint)).astype(np_dtype(dtype)))
 
 
 def _bernoulli(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
