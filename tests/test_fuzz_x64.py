@@ -12,14 +12,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_fuzz import clean_seeds, run_repro_without_fuzzjax
+from test_fuzz import run_repro_without_fuzzjax
 
 from fuzzjax.cli.main import main
 from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
 from fuzzjax.fuzzing.case import Case, Signature, Stage, Symptom, case_from_json, case_to_json
-from fuzzjax.fuzzing.diagnose import diagnose
+from fuzzjax.fuzzing.diagnose import diagnose, dtype_label
 from fuzzjax.fuzzing.folders import read_meta
-from fuzzjax.fuzzing.inputs import InputProfile, input_set, make_inputs, value_classes
+from fuzzjax.fuzzing.inputs import InputProfile, make_inputs, value_classes
 from fuzzjax.fuzzing.oracles import compare
 from fuzzjax.fuzzing.reference import TEST_BREAK_ENV, evaluate
 from fuzzjax.fuzzing.repro import repro_text
@@ -186,17 +186,31 @@ def test_x64_fuzz_of_a_few_seeds_finds_nothing_of_fuzzjax(tmp_path: Path) -> Non
     assert "--x64" in config.command()
 
 
+def _clean_x64_seed(options: GenOptions, alias: str) -> int:
+    """A seed using ``alias`` on float64 values (non-empty) whose program passes as it is."""
+    for seed in range(5000):
+        case, program = seed_case(seed, options)
+        if alias not in program.aliases or len(program.aliases) > 3:
+            continue
+        if not case.inputs or any(x.size == 0 for x in case.inputs):
+            continue
+        nodes = evaluate(case.source, case.inputs, x64=True).nodes
+        if any(n.alias == alias and dtype_label(n) != "float64" for n in nodes):
+            continue
+        if diagnose(case).signature is None:
+            return seed
+    raise AssertionError(f"no clean x64 seed with {alias}")
+
+
 def test_planted_float64_difference_is_caught_and_repro_reproduces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     options = GenOptions(max_depth=2, category="math", x64=True)
-    import test_fuzz
-
-    monkeypatch.setattr(test_fuzz, "OPTIONS", options)
-    seeds = clean_seeds("softplus", "float64", 1)
+    seeds = [_clean_x64_seed(options, "softplus")]
     monkeypatch.setenv(TEST_BREAK_ENV, "softplus")  # inherited by the spawn workers
-    config = FuzzConfig(out=tmp_path, options=options, seeds=seeds, workers=1, timeout=120,
-                        shrink_seconds=30)  # fmt: skip
+    config = FuzzConfig(
+        out=tmp_path, options=options, seeds=seeds, workers=1, timeout=120, shrink_seconds=30
+    )
     summary = run_fuzz(config, echo=lambda line: None)
     keys = [k for k in summary.hits if read_meta(tmp_path / k)["signature"]["ops"] == ["softplus"]]
     assert len(keys) == 1, summary.hits
@@ -213,8 +227,8 @@ def test_planted_float64_difference_is_caught_and_repro_reproduces(
 def test_repro_enables_x64_for_an_x64_case(tmp_path: Path) -> None:
     # Under x64 this sum is int64 and keeps 2**40; in 32-bit mode it would be int32.
     x = np.array([2**40, 1], np.int64)
-    case = Case("def f(x0):\n    return jnp.sum(x0, axis=0, keepdims=False)\n", (ArgSpec("x0", (2,), "int64"),), [x],
-                "int64", (), x64=True)  # fmt: skip
+    source = "def f(x0):\n    return jnp.sum(x0, axis=0, keepdims=False)\n"
+    case = Case(source, (ArgSpec("x0", (2,), "int64"),), [x], "int64", (), x64=True)
     sig = Signature(Stage.JIT_VS_EAGER, Symptom.WRONG_VALUE, ("sum",), "int64")
     path = tmp_path / "repro.py"
     path.write_text(repro_text(case, sig, command="(test)", timeout=30))
@@ -225,8 +239,14 @@ def test_repro_enables_x64_for_an_x64_case(tmp_path: Path) -> None:
 
 def test_diagnose_of_an_x64_case_runs_in_x64() -> None:
     x = np.array([2**40 + 1, -3], np.int64)
-    case = Case("def f(x0):\n    return x0 * 3\n", (ArgSpec("x0", (2,), "int64"),), [x], "int64",
-                (2,), x64=True)  # fmt: skip
+    case = Case(
+        "def f(x0):\n    return x0 * 3\n",
+        (ArgSpec("x0", (2,), "int64"),),
+        [x],
+        "int64",
+        (2,),
+        x64=True,
+    )
     assert diagnose(case).signature is None
     assert not jax.config.jax_enable_x64  # the mode ended with the case
 

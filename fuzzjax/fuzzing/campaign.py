@@ -32,7 +32,7 @@ from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
 from fuzzjax.fuzzing.folders import BucketStore, versions, write_run_summary
 from fuzzjax.fuzzing.inputs import input_profile, input_seed
-from fuzzjax.fuzzing.ledger import LEDGER_NAME, Ledger, plot_coverage
+from fuzzjax.fuzzing.ledger import LEDGER_NAME, MODES, Ledger, plot_coverage
 from fuzzjax.fuzzing.task import (
     FuzzResult,
     FuzzTaskConfig,
@@ -373,6 +373,7 @@ class _Campaign:
         self.ledger.close()
         report = {
             "command": c.command(),
+            "mode": MODES[c.options.x64],
             "programs": s.programs,
             "tests": s.tests,
             "oracles": dict(s.oracles),
