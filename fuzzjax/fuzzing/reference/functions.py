@@ -152,7 +152,7 @@ def _custom(it: Interp, tree: Tree[Token]) -> Val:
 
 def jacobian(it: Interp, name: str, body: Tree[Token], x: Val) -> tuple[np.ndarray, np.ndarray]:
     """d body / d x by central differences in float64 (shape: output + input), and where it
-    cannot be checked (kinks, non-finite points, too many elements)."""
+    cannot be checked (kinks, non-finite points, too many elements, float64 arguments)."""
     base = np.asarray(x.value).astype(np.float64)
     exact = type(it)(it.source, dict(it.env), False, precise=True)
     exact.functions = it.functions
@@ -177,6 +177,11 @@ def jacobian(it: Interp, name: str, body: Tree[Token], x: Val) -> tuple[np.ndarr
                 where = (Ellipsis, *index)
                 jac[where] = column
                 bad[where] = ~finite | (np.abs(left - right) > 1e-3 * (1 + np.abs(column)))
+    if x.dtype in ("float64", "complex128"):
+        # x64 programs: central differences in float64 are accurate to about 1e-10 relative
+        # (round-off eps/h with h = 1e-6), a million float64 ulps: they cannot check a float64
+        # derivative. JAX's own paths and the transformation oracles still do.
+        bad[...] = True
     return jac, bad
 
 
@@ -212,12 +217,6 @@ def _derivative(it: Interp, tree: Tree[Token]) -> Val:
         unsure = np.any(flat, axis=0)
         dtype, x = x.dtype, Val(x.value, x.dtype, {**x.undefined, **ct.undefined})
     undefined = whole([x], np.shape(result))
-    if dtype in ("float64", "complex128"):
-        # float64/complex128 (x64 programs): central differences in float64 are accurate to
-        # about 1e-10 relative (round-off eps/h with h = 1e-6), a million float64 ulps, so
-        # they cannot check a float64 derivative. JAX's own paths and the transformation
-        # oracles still do.
-        unsure = np.ones(np.shape(result), dtype=bool)
     mark(undefined, "derivative_not_checkable", unsure)
     return it.out(result, dtype, undefined)
 
