@@ -264,3 +264,16 @@ def test_a_campaign_folder_keeps_one_mode(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds 32-bit fuzz runs" in err and "--out" in err
     assert ledger.read_bytes() == before  # the refused run changed nothing
+
+
+def test_ftz_reference_flushes_a_float32_subnormal_widened_to_float64() -> None:
+    x = np.array([5.877471754111438e-39, 1.0], np.float32)  # a float32 subnormal
+    text = "def f(x0):\n    return jnp.asarray(x0, dtype=jnp.float64) * 2.0\n"
+    with jax.enable_x64(True):
+        ns = {"jax": jax, "jnp": jnp, "lax": jax.lax}
+        exec(text, ns)
+        got = np.asarray(jax.jit(ns["f"])(x))
+    plain = np.asarray(evaluate(text, [x], x64=True).result.value)
+    flushed = np.asarray(evaluate(text, [x], ftz=True, x64=True).result.value)
+    assert plain[0] > 0 and flushed[0] == 0 and flushed[1] == 2.0
+    assert got[0] in (plain[0], flushed[0])  # XLA on CPU: DAZ reads it as zero

@@ -100,6 +100,7 @@ def cast(it: Interp, val: Val, target: str) -> Val:
         return it.out(x.astype(np.float64), target, undefined)
     if KIND[target] != "c" and np.iscomplexobj(x):
         x = x.real
+    x = it.daz(x, source, target)
     return it.out(x.astype(np_dtype(target)), target, undefined)
 
 

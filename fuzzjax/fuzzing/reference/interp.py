@@ -148,7 +148,16 @@ class Interp:
         x = np.asarray(val.value)
         if self.precise and KIND[dtype] == "f" and x.dtype.kind in "fV":
             return x.astype(np.float64)  # precise mode (numerical derivatives): no rounding
+        x = self.daz(x, val.dtype, dtype)
         return self.flush(wide(x.astype(np_dtype(dtype)), dtype), dtype)
+
+    def daz(self, x: np.ndarray, source: str, target: str) -> np.ndarray:
+        """ftz mode: XLA's CPU conversion from float32 to float64 (x64 programs) reads a
+        float32 subnormal as zero (DAZ), though it is a normal float64. Other widenings
+        (float16/bfloat16 to float32) keep subnormals."""
+        if self.ftz and real_dtype(source) == "float32" and real_dtype(target) == "float64":
+            return self.flush(x, source)
+        return x
 
     def out(self, x: Any, dtype: str, undefined: dict[str, np.ndarray] | None = None) -> Val:
         """A result rounded to ``dtype`` (FTZ-flushed in ftz mode)."""
