@@ -277,3 +277,13 @@ def test_ftz_reference_flushes_a_float32_subnormal_widened_to_float64() -> None:
     flushed = np.asarray(evaluate(text, [x], ftz=True, x64=True).result.value)
     assert plain[0] > 0 and flushed[0] == 0 and flushed[1] == 2.0
     assert got[0] in (plain[0], flushed[0])  # XLA on CPU: DAZ reads it as zero
+
+
+def test_a_float64_sum_beyond_float64_range_is_order_dependent() -> None:
+    big = np.finfo(np.float64).max
+    x = np.array([big, big, -big, 1.0])
+    text = "def f(x0):\n    return jnp.sum(x0, axis=0, keepdims=False)\n"
+    result = evaluate(text, [x], x64=True).result
+    assert result.dtype == "float64" and result.mask().all()  # inf or max: order decides
+    calm = evaluate(text, [np.array([1e300, -1e300, 2.0])], x64=True).result
+    assert not calm.mask().any()  # no float32 limit applied to float64 sums

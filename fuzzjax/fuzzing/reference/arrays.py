@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value, shape_value
 from fuzzjax.fuzzing.reference.values import (
@@ -106,12 +106,18 @@ def _reduction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     }
     mark(undefined, "float_to_int_out_of_range", np.any(bad_cast, axis=axis, keepdims=keepdims))
     if KIND[out] in "fc" and not in_operand:
-        mark(undefined, "float_accumulation_order", _reduction_hazard(tree.data, x, axis, keepdims))
+        hazard = _reduction_hazard(tree.data, x, axis, keepdims, compute)
+        mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
 
-def _reduction_hazard(alias: str, x: np.ndarray, axis: int | None, keep: bool) -> np.ndarray:
-    """Where partial results may overflow/underflow in float32 although the exact one does not."""
+def _reduction_hazard(
+    alias: str, x: np.ndarray, axis: int | None, keep: bool, compute: str = "float32"
+) -> np.ndarray:
+    """Where partial results may overflow/underflow in float32 although the exact one does not
+    (``compute`` float64/complex128, x64 programs: in float64, where the magnitudes may)."""
+    if real_dtype(compute) == "float64":
+        return _hazard64(alias, x, axis, keep)
     mag = np.abs(np.where(np.isnan(x), 0, x)) if alias.startswith("nan") else np.abs(x)
     if "prod" in alias:
         finite = np.isfinite(mag) & (mag > 0)
@@ -134,6 +140,23 @@ def _reduction_hazard(alias: str, x: np.ndarray, axis: int | None, keep: bool) -
     elif "mean" in alias or alias in ("average", "norm"):
         exact = exact / n if alias != "norm" else np.sqrt(total)
     return np.asarray((total > ACC_LIMIT) & ((exact <= ACC_LIMIT) | nonfinite))
+
+
+def _hazard64(alias: str, x: np.ndarray, axis: int | None, keep: bool) -> np.ndarray:
+    """float64 accumulation: where the magnitudes (products: their logarithms) leave float64's
+    range, the partial results and so the result depend on the order. The float64 sums cannot
+    tell whether the exact one stays in range, so every such element is marked."""
+    mag = np.abs(np.where(np.isnan(x), 0, x)) if alias.startswith("nan") else np.abs(x)
+    mag = np.where(np.isfinite(mag), mag, 0).astype(np.float64)
+    fi = np.finfo(np.float64)
+    if "prod" in alias:
+        logs = np.log(np.where(mag > 0, mag, 1.0))
+        big = np.sum(np.where(logs > 0, logs, 0.0), axis=axis, keepdims=keep)
+        small = np.sum(np.where(logs < 0, logs, 0.0), axis=axis, keepdims=keep)
+        return np.asarray((big > np.log(fi.max)) | (small < np.log(fi.tiny)))
+    squared = alias in ("norm", "var", "std", "nanvar", "nanstd")
+    total = np.sum(mag**2 if squared else mag, axis=axis, keepdims=keep)
+    return np.asarray(~(total <= fi.max))
 
 
 def _top_k(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -121,7 +121,7 @@ def _where_reduction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     }
     if KIND[out] in "fc":
         masked = np.where(where, value, 0)
-        hazard = _reduction_hazard(tree.data.split("_")[0], masked, axis, keep)
+        hazard = _reduction_hazard(tree.data.split("_")[0], masked, axis, keep, out)
         mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
@@ -158,7 +158,8 @@ def _norm_ord(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         for tag, m in x.undefined.items()
     }
     if str(order) != "jnp.inf":
-        hazard = _reduction_hazard("norm" if str(order) == "2" else "sum", magnitude, axis, False)
+        alias = "norm" if str(order) == "2" else "sum"
+        hazard = _reduction_hazard(alias, magnitude, axis, False, out)
         mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
