@@ -287,3 +287,11 @@ def test_a_float64_sum_beyond_float64_range_is_order_dependent() -> None:
     assert result.dtype == "float64" and result.mask().all()  # inf or max: order decides
     calm = evaluate(text, [np.array([1e300, -1e300, 2.0])], x64=True).result
     assert not calm.mask().any()  # no float32 limit applied to float64 sums
+
+
+def test_complex_power_of_an_infinite_base_follows_cexp_clog() -> None:
+    x = np.array([complex(np.inf, -0.0), 2 + 0j], np.complex64)
+    text = "def f(x0):\n    return x0 ** -1.0\n"
+    for x64 in (False, True):
+        got = np.asarray(evaluate(text, [x], x64=x64).result.value)
+        assert got[0] == 0 and got[1] == 0.5  # JAX: 0j; NumPy's complex power: nan+nanj

@@ -341,9 +341,8 @@ def _where(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     cond, x, y = args
     out = promote_all(*concrete([x, y]))
     c = np.asarray(cond.value).astype(bool)
-    value = np.where(
-        c, np.asarray(x.value).astype(np_dtype(out)), np.asarray(y.value).astype(np_dtype(out))
-    )
+    xv, yv = (it.daz(np.asarray(v.value), v.dtype, out).astype(np_dtype(out)) for v in (x, y))
+    value = np.where(c, xv, yv)
     undefined: dict[str, np.ndarray] = {}
     for tag in {t for v in args for t in v.undefined}:
         mx, my, mc = (

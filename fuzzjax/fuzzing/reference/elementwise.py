@@ -34,6 +34,24 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-x)) if np.iscomplexobj(x) else special.expit(x))
 
 
+def _power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x ** y``; a complex infinite base with a finite real exponent as ``cexp(y clog(x))``
+    (C99 7.3.8.2): ``(inf - 0j) ** -1`` is 0 and ``(inf + 0j) ** 2`` infinite, where NumPy's
+    complex power gives NaN."""
+    result = np.power(x, y)
+    if not np.iscomplexobj(result):
+        return np.asarray(result)
+    x, y = (np.asarray(v).astype(np.complex128) for v in np.broadcast_arrays(x, y))
+    infinite = (np.isinf(x.real) | np.isinf(x.imag)) & ~(np.isnan(x.real) | np.isnan(x.imag))
+    fix = infinite & (y.imag == 0) & np.isfinite(y.real) & (y.real != 0)
+    if not fix.any():
+        return np.asarray(result)
+    theta = y.real * np.angle(x)
+    trig = (np.cos(theta), np.sin(theta))
+    parts = [np.where(y.real > 0, np.where(c == 0, 0.0, np.inf * c), 0.0) for c in trig]
+    return np.where(fix, complex_from_parts(parts[0], parts[1], result.dtype), result)
+
+
 def _rsqrt(x: np.ndarray) -> np.ndarray:
     """1/sqrt(x); for complex x the division follows C99 Annex G (1/(inf+inf j) is 0)."""
     root = np.sqrt(x)
@@ -154,7 +172,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "lax_rsqrt": _rsqrt, "lax_logistic": _logistic, "lax_erf": special.erf,
     "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": _lgamma,
     "lax_digamma": _digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
-    "lax_rem": np.fmod, "lax_pow": np.power, "power": np.power,
+    "lax_rem": np.fmod, "lax_pow": _power, "power": _power,
 }  # fmt: skip
 _SAME = {
     "op_add": "add", "op_sub": "subtract", "op_mul": "multiply", "op_truediv": "divide",

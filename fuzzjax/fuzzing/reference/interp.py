@@ -152,11 +152,11 @@ class Interp:
         return self.flush(wide(x.astype(np_dtype(dtype)), dtype), dtype)
 
     def daz(self, x: np.ndarray, source: str, target: str) -> np.ndarray:
-        """ftz mode: XLA's CPU conversion from float32 to float64 (x64 programs) reads a
-        float32 subnormal as zero (DAZ), though it is a normal float64. Other widenings
-        (float16/bfloat16 to float32) keep subnormals."""
-        if self.ftz and real_dtype(source) == "float32" and real_dtype(target) == "float64":
-            return self.flush(x, source)
+        """ftz mode: XLA's CPU conversion from float32 (and bfloat16, through float32) to
+        float64 (x64 programs) reads a subnormal as zero (DAZ), though it is a normal float64.
+        Other widenings (float16/bfloat16 to float32) keep subnormals."""
+        if self.ftz and real_dtype(target) == "float64" and source in _DAZ_SOURCES:
+            return self.flush(x, "float32" if source == "bfloat16" else source)
         return x
 
     def out(self, x: Any, dtype: str, undefined: dict[str, np.ndarray] | None = None) -> Val:
@@ -165,6 +165,10 @@ class Interp:
             return Val(np.asarray(x, dtype=np.float64), dtype, undefined or {})
         value = self.flush(np.asarray(x), dtype).astype(np_dtype(dtype))
         return Val(value, dtype, undefined or {})
+
+
+#: Dtypes whose subnormals XLA's CPU conversion to float64 reads as zero (``Interp.daz``).
+_DAZ_SOURCES = ("float32", "bfloat16", "complex64")
 
 
 def _control(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
