@@ -200,56 +200,29 @@ def run_program(
     ``x64``: an x64 program (``program_mode``).
     """
     with program_mode(x64):
-        return _run_program(
-            source,
-            input_sets,
-            result_dtype,
-            result_shape,
-            on_stage=on_stage,
-            on_input=on_input,
-            eager=eager,
-            o0=o0,
-            explain=explain,
-            deep=deep,
-        )
-
-
-def _run_program(
-    source: str,
-    input_sets: Sequence[Sequence[np.ndarray]],
-    result_dtype: str,
-    result_shape: tuple[int, ...],
-    *,
-    on_stage: Callable[[Stage], None] | None,
-    on_input: Callable[[int], None] | None,
-    eager: bool,
-    o0: bool,
-    explain: bool,
-    deep: bool,
-) -> RunResult:
-    run = RunResult()
-    tell = on_stage or (lambda stage: None)
-    try:
-        program = _Program.build(source, input_sets[0], tell, o0, deep)
-    except _Stop as stop:
-        run.failure, run.failing_index = stop.failure, 0
-        return run
-    run.o0_available = program.unoptimized is not None
-    program.explain = explain
-    for index, inputs in enumerate(input_sets):
-        if on_input is not None:
-            on_input(index)
-        test = TestResult(index)
-        run.tests.append(test)
+        run = RunResult()
+        tell = on_stage or (lambda stage: None)
         try:
-            program.test(run, test, inputs, result_dtype, result_shape, eager, tell)
+            program = _Program.build(source, input_sets[0], tell, o0, deep)
         except _Stop as stop:
-            run.failure, run.failing_index = stop.failure, index
-            test.failure = stop.failure
+            run.failure, run.failing_index = stop.failure, 0
             return run
-        finally:
-            run.explained.update(test.explained)
-    return run
+        run.o0_available = program.unoptimized is not None
+        program.explain = explain
+        for index, inputs in enumerate(input_sets):
+            if on_input is not None:
+                on_input(index)
+            test = TestResult(index)
+            run.tests.append(test)
+            try:
+                program.test(run, test, inputs, result_dtype, result_shape, eager, tell)
+            except _Stop as stop:
+                run.failure, run.failing_index = stop.failure, index
+                test.failure = stop.failure
+                return run
+            finally:
+                run.explained.update(test.explained)
+        return run
 
 
 @dataclass

@@ -135,6 +135,7 @@ def seed_case(seed: int, options: GenOptions, input_index: int = 0) -> tuple[Cas
 def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
     """Worker side: seed, or shrinking candidate (``CANDIDATE_BASE + n``) -> ``FuzzResult``."""
     from fuzzjax.fuzzing.reference import positions_parser
+    from fuzzjax.fuzzing.runner import program_mode
     from fuzzjax.lowering.lower import cache_clearer
     from fuzzjax.syntax import parser
 
@@ -162,7 +163,8 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
                 case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
                 found = diagnose(case, on_stage=tell, benign=config.benign, o0=config.o0)
                 return FuzzResult.of(found)
-            return _test_seed(n, options, config, tell, on_input)
+            with program_mode(options.x64):  # every oracle of an x64 seed in x64 mode
+                return _test_seed(n, options, config, tell, on_input)
         except Exception as exc:  # noqa: BLE001 - generation failures are findings too
             return FuzzResult(Status.FAIL, error=one_line(exc))
         finally:
@@ -179,20 +181,7 @@ def _test_seed(
     on_input: Callable[[int], None],
 ) -> FuzzResult:
     """A seed's program on ``inputs_per_program`` input sets; the first failing one classified
-    (an x64 seed: every oracle in x64 mode, ``runner.program_mode``)."""
-    from fuzzjax.fuzzing.runner import program_mode
-
-    with program_mode(options.x64):
-        return _test_seed_in_mode(seed, options, config, tell, on_input)
-
-
-def _test_seed_in_mode(
-    seed: int,
-    options: GenOptions,
-    config: FuzzTaskConfig,
-    tell: Callable[[Stage], None],
-    on_input: Callable[[int], None],
-) -> FuzzResult:
+    (the caller sets an x64 seed's mode, ``runner.program_mode``)."""
     from fuzzjax.fuzzing.coverage import cells_of
     from fuzzjax.fuzzing.runner import run_program
 
