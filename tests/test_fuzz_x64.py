@@ -295,3 +295,9 @@ def test_complex_power_of_an_infinite_base_follows_cexp_clog() -> None:
     for x64 in (False, True):
         got = np.asarray(evaluate(text, [x], x64=x64).result.value)
         assert got[0] == 0 and got[1] == 0.5  # JAX: 0j; NumPy's complex power: nan+nanj
+
+
+def test_complex_sinc_of_a_complex128_subnormal_is_one() -> None:
+    x = np.array([5e-324 + 0j, 1e-310 - 1e-310j, 0.5 + 0j])
+    got = np.asarray(evaluate("def f(x0):\n    return jnp.sinc(x0)\n", [x], x64=True).result.value)
+    assert np.allclose(got, [1, 1, np.sinc(0.5)], rtol=1e-15, atol=0)

@@ -52,6 +52,15 @@ def _power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(fix, complex_from_parts(parts[0], parts[1], result.dtype), result)
 
 
+def _sinc(x: np.ndarray) -> np.ndarray:
+    """``np.sinc``; complex: sin(pi x) / (pi x) by the Annex G division (NumPy's complex
+    division overflows for subnormal complex128 values: sinc(5e-324+0j) was inf+nanj)."""
+    if not np.iscomplexobj(x):
+        return np.asarray(np.sinc(x))
+    y = np.pi * np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 1.0 + 0j, _divide(np.sin(y), y))
+
+
 def _rsqrt(x: np.ndarray) -> np.ndarray:
     """1/sqrt(x); for complex x the division follows C99 Annex G (1/(inf+inf j) is 0)."""
     root = np.sqrt(x)
@@ -150,7 +159,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "square": np.square, "sign": np.sign, "floor": np.floor, "ceil": np.ceil, "rint": np.rint,
     "trunc": np.trunc, "round": np.round, "cbrt": np.cbrt,
     "reciprocal": lambda x: _divide(np.ones_like(x), x),
-    "deg2rad": np.deg2rad, "rad2deg": np.rad2deg, "sinc": np.sinc, "conj": np.conj,
+    "deg2rad": np.deg2rad, "rad2deg": np.rad2deg, "sinc": _sinc, "conj": np.conj,
     "real": np.real, "imag": np.imag, "angle": np.angle,
     "zeros_like": np.zeros_like, "ones_like": np.ones_like,
     "less": np.less, "less_equal": np.less_equal, "greater": np.greater,
