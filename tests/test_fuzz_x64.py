@@ -301,3 +301,33 @@ def test_complex_sinc_of_a_complex128_subnormal_is_one() -> None:
     x = np.array([5e-324 + 0j, 1e-310 - 1e-310j, 0.5 + 0j])
     got = np.asarray(evaluate("def f(x0):\n    return jnp.sinc(x0)\n", [x], x64=True).result.value)
     assert np.allclose(got, [1, 1, np.sinc(0.5)], rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "dtype"),
+    [
+        ("jax.random.uniform(jax.random.key(3), (5,))", "float64"),
+        ("jax.random.gumbel(jax.random.split(jax.random.key(27))[1], (4,))", "float64"),
+        ("jax.random.randint(jax.random.key(5), (6,), -3, 100, dtype=jnp.int64)", "int64"),
+    ],
+)
+def test_x64_random_draws_are_jax_bits(call: str, dtype: str) -> None:
+    text = f"def f(x0):\n    return {call} + x0\n"
+    x = np.zeros((), np.dtype(dtype))
+    ns = {"jax": jax, "jnp": jnp, "lax": jax.lax}
+    exec(text, ns)
+    with jax.enable_x64(True):
+        got = np.asarray(jax.jit(ns["f"])(x))
+    ref = evaluate(text, [x], x64=True).result
+    assert ref.dtype == dtype and np.array_equal(got, np.asarray(ref.value))
+
+
+def test_a_float64_derivative_is_not_checked_by_central_differences() -> None:
+    text = (
+        "def f(x0):\n    return jax.grad(lambda a0: jnp.sum(a0 * a0, axis=0, keepdims=False))(x0)\n"
+    )
+    x32 = np.array([0.5, 2.0], np.float32)
+    r32 = evaluate(text, [x32]).result
+    r64 = evaluate(text, [x32.astype(np.float64)], x64=True).result
+    assert not r32.mask().any()  # float32: checked
+    assert r64.undefined["derivative_not_checkable"].all()  # float64: finite differences too coarse
