@@ -1,12 +1,15 @@
 """Re-run the oracles on every non-hang bucket of a fuzz run with the current fuzzjax.
 
-Usage: python scripts/rediagnose.py FAILURES_DIR
+Usage: python scripts/rediagnose.py FAILURES_DIR [--also-32bit]
 Each folder's shrunk case (meta.json) goes through ``fuzzjax.fuzzing.diagnose.diagnose``; prints how
 many now fail, pass or are benign, and the buckets that no longer fail. Folders are not
-modified. notes/fuzzing.md uses it to show what a fix changed.
+modified. notes/fuzzing.md uses it to show what a fix changed. ``--also-32bit`` (``fuzz --x64``
+folders): each x64 case without a 64-bit argument is also diagnosed as a 32-bit program, and
+the buckets that fail there too are listed (not an x64 matter).
 """
 
 import collections
+import dataclasses
 import pathlib
 import sys
 import warnings
@@ -19,17 +22,26 @@ from fuzzjax.fuzzing.folders import read_meta
 def main() -> None:
     warnings.simplefilter("ignore", RuntimeWarning)
     status: collections.Counter[str] = collections.Counter()
-    cleared = []
+    cleared, also_32 = [], []
+    wide = {"int64", "uint64", "float64", "complex128"}
     for folder in sorted(pathlib.Path(sys.argv[1]).iterdir()):
         if "hang" in folder.name or not (folder / "meta.json").exists():
             continue
-        found = diagnose(case_from_json(read_meta(folder)["shrunk"]))
+        case = case_from_json(read_meta(folder)["shrunk"])
+        found = diagnose(case)
         status[found.status] += 1
         if found.status != "fail":
             cleared.append(f"{folder.name}: {found.status} {' '.join(found.benign)}".rstrip())
+        elif "--also-32bit" in sys.argv and case.x64 and not {a.dtype for a in case.args} & wide:
+            as_32 = diagnose(dataclasses.replace(case, x64=False))
+            also_32 += [folder.name] if as_32.status == "fail" else []
     print(", ".join(f"{n} {s}" for s, n in sorted(status.items())), f"(of {sum(status.values())})")
     for line in cleared:
         print("  " + line)
+    if "--also-32bit" in sys.argv:
+        print(f"failing as 32-bit programs too: {len(also_32)}")
+        for name in also_32:
+            print("  " + name)
 
 
 if __name__ == "__main__":

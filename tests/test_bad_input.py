@@ -238,7 +238,6 @@ FUZZ = [
     ["--max-rank", "9"],
     ["--shrink-time", "nan"],
     ["--shrink-time", "1e300"],
-    ["--x64"],
     ["--out", "{fx}/plain_file"],
     ["--bogus"],
 ]

@@ -125,8 +125,3 @@ def test_repro_that_fails_differently_exits_2(tmp_path: Path) -> None:
     result = run_repro_without_fuzzjax(_write_repro(tmp_path, source, np.ones(2, np.float32), sig))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "fails differently" in result.stdout
-
-
-def test_fuzz_config_refuses_x64(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="x64 disabled only"):
-        FuzzConfig(out=tmp_path, options=GenOptions(x64=True))

@@ -165,9 +165,3 @@ def test_cli_generate_x64_then_replay_uses_recorded_options(tmp_path: Path, caps
     assert replayed.out == source + "\n" + stablehlo and replayed.err == ""
     assert main(["replay", str(seed), "--max-depth", "3", "--x64", "--db", db]) == 0
     assert capsys.readouterr().out == source
-
-
-def test_fuzz_refuses_x64_with_one_line(capsys) -> None:  # noqa: ANN001
-    assert main(["fuzz", "--count", "1", "--x64"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "fuzz runs with x64 disabled only" in err

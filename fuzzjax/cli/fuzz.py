@@ -57,7 +57,7 @@ def fuzz_parser() -> ArgParser:
     limit = p.add_mutually_exclusive_group()
     limit.add_argument("--time", type=seconds("--time"), help="run for SECONDS (default 60)")
     limit.add_argument("--count", type=integer("--count"), help="run N programs")
-    add_gen_options(p, max_depth=4, max_rank=8, x64=False)
+    add_gen_options(p, max_depth=4, max_rank=8)
     p.add_argument(
         "--max-elements",
         type=integer("--max-elements"),
@@ -233,8 +233,6 @@ def _options_json(text: str) -> GenOptions:
         options = GenOptions.from_json(text)
     except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"--options-json is not a GenOptions JSON object: {exc}") from None
-    if options.x64:
-        raise UsageError("--options-json: fuzz runs with x64 disabled only")
     return options
 
 

@@ -34,9 +34,6 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "report": report.cmd_report,
 }
 
-#: Commands that run programs with x64 disabled only (fuzz mode): ``--x64`` is refused.
-X64_OFF_COMMANDS = frozenset({"fuzz", "shrink"})
-
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
@@ -48,11 +45,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args and args[0] in X64_OFF_COMMANDS and "--x64" in args[1:]:
-            raise UsageError(
-                f"{args[0]} runs with x64 disabled only (its inputs and NumPy reference "
-                "assume JAX's 32-bit defaults); --x64 works with generate and replay"
-            )
         if args and not args[0].startswith("-"):
             command = COMMANDS.get(args[0])
             if command is None:

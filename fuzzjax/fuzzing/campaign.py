@@ -26,13 +26,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
+from fuzzjax.errors import FailureFolderError, FuzzjaxError, one_line
 from fuzzjax.fuzzing.case import Case, Signature
 from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
 from fuzzjax.fuzzing.folders import BucketStore, versions, write_run_summary
 from fuzzjax.fuzzing.inputs import input_profile, input_seed
-from fuzzjax.fuzzing.ledger import LEDGER_NAME, Ledger, plot_coverage
+from fuzzjax.fuzzing.ledger import LEDGER_NAME, MODES, Ledger, plot_coverage
 from fuzzjax.fuzzing.task import (
     FuzzResult,
     FuzzTaskConfig,
@@ -79,15 +79,6 @@ class FuzzConfig:
     #: export_roundtrip) checks, after the value oracles passed.
     transforms_percent: int = 10
 
-    def __post_init__(self) -> None:
-        if self.options.x64:
-            raise InvalidArgument(
-                "options.x64",
-                True,
-                "is not supported: fuzz mode runs with x64 disabled only (its inputs and NumPy "
-                "reference assume JAX's 32-bit defaults)",
-            )
-
     def task_config(self, crumbs: Path, options: GenOptions) -> FuzzTaskConfig:
         return FuzzTaskConfig(
             options.to_json(),
@@ -126,6 +117,7 @@ class FuzzConfig:
             parts += ["--large-percent", str(o.large_percent)]
             parts += [] if o.swarm else ["--no-swarm"]
             parts += ["--profile", o.profile] if o.profile != "breadth" else []
+            parts += ["--x64"] if o.x64 else []
             parts += [] if self.feedback and seed is None else ["--no-feedback"]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
         parts += ["--transforms", str(self.transforms_percent)]
@@ -277,6 +269,12 @@ class _Campaign:
                 echo(f"the unoptimised (O0) oracle is off: {why}")
                 config = replace(config, o0=False)
         self.config, self.echo = config, echo
+        # First: a folder of the other mode (32-bit / x64) is refused before anything changes.
+        try:
+            config.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FailureFolderError(f"cannot create {config.out}: {exc.strerror}") from None
+        self.ledger = Ledger(config.out / LEDGER_NAME, config.options.x64)
         self.store = BucketStore(config.out)
         for folder in self.store.repaired:
             echo(f"rewrote {folder}: its files did not match its meta.json")
@@ -289,7 +287,6 @@ class _Campaign:
             self.crumbs.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FailureFolderError(f"cannot create {self.crumbs}: {exc.strerror}") from None
-        self.ledger = Ledger(config.out / LEDGER_NAME)
         self.ledger.start_run(config.command(), versions())
         self.counts = self.ledger.coverage_counts()
         self.summary = FuzzSummary()
@@ -319,9 +316,11 @@ class _Campaign:
         c = self.config
         seeds = self.seeds()
         while True:
-            epoch = list(itertools.islice(seeds, c.epoch))
-            if not epoch:
+            first = next(seeds, None)
+            if first is None:
                 return
+            # Lazily: the pool draws seeds as workers free up, so --time ends within an epoch.
+            epoch = itertools.chain([first], itertools.islice(seeds, c.epoch - 1))
             options = self.epoch_options()
             pool = Pool(
                 make_fuzz_task,
@@ -331,7 +330,7 @@ class _Campaign:
                 memory_mb=c.memory_mb,
             )
             try:
-                for outcome in pool.imap(iter(epoch)):
+                for outcome in pool.imap(epoch):
                     self.record(outcome, options)
             finally:
                 self.summary.restarts += pool.restarts
@@ -374,6 +373,7 @@ class _Campaign:
         self.ledger.close()
         report = {
             "command": c.command(),
+            "mode": MODES[c.options.x64],
             "programs": s.programs,
             "tests": s.tests,
             "oracles": dict(s.oracles),

@@ -106,13 +106,15 @@ class Signature:
 
 @dataclass
 class Case:
-    """A program with concrete inputs and the result type the typing table promises."""
+    """A program with concrete inputs and the result type the typing table promises;
+    ``x64``: an x64 program (run under ``jax.enable_x64(True)``, JAX's x64 promotion)."""
 
     source: str
     args: tuple[ArgSpec, ...]
     inputs: list[np.ndarray]
     result_dtype: str
     result_shape: tuple[int, ...]
+    x64: bool = False
 
 
 def encode_array(x: np.ndarray) -> list[Any]:
@@ -132,6 +134,8 @@ def case_to_json(case: Case, *, with_inputs: bool = True) -> dict[str, Any]:
         "result_dtype": case.result_dtype,
         "result_shape": list(case.result_shape),
     }
+    if case.x64:  # absent for 32-bit cases: their JSON is what it always was
+        out["x64"] = True
     if with_inputs:
         out["inputs"] = [encode_array(x) for x in case.inputs]
     return out
@@ -144,4 +148,5 @@ def case_from_json(obj: dict[str, Any]) -> Case:
         [decode_array(x) for x in obj["inputs"]],
         obj["result_dtype"],
         tuple(obj["result_shape"]),
+        bool(obj.get("x64", False)),
     )

@@ -20,14 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from fuzzjax.dtypes import KIND
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing import benign as registry
 from fuzzjax.fuzzing.case import VALUE_SYMPTOMS, Case, Signature, Stage, Symptom
 from fuzzjax.fuzzing.inputs import finfo
 from fuzzjax.fuzzing.oracles import Failure, compare
 from fuzzjax.fuzzing.referee import ACCEPTED, Ruling, referee, referee_tag
 from fuzzjax.fuzzing.reference import Evaluation, NodeEval, Val, evaluate
-from fuzzjax.fuzzing.runner import O0_OPTIONS, check_program, rewrite_tolerance
+from fuzzjax.fuzzing.reference.values import x64 as reference_x64
+from fuzzjax.fuzzing.runner import O0_OPTIONS, check_program, program_mode, rewrite_tolerance
 from fuzzjax.program import ArgSpec
 from fuzzjax.syntax import aliases_used, parse
 
@@ -87,7 +88,7 @@ def isolate(source: str, node: NodeEval) -> Case:
     body = re.sub(r"(?<![\w.\]])\((x\d+)\)", r"\1", body)
     text = f"def f({', '.join(a.name for a in args)}):\n    return {body}\n"
     shape = tuple(np.shape(node.val.value))
-    return Case(text, tuple(args), inputs, node.val.dtype, shape)
+    return Case(text, tuple(args), inputs, node.val.dtype, shape, x64=reference_x64())
 
 
 #: Operations whose rounding error grows with an inner size n: sums, products, contractions.
@@ -107,7 +108,7 @@ def accumulation_atol(source: str, node: NodeEval) -> np.ndarray | None:
     alias, dtype = node.alias, node.val.dtype
     if KIND.get(dtype, "") not in "fc":
         return None
-    eps = float(finfo("float32" if KIND[dtype] == "c" else dtype).eps)
+    eps = float(finfo(real_dtype(dtype)).eps)
     arrays = [_abs_wide(v) for _, v in node.args if not v.weak]
     result = _abs_wide(node.val)
     n = max(2, sum(a.size for a in arrays) // max(1, result.size))
@@ -141,9 +142,10 @@ def _magnitude(source: str, node: NodeEval) -> np.ndarray:
     """The operation applied to the magnitudes of its operands (for error bounds)."""
     from fuzzjax.fuzzing.reference import IMPL, Interp
 
-    vals = [Val(_abs_wide(v).astype(np.asarray(v.value).dtype) if KIND[v.dtype] != "c" else
-                np.asarray(_abs_wide(v)).astype(np.complex64), v.dtype) if not v.weak else v
-            for _, v in node.args]  # fmt: skip
+    vals = [
+        Val(_abs_wide(v).astype(np.asarray(v.value).dtype), v.dtype) if not v.weak else v
+        for _, v in node.args
+    ]
     with np.errstate(all="ignore"):
         out = IMPL[node.alias](Interp(source, {}, False), node.tree, vals)
     return _abs_wide(out)
@@ -228,6 +230,7 @@ def diagnose(
         on_stage=on_stage,
         o0=o0,
         explain=benign,
+        x64=case.x64,
     )
     return classify(case, run.failure, run.explained, benign=benign, on_stage=on_stage)
 
@@ -243,6 +246,18 @@ def classify(
     """A failure of ``case`` (its inputs are the failing input set) as a bucket signature,
     localised to one operation where possible, or the benign rules that explain it.
     ``on_stage(Stage.REFEREE)`` is called before the referee runs (a worker's breadcrumb)."""
+    with program_mode(case.x64):
+        return _classify(case, failure, explained_tags, benign=benign, on_stage=on_stage)
+
+
+def _classify(
+    case: Case,
+    failure: Failure | None,
+    explained_tags: dict[str, int],
+    *,
+    benign: bool,
+    on_stage: Callable[[Stage], None] | None,
+) -> Diagnosis:
     if failure is None:
         return Diagnosis(None, sorted(explained_tags))
     tree = parse(case.source)

@@ -24,6 +24,7 @@ import ml_dtypes
 import numpy as np
 from numpy.typing import DTypeLike
 
+from fuzzjax.dtypes import real_dtype
 from fuzzjax.program import ArgSpec
 
 #: Share of edge values in an array, drawn per array (0.0 keeps some arrays edge-free).
@@ -38,6 +39,8 @@ _NP_DTYPES: dict[str, np.dtype] = {
     "uint16": np.dtype(np.uint16),
     "int32": np.dtype(np.int32),
     "uint32": np.dtype(np.uint32),
+    "int64": np.dtype(np.int64),
+    "uint64": np.dtype(np.uint64),
     "float16": np.dtype(np.float16),
     "bfloat16": np.dtype(ml_dtypes.bfloat16),
     "float32": np.dtype(np.float32),
@@ -102,9 +105,39 @@ def float_edges(name: str) -> tuple[float, ...]:
         np.pi / 2,
         np.pi,
     ]
+    if name == "float64":
+        values += _FLOAT64_EXTRA
     with np.errstate(over="ignore"):
         cast = np.array(values, dtype=np.float64).astype(np_dtype(name))
     return tuple(float(v) for v in cast.astype(np.float64))
+
+
+_F32 = np.finfo(np.float32)
+#: float64 edges beyond the shared list (x64 programs only, so 32-bit draws are unchanged):
+#: the neighbourhood of 1 (1 - eps/2 and 1 + eps are adjacent to 1), the integers where
+#: float64 stops being exact (2**53) and where int32/int64/uint64 casts overflow, and the
+#: float32 limits (the float64 -> float32 cast rounds, overflows or underflows there).
+_FLOAT64_EXTRA: list[float] = [
+    1.0 + 2.0**-52,
+    1.0 - 2.0**-53,
+    -(1.0 + 2.0**-52),
+    2.0**53,
+    2.0**53 + 2.0,
+    -(2.0**53),
+    2.0**31,
+    -(2.0**31) - 1.0,
+    2.0**63,
+    -(2.0**63),
+    2.0**64,
+    float(_F32.max),
+    float(np.nextafter(_F32.max, np.inf, dtype=np.float64)),
+    float(_F32.tiny),
+    float(_F32.smallest_subnormal),
+    float(_F32.smallest_subnormal) / 2,
+    1e-300,
+    1e300,
+    float(np.exp(1.0)),
+]
 
 
 @cache
@@ -114,6 +147,9 @@ def int_edges(name: str) -> tuple[int, ...]:
     values = {lo, lo + 1, hi, hi - 1, 0, 1, 2, 7, 8, 31, 32}
     if lo < 0:
         values |= {-1, -2, lo // 2, hi // 2 + 1}
+    if info.bits == 64:  # 32-bit overflow edges, and where float64 stops being exact
+        values |= {2**31, 2**32, 2**53 + 1, 63, 64}
+        values |= {-(2**31) - 1, -(2**53) - 1} if lo < 0 else {2**63}
     return tuple(sorted(v for v in values if lo <= v <= hi))
 
 
@@ -218,9 +254,11 @@ def _edges(
     if dtype == "bool":
         return rng.random(count) < 0.5
     if target.kind in "iu":
-        return np.array(rng.choice(_int_values(dtype, profile), size=count), dtype=target)
+        # From an array of the target dtype: a tuple with uint64/int64 extremes would be
+        # drawn through float64 and lose them (the same draws either way).
+        return rng.choice(np.array(_int_values(dtype, profile), dtype=target), size=count)
     if target.kind == "c":
-        edges = np.array(_float_values("float32", profile))
+        edges = np.array(_float_values(real_dtype(dtype), profile))
         real = rng.choice(edges, size=count)
         imag = np.where(rng.random(count) < 0.5, rng.choice(edges, size=count), 0.0)
         return complex_from_parts(real, imag, target)
@@ -294,8 +332,7 @@ def value_classes(value: np.ndarray) -> set[str]:
             found.add("normal")
         return found
     parts = [x.real, x.imag] if x.dtype.kind == "c" else [x]
-    name = "float32" if x.dtype.kind == "c" else dtype_name(x.dtype)
-    fi = finfo(name)
+    fi = finfo(real_dtype(dtype_name(x.dtype)))
     tiny, big = float(fi.smallest_normal), float(fi.max)
     for part in parts:
         wide = np.asarray(part).astype(np.float64)
@@ -322,8 +359,7 @@ def describe(value: np.ndarray) -> dict[str, int]:
     out = {"nan": 0, "posinf": 0, "neginf": 0, "negzero": 0, "subnormal": 0, "max": 0}
     for part in parts:
         wide = np.asarray(part).astype(np.float64)
-        name = "float32" if value.dtype.kind == "c" else dtype_name(value.dtype)
-        fi = finfo(name)
+        fi = finfo(real_dtype(dtype_name(value.dtype)))
         out["nan"] += int(np.isnan(wide).sum())
         out["posinf"] += int(np.isposinf(wide).sum())
         out["neginf"] += int(np.isneginf(wide).sum())

@@ -5,6 +5,10 @@
 (``fuzzjax.fuzzing.coverage``) and a coverage time series per run. A second run into the same
 folder continues the coverage counts (so its generation weights start where the last run
 stopped) and reports its new buckets apart from the known ones.
+
+A ledger belongs to one mode: 32-bit runs or ``fuzz --x64`` runs (meta ``mode``; ledgers from
+before the key are 32-bit). Their cells and buckets are not comparable (x64 programs have other
+dtypes, edge values and promotion), so a run of the other mode into the folder is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from fuzzjax.fuzzing.case import Signature
 
 SCHEMA_VERSION = 1
 LEDGER_NAME = "campaign.sqlite"
+MODES = {False: "32-bit", True: "x64"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,17 +61,23 @@ def _now() -> str:
 class Ledger:
     """The campaign database of one failures folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, x64: bool = False) -> None:
         self.path = path
         existed = path.exists()
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
             version = self._check()
+            if version is not None:
+                self._check_mode(x64)
             self.db.executescript(_SCHEMA)
             if version is None:
                 self.db.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('mode', ?)", (MODES[x64],))
+        except CorpusError:
+            self.db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(AttributeError, sqlite3.Error):
                 self.db.close()
@@ -89,6 +100,16 @@ class Ledger:
         if row is None or int(row[0]) > SCHEMA_VERSION:
             raise CorpusError(f"{self.path}: unknown campaign ledger schema")
         return int(row[0])
+
+    def _check_mode(self, x64: bool) -> None:
+        """``CorpusError`` when the ledger holds runs of the other mode (read only)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'mode'").fetchone()
+        mode = row[0] if row is not None else MODES[False]
+        if mode != MODES[x64]:
+            raise CorpusError(
+                f"{self.path} holds {mode} fuzz runs; a {MODES[x64]} run needs its own --out "
+                "folder (coverage and buckets of the two modes are not comparable)"
+            )
 
     def close(self) -> None:
         self.db.close()

@@ -97,11 +97,14 @@ def case_of(obj: object, where: str, *, with_inputs: bool) -> Case:
         args = tuple(ArgSpec.from_json(a) for a in obj["args"])
         result = (str(obj["result_dtype"]), tuple(int(d) for d in obj["result_shape"]))
         inputs = [decode_array(x) for x in obj["inputs"]] if with_inputs else []
+        x64 = obj.get("x64", False)
     except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise FailureFolderError(f"{where}: unreadable case ({exc!r})") from None
     if not isinstance(source, str):
         raise FailureFolderError(f"{where}: source is not a string")
-    case = Case(source, args, inputs, result[0], result[1])
+    if not isinstance(x64, bool):
+        raise FailureFolderError(f"{where}: x64 is not true or false")
+    case = Case(source, args, inputs, result[0], result[1], x64)
     check_case(case, where, with_inputs=with_inputs)
     return case
 

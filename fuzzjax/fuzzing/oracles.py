@@ -17,11 +17,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fuzzjax.dtypes import real_dtype
 from fuzzjax.fuzzing.case import Stage, Symptom
 from fuzzjax.fuzzing.inputs import complex_from_parts, finfo, np_dtype
 
 #: Allowed distance in units in the last place, per result dtype (complex: per component).
-TOLERANCE_ULP: dict[str, int] = {"float16": 2, "bfloat16": 2, "float32": 4, "complex64": 8}
+#: float64/complex128 (x64 programs) get the float32/complex64 budgets in their own ulps.
+TOLERANCE_ULP: dict[str, int] = {
+    "float16": 2,
+    "bfloat16": 2,
+    "float32": 4,
+    "complex64": 8,
+    "float64": 4,
+    "complex128": 8,
+}
+COMPLEX = ("complex64", "complex128")
 
 
 @dataclass
@@ -56,7 +66,9 @@ class Failure:
 
 def _ordered(x: np.ndarray, dtype: str) -> np.ndarray:
     """Float bits mapped to integers whose difference counts representable values (ULPs)."""
-    width = {"float16": np.int16, "bfloat16": np.int16, "float32": np.int32}[dtype]
+    width = {"float16": np.int16, "bfloat16": np.int16, "float32": np.int32, "float64": np.int64}[
+        dtype
+    ]
     bits = np.asarray(x).astype(np_dtype(dtype)).view(width).astype(np.int64)
     magnitude = bits & ((1 << (8 * np.dtype(width).itemsize - 1)) - 1)
     return np.where(bits < 0, -magnitude, magnitude)
@@ -68,8 +80,8 @@ def _real_close(
     """(ok, nan_bad, inf_bad) for real float arrays of ``dtype``."""
     g, w = got.astype(np.float64), want.astype(np.float64)
     gnan, wnan = np.isnan(g), np.isnan(w)
-    ulp = np.abs(_ordered(got, dtype) - _ordered(want, dtype))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # float64: +-inf apart wraps, never to within the budget
+        ulp = np.abs(_ordered(got, dtype) - _ordered(want, dtype))
         ok = (gnan & wnan) | (~gnan & ~wnan & (ulp <= TOLERANCE_ULP[dtype]))
         ok |= ~gnan & ~wnan & (g == w)
         if atol is not None:
@@ -84,16 +96,17 @@ def elementwise_ok(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ok, nan_bad, inf_bad) masks comparing two arrays of the fuzzjax dtype ``dtype``."""
     got, want = np.asarray(got), np.asarray(want)
-    if dtype == "complex64":
+    if dtype in COMPLEX:
         # Each part may also be off by the complex budget in ulps of |want| (norm-wise): a
         # small part computed by cancellation (ac - bd) is not a wrong result.
+        real = real_dtype(dtype)
         with np.errstate(all="ignore"):
             size = np.abs(want.astype(np.complex128))
         scale = np.where(np.isfinite(size), size, 0.0)
-        normwise = TOLERANCE_ULP["complex64"] * float(np.finfo(np.float32).eps) * scale
+        normwise = TOLERANCE_ULP[dtype] * float(finfo(real).eps) * scale
         atol = normwise if atol is None else np.maximum(atol, normwise)
         (ok_r, nan_r, inf_r), (ok_i, nan_i, inf_i) = (
-            _real_close(part(got), part(want), "float32", atol) for part in (np.real, np.imag)
+            _real_close(part(got), part(want), real, atol) for part in (np.real, np.imag)
         )
         return ok_r & ok_i, nan_r | nan_i, inf_r | inf_i
     if dtype in TOLERANCE_ULP:
@@ -128,7 +141,7 @@ def compare(
         if hit.any():
             explained["ftz"] = int(hit.sum())
             bad &= ~hit
-    if bad.any() and dtype == "complex64":
+    if bad.any() and dtype in COMPLEX:
         hit = bad & _complex_infinite(got) & _complex_infinite(want)
         if hit.any():
             explained["complex_infinity"] = int(hit.sum())
@@ -171,13 +184,13 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 def flushed(x: np.ndarray | None, dtype: str) -> np.ndarray:
     """``x`` with subnormals flushed to zero: jit and eager flush in different places."""
     assert x is not None
-    kind = "float32" if dtype == "complex64" else dtype
+    kind = real_dtype(dtype)
     if kind not in TOLERANCE_ULP:
         return x
     tiny = float(finfo(kind).smallest_normal)
-    wide = np.asarray(x).astype(np.complex128 if dtype == "complex64" else np.float64)
+    wide = np.asarray(x).astype(np.complex128 if dtype in COMPLEX else np.float64)
     real = np.where(np.abs(wide.real) < tiny, 0.0, wide.real)
-    if dtype != "complex64":
+    if dtype not in COMPLEX:
         return real.astype(np.asarray(x).dtype)
     imag = np.where(np.abs(wide.imag) < tiny, 0.0, wide.imag)
     return complex_from_parts(real, imag, np.asarray(x).dtype)

@@ -274,7 +274,7 @@ class _Operation:
             dtypes.append(dtype)
             labels.append(label)
         out = case.result_dtype
-        compute = _compute_dtype(name, dtypes, out)
+        compute = _compute_dtype(name, dtypes, out, case.x64)
         if name in FUNCTIONS and FUNCTIONS[name].real_only and KIND[compute] == "c":
             raise _NoReferee(f"mpmath lacks complex {alias}")
         shape = tuple(case.result_shape)
@@ -417,11 +417,12 @@ def _operand(node: Tree[Token], inputs: dict[str, np.ndarray]) -> tuple[Any, str
     raise _NoReferee(f"operand {node.data} is not a parameter or a literal")
 
 
-def _compute_dtype(name: str, dtypes: list[str], out: str) -> str:
+def _compute_dtype(name: str, dtypes: list[str], out: str, x64: bool = False) -> str:
     """The dtype JAX computes in: operands promoted (weak literals take the array's dtype),
     then the result dtype, except for comparisons and operations on their operands' dtype."""
-    promoted = promote_all(*dtypes)
-    promoted = {"i*": "int32", "f*": "float32", "c*": "complex64"}.get(promoted, promoted)
+    promoted = promote_all(*dtypes, x64=x64)  # x64: JAX's x64 promotion and default types
+    defaults = ("int64", "float64", "complex128") if x64 else ("int32", "float32", "complex64")
+    promoted = dict(zip(("i*", "f*", "c*"), defaults, strict=True)).get(promoted, promoted)
     compute = promoted if out == "bool" or name in IN_OPERANDS else out
     if name in FUNCTIONS and KIND[compute] not in "fc" and KIND[out] in "fc":
         compute = out  # jnp.sin(int8) computes in the float result dtype

@@ -43,6 +43,7 @@ def program_text(case: Case, header: list[str]) -> str:
     ins = ", ".join(f"{a.name}: {a.dtype}{list(a.shape)}" for a in case.args)
     lines = [f"# {comment_text(h)}" for h in header]
     lines.append(f"# signature: ({ins}) -> {case.result_dtype}{list(case.result_shape)}")
+    lines += ["# x64: true"] if case.x64 else []  # read back by fuzzjax shrink
     return "\n".join(lines) + "\n" + case.source
 
 
@@ -74,9 +75,10 @@ def repro_text(
     ensure_valid(case.source)
     reference = ftz = undefined = None
     if sig.stage is Stage.VS_NUMPY:
-        ev = evaluate(case.source, case.inputs)
+        ev = evaluate(case.source, case.inputs, x64=case.x64)
         reference = encode_array(np.asarray(ev.result.value))
-        alt = encode_array(np.asarray(evaluate(case.source, case.inputs, ftz=True).result.value))
+        alt_eval = evaluate(case.source, case.inputs, ftz=True, x64=case.x64)
+        alt = encode_array(np.asarray(alt_eval.result.value))
         ftz = alt if alt != reference else None
         masks = list(ev.result.undefined.values())
         if masks:
@@ -101,6 +103,7 @@ def repro_text(
         "TRANSFORMS": repr(tuple(s.value for s in TRANSFORM_STAGES)),
         "TRANSFORM": repr(transform_literal(transform) if sig.stage in TRANSFORM_STAGES else None),
         "ARGS": repr([(a.name, list(a.shape), a.dtype) for a in case.args]),
+        "X64": repr(case.x64),
     }
     text = _TEMPLATE
     for name, value in values.items():
@@ -123,6 +126,10 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+X64 = @X64@  # an x64 program: JAX's 64-bit types, promotion and defaults
+if X64:
+    jax.config.update("jax_enable_x64", True)
 
 SOURCE = @SOURCE@
 STAGE = @STAGE@
@@ -147,7 +154,7 @@ def array(spec):
 
 
 def ordered(x, dtype):
-    width = np.int16 if dtype in ("float16", "bfloat16") else np.int32
+    width = {2: np.int16, 4: np.int32, 8: np.int64}[jnp.dtype(dtype).itemsize]
     bits = np.asarray(x).astype(jnp.dtype(dtype)).view(width).astype(np.int64)
     magnitude = bits & ((1 << (8 * np.dtype(width).itemsize - 1)) - 1)
     return np.where(bits < 0, -magnitude, magnitude)
@@ -155,20 +162,22 @@ def ordered(x, dtype):
 
 def close(got, want, dtype, atol=None):
     got, want = np.asarray(got), np.asarray(want)
-    if dtype == "complex64":  # each part within ULP, or within the budget in ulps of |want|
+    if dtype in ("complex64", "complex128"):  # each part within ULP, or within the budget
+        real = "float32" if dtype == "complex64" else "float64"  # in ulps of |want|
         with np.errstate(all="ignore"):
             size = np.abs(want.astype(np.complex128))
         scale = np.where(np.isfinite(size), size, 0.0)
-        atol = ULP["complex64"] * float(np.finfo(np.float32).eps) * scale
-        parts = close(got.real, want.real, "float32", atol)
-        parts &= close(got.imag, want.imag, "float32", atol)
+        atol = ULP[dtype] * float(np.finfo(real).eps) * scale
+        parts = close(got.real, want.real, real, atol)
+        parts &= close(got.imag, want.imag, real, atol)
         infinite = lambda z: np.isinf(z.real) | np.isinf(z.imag)  # noqa: E731  (C99 Annex G)
         return parts | (infinite(got) & infinite(want))
     if dtype not in ULP:
         return got == want
     g, w = got.astype(np.float64), want.astype(np.float64)
     gnan, wnan = np.isnan(g), np.isnan(w)
-    ulp = np.abs(ordered(got, dtype) - ordered(want, dtype))
+    with np.errstate(all="ignore"):
+        ulp = np.abs(ordered(got, dtype) - ordered(want, dtype))
     ok = (gnan & wnan) | (~gnan & ~wnan & ((ulp <= ULP[dtype]) | (g == w)))
     if atol is not None:
         with np.errstate(all="ignore"):
@@ -213,7 +222,7 @@ def main():
         except ImportError:
             print(f"stage {STAGE} needs fuzzjax installed (its oracle's error bounds)")
             return 2
-        said = recheck(STAGE, SOURCE, ARGS, INPUTS, RESULT, TRANSFORM or {})
+        said = recheck(STAGE, SOURCE, ARGS, INPUTS, RESULT, TRANSFORM or {}, x64=X64)
         print(said or "the transformation agrees")
         return 1 if said else 0
     try:

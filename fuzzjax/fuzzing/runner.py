@@ -25,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from fuzzjax.dtypes import real_dtype
 from fuzzjax.errors import one_line
 from fuzzjax.fuzzing.case import Stage, Symptom
 from fuzzjax.fuzzing.inputs import dtype_name, finfo
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP, Diff, Failure, compare, flushed, same_bits
 from fuzzjax.fuzzing.reference import Evaluation, evaluate
+from fuzzjax.fuzzing.reference.values import x64_mode
 
 #: XLA's optimising HLO passes on CPU (names as in ``--xla_dump_hlo_pass_re`` dumps), switched
 #: off for the unoptimised executable. The passes that make a module runnable at all (layout
@@ -112,6 +114,17 @@ def _stage(stage: Stage) -> Iterator[None]:
         raise _Stop(Failure(stage, Symptom.EXCEPTION, one_line(exc))) from exc
 
 
+@contextlib.contextmanager
+def program_mode(x64: bool) -> Iterator[None]:
+    """Run an x64 program's oracles in x64 mode: JAX under ``jax.enable_x64(True)`` (this
+    thread only) and the NumPy reference with JAX's x64 promotion and defaults. A 32-bit
+    program (``x64=False``) leaves JAX's configuration as it is."""
+    from fuzzjax.lowering.lower import x64_scope
+
+    with x64_scope(x64), x64_mode(x64):
+        yield
+
+
 _O0_PROBE = (
     "import jax, jax.numpy as jnp\n"
     "from fuzzjax.fuzzing.runner import O0_OPTIONS\n"
@@ -146,6 +159,7 @@ def check_program(
     want_eager: bool = True,
     o0: bool = True,
     explain: bool = True,
+    x64: bool = False,
 ) -> RunResult:
     """Every oracle on one input set (eager included unless ``want_eager=False``)."""
     return run_program(
@@ -157,6 +171,7 @@ def check_program(
         eager=want_eager,
         o0=o0,
         explain=explain,
+        x64=x64,
     )
 
 
@@ -172,6 +187,7 @@ def run_program(
     o0: bool = True,
     explain: bool = True,
     deep: bool = False,
+    x64: bool = False,
 ) -> RunResult:
     """Compile ``source`` once and test it on each input set until one fails.
 
@@ -181,30 +197,32 @@ def run_program(
     ``deep`` also switches fusion off in the unoptimised executable (``O0_DEEP_OPTIONS``).
     ``explain=False`` (``fuzz --no-benign``) accepts no difference at all: no undefined
     masks, no flushing, no rounding tolerance, so the benign registry can be audited.
+    ``x64``: an x64 program (``program_mode``).
     """
-    run = RunResult()
-    tell = on_stage or (lambda stage: None)
-    try:
-        program = _Program.build(source, input_sets[0], tell, o0, deep)
-    except _Stop as stop:
-        run.failure, run.failing_index = stop.failure, 0
-        return run
-    run.o0_available = program.unoptimized is not None
-    program.explain = explain
-    for index, inputs in enumerate(input_sets):
-        if on_input is not None:
-            on_input(index)
-        test = TestResult(index)
-        run.tests.append(test)
+    with program_mode(x64):
+        run = RunResult()
+        tell = on_stage or (lambda stage: None)
         try:
-            program.test(run, test, inputs, result_dtype, result_shape, eager, tell)
+            program = _Program.build(source, input_sets[0], tell, o0, deep)
         except _Stop as stop:
-            run.failure, run.failing_index = stop.failure, index
-            test.failure = stop.failure
+            run.failure, run.failing_index = stop.failure, 0
             return run
-        finally:
-            run.explained.update(test.explained)
-    return run
+        run.o0_available = program.unoptimized is not None
+        program.explain = explain
+        for index, inputs in enumerate(input_sets):
+            if on_input is not None:
+                on_input(index)
+            test = TestResult(index)
+            run.tests.append(test)
+            try:
+                program.test(run, test, inputs, result_dtype, result_shape, eager, tell)
+            except _Stop as stop:
+                run.failure, run.failing_index = stop.failure, index
+                test.failure = stop.failure
+                return run
+            finally:
+                run.explained.update(test.explained)
+        return run
 
 
 @dataclass
@@ -425,7 +443,7 @@ def rewrite_tolerance(evaluation: Evaluation, dtype: str) -> np.ndarray | None:
     ``REWRITE_ULPS_PER_OP * n * eps * scale``. NaN and infinity differences are never covered
     (``compare`` reports them whatever ``atol`` says). None for integer and bool results.
     """
-    real = "float32" if dtype == "complex64" else dtype
+    real = real_dtype(dtype)
     if real not in TOLERANCE_ULP:
         return None
     nodes = [node for node in evaluation.nodes if node.args]
@@ -433,9 +451,8 @@ def rewrite_tolerance(evaluation: Evaluation, dtype: str) -> np.ndarray | None:
     eps = float(finfo(real).eps)
     scale = 0.0
     for val in values:
-        if val.dtype in ("bfloat16", "float16", "float32", "complex64"):
-            precision = "float32" if val.dtype == "complex64" else val.dtype
-            eps = max(eps, float(finfo(precision).eps))
+        if val.dtype in TOLERANCE_ULP:  # the chain's lowest float precision
+            eps = max(eps, float(finfo(real_dtype(val.dtype)).eps))
         x = np.abs(np.asarray(val.value).astype(np.complex128))
         finite = x[np.isfinite(x)]
         if finite.size:

@@ -18,6 +18,7 @@ hang is safe. Parameters are renumbered and unused ones dropped after every edit
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import re
 import shutil
@@ -201,7 +202,7 @@ def _choice_passes(
         except Exception:  # noqa: BLE001 - an edited sequence may not build; skip it
             return None
         inputs = make_inputs(p.args, input_seed, profile)
-        return Case(p.source, p.args, inputs, p.result_dtype, p.result_shape)
+        return Case(p.source, p.args, inputs, p.result_dtype, p.result_shape, p.options.x64)
 
     improved = True
     while improved and time.monotonic() < deadline:
@@ -301,7 +302,7 @@ def normalize(case: Case) -> Case:
     args = tuple(ArgSpec(rename[n], by_name[n][0].shape, by_name[n][0].dtype) for n in order)
     source = f"def f({', '.join(a.name for a in args)}):\n    return {text}\n"
     inputs = [by_name[n][1] for n in order]
-    return Case(source, args, inputs, case.result_dtype, case.result_shape)
+    return Case(source, args, inputs, case.result_dtype, case.result_shape, case.x64)
 
 
 def _elementwise_only(case: Case) -> bool:
@@ -319,7 +320,7 @@ def _scalarize(case: Case, index: Sequence[int]) -> Case:
         full = np.broadcast_to(x, case.result_shape)
         inputs.append(np.array(full[tuple(index)]))
         args.append(ArgSpec(spec.name, (), spec.dtype))
-    return Case(case.source, tuple(args), inputs, case.result_dtype, ())
+    return Case(case.source, tuple(args), inputs, case.result_dtype, (), case.x64)
 
 
 def _value_passes(current: Any, attempt: Any, deadline: float) -> None:
@@ -351,7 +352,7 @@ def _value_passes(current: Any, attempt: Any, deadline: float) -> None:
 def _with_input(case: Case, position: int, value: np.ndarray) -> Case:
     inputs = list(case.inputs)
     inputs[position] = value.astype(np.asarray(case.inputs[position]).dtype)
-    return Case(case.source, case.args, inputs, case.result_dtype, case.result_shape)
+    return dataclasses.replace(case, inputs=inputs)
 
 
 _ARG = re.compile(r"(x\d+): (\w+)\[([\d, ]*)\]")
@@ -367,6 +368,7 @@ def load_target(path: Path) -> tuple[Case, Signature | None, dict[str, Any]]:
     source = "".join(ln for ln in lines if not ln.startswith("#"))
     sig_line = next((ln for ln in header if ln.startswith("# signature:")), None)
     seed_line = next((ln for ln in header if ln.startswith("# input-seed:")), "# input-seed: 0")
+    x64 = any(ln.strip() == "# x64: true" for ln in header)
     if sig_line is None:
         raise ValueError(f"{path} has no '# signature: (x0: float32[3]) -> float32[3]' line")
     ins, _, out = sig_line.partition("->")
@@ -377,7 +379,7 @@ def load_target(path: Path) -> tuple[Case, Signature | None, dict[str, Any]]:
     for a in args:  # before make_inputs allocates them
         check_type(str(path), a.name, a.dtype, a.shape)
     inputs = make_inputs(args, int(seed_line.split(":")[1]))
-    return Case(source, args, inputs, match.group(1), _dims(match.group(2))), None, {}
+    return Case(source, args, inputs, match.group(1), _dims(match.group(2)), x64), None, {}
 
 
 def _dims(text: str) -> tuple[int, ...]:
@@ -396,7 +398,7 @@ def shrink_case(
 
     Returns ``(signature, shrunk case, stats)``, or ``None`` when the case does not fail.
     """
-    runner = CandidateRunner(GenOptions(), timeout, memory_mb)
+    runner = CandidateRunner(GenOptions(x64=case.x64), timeout, memory_mb)
     try:
         if sig is None:
             sig = runner.signature(case)[0]
@@ -423,7 +425,8 @@ def reshrink_folder(
     profile = InputProfile(meta.get("input_profile", InputProfile.MIXED.value))
     inputs = make_inputs(first_args, int(meta.get("input_seed", 0)), profile)
     shape = tuple(first["result_shape"])
-    original = Case(first["source"], first_args, inputs, first["result_dtype"], shape)
+    x64 = bool(first.get("x64", False))
+    original = Case(first["source"], first_args, inputs, first["result_dtype"], shape, x64)
     kept = ("hits", "seeds", "seed", "input_seed", "options", "detail", "first_seen", "last_seen")
     keep = {k: v for k, v in meta.items() if k in kept}
     write_folder(

@@ -9,6 +9,7 @@ when the worker dies or hangs, ``outcome_signature`` still knows where it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import time
@@ -120,13 +121,21 @@ def seed_case(seed: int, options: GenOptions, input_index: int = 0) -> tuple[Cas
 
     program = generate(seed, options)
     inputs = input_set(program.args, seed, input_index)
-    case = Case(program.source, program.args, inputs, program.result_dtype, program.result_shape)
+    case = Case(
+        program.source,
+        program.args,
+        inputs,
+        program.result_dtype,
+        program.result_shape,
+        x64=options.x64,
+    )
     return case, program
 
 
 def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
     """Worker side: seed, or shrinking candidate (``CANDIDATE_BASE + n``) -> ``FuzzResult``."""
     from fuzzjax.fuzzing.reference import positions_parser
+    from fuzzjax.fuzzing.runner import program_mode
     from fuzzjax.lowering.lower import cache_clearer
     from fuzzjax.syntax import parser
 
@@ -154,7 +163,8 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
                 case = pickle.loads((candidates / f"{n - CANDIDATE_BASE}.pkl").read_bytes())
                 found = diagnose(case, on_stage=tell, benign=config.benign, o0=config.o0)
                 return FuzzResult.of(found)
-            return _test_seed(n, options, config, tell, on_input)
+            with program_mode(options.x64):  # every oracle of an x64 seed in x64 mode
+                return _test_seed(n, options, config, tell, on_input)
         except Exception as exc:  # noqa: BLE001 - generation failures are findings too
             return FuzzResult(Status.FAIL, error=one_line(exc))
         finally:
@@ -170,7 +180,8 @@ def _test_seed(
     tell: Callable[[Stage], None],
     on_input: Callable[[int], None],
 ) -> FuzzResult:
-    """A seed's program on ``inputs_per_program`` input sets; the first failing one classified."""
+    """A seed's program on ``inputs_per_program`` input sets; the first failing one classified
+    (the caller sets an x64 seed's mode, ``runner.program_mode``)."""
     from fuzzjax.fuzzing.coverage import cells_of
     from fuzzjax.fuzzing.runner import run_program
 
@@ -190,14 +201,13 @@ def _test_seed(
         o0=config.o0,
         explain=config.benign,
         deep=sampled("o0deep", seed, config.deep_percent),
+        x64=case.x64,
     )
     cells: set[str] = set()
     for evaluation in run.evaluations:
         cells |= cells_of(evaluation)
     index = run.failing_index if run.failing_index is not None else len(run.tests) - 1
-    failing = Case(
-        case.source, case.args, sets[max(index, 0)], case.result_dtype, case.result_shape
-    )
+    failing = dataclasses.replace(case, inputs=sets[max(index, 0)])
     found = classify(failing, run.failure, run.explained, benign=config.benign, on_stage=tell)
     oracles = dict(run.oracle_counts())
     if found.status is not Status.FAIL and config.transforms_percent:

@@ -139,18 +139,22 @@ def recheck(
     inputs: list[list[Any]],
     result: tuple[str, list[int]],
     extra: dict[str, Any],
+    *,
+    x64: bool = False,
 ) -> str | None:
     """``repro.py``'s check of a transformation bucket: the oracle's one-line failure, or
     ``None`` once it agrees (or no longer applies). Only grammar text is run."""
+    from fuzzjax.fuzzing.runner import program_mode
     from fuzzjax.program import ArgSpec
     from fuzzjax.syntax import ensure_valid
 
     ensure_valid(source)
     specs = [ArgSpec(name, tuple(shape), dtype) for name, shape, dtype in args]
     arrays = [decode_array(list(x)) for x in inputs]
-    case = Case(source, tuple(specs), arrays, result[0], tuple(result[1]))
+    case = Case(source, tuple(specs), arrays, result[0], tuple(result[1]), x64=x64)
     notes: list[str] = []
-    failure = check(Stage(stage), case, extra, notes)
+    with program_mode(x64):
+        failure = check(Stage(stage), case, extra, notes)
     if failure is None:
         print(notes[-1] if notes else "agrees")
         return None

@@ -9,7 +9,7 @@ import ml_dtypes
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value, shape_value
 from fuzzjax.fuzzing.reference.values import (
@@ -23,6 +23,7 @@ from fuzzjax.fuzzing.reference.values import (
     ints,
     literal,
     mark,
+    promote_all,
     wide,
 )
 
@@ -112,9 +113,12 @@ def _reduction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 
 
 def _reduction_hazard(
-    alias: str, x: np.ndarray, axis: int | None, keep: bool, dtype: str = ""
+    alias: str, x: np.ndarray, axis: int | None, keep: bool, compute: str = "float32"
 ) -> np.ndarray:
-    """Where partial results may overflow/underflow in float32 although the exact one does not."""
+    """Where partial results may overflow/underflow in float32 although the exact one does not
+    (``compute`` float64/complex128, x64 programs: in float64, where the magnitudes may)."""
+    if real_dtype(compute) == "float64":
+        return _hazard64(alias, x, axis, keep)
     mag = np.abs(np.where(np.isnan(x), 0, x)) if alias.startswith("nan") else np.abs(x)
     if "prod" in alias:
         finite = np.isfinite(mag) & (mag > 0)
@@ -130,7 +134,7 @@ def _reduction_hazard(
     total = np.sum(mag if alias != "norm" else mag**2, axis=axis, keepdims=keep)
     n = max(1, mag.size // max(1, np.size(total)))
     exact = np.abs(np.sum(np.where(np.isnan(x), 0, x), axis=axis, keepdims=keep))
-    low = _low_max(dtype)
+    low = _low_max(compute)
     extra = np.zeros(np.shape(total), bool)
     if alias in ("var", "std", "nanvar", "nanstd"):
         centered = x - np.mean(x, axis=axis, keepdims=True)
@@ -164,6 +168,23 @@ def _cumprod_hazard(x: np.ndarray, axis: int, nan: bool, dtype: str) -> np.ndarr
     small = np.cumsum(np.where(logs < 0, logs, 0.0), axis)
     limit = np.log(_low_max(dtype) or ACC_LIMIT)
     return np.asarray((big > limit) & (big + small <= limit))
+
+
+def _hazard64(alias: str, x: np.ndarray, axis: int | None, keep: bool) -> np.ndarray:
+    """float64 accumulation: where the magnitudes (products: their logarithms) leave float64's
+    range, the partial results and so the result depend on the order. The float64 sums cannot
+    tell whether the exact one stays in range, so every such element is marked."""
+    mag = np.abs(np.where(np.isnan(x), 0, x)) if alias.startswith("nan") else np.abs(x)
+    mag = np.where(np.isfinite(mag), mag, 0).astype(np.float64)
+    fi = np.finfo(np.float64)
+    if "prod" in alias:
+        logs = np.log(np.where(mag > 0, mag, 1.0))
+        big = np.sum(np.where(logs > 0, logs, 0.0), axis=axis, keepdims=keep)
+        small = np.sum(np.where(logs < 0, logs, 0.0), axis=axis, keepdims=keep)
+        return np.asarray((big > np.log(fi.max)) | (small < np.log(fi.tiny)))
+    squared = alias in ("norm", "var", "std", "nanvar", "nanstd")
+    total = np.sum(mag**2 if squared else mag, axis=axis, keepdims=keep)
+    return np.asarray(~(total <= fi.max))
 
 
 def _top_k(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -351,9 +372,8 @@ def _where(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     cond, x, y = args
     out = promote_all(*concrete([x, y]))
     c = np.asarray(cond.value).astype(bool)
-    value = np.where(
-        c, np.asarray(x.value).astype(np_dtype(out)), np.asarray(y.value).astype(np_dtype(out))
-    )
+    xv, yv = (it.daz(np.asarray(v.value), v.dtype, out).astype(np_dtype(out)) for v in (x, y))
+    value = np.where(c, xv, yv)
     undefined: dict[str, np.ndarray] = {}
     for tag in {t for v in args for t in v.undefined}:
         mx, my, mc = (

@@ -12,6 +12,7 @@ from fuzzjax.fuzzing.reference.functions import FUNCTIONS, jacobian
 from fuzzjax.fuzzing.reference.trees import TREES
 from fuzzjax.fuzzing.reference.values import Val, is_expression, mark, whole
 from fuzzjax.fuzzing.reference.values import bind as _bind
+from fuzzjax.fuzzing.reference.values import counter as _counter
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -43,7 +44,7 @@ def _fori(it: Interp, tree: Tree[Token]) -> Val:
     body, init = _exprs(tree)
     carry = it.eval(init)
     for step in range(int(lo), int(hi)):
-        new = _bind(it, {i: Val(np.array(step, np.int32), "int32"), c: carry}, body)
+        new = _bind(it, {i: _counter(step), c: carry}, body)
         carry = Val(np.asarray(new.value).astype(np.asarray(carry.value).dtype), carry.dtype,
                     new.undefined)  # fmt: skip
     return carry
@@ -54,12 +55,12 @@ def _while(it: Interp, tree: Tree[Token]) -> Val:
     body, init = _exprs(tree)
     value, count = it.eval(init), int(start)
     while count < int(limit):
-        pair = Val(np.zeros(0), "tuple", items=(value, Val(np.array(count, np.int32), "int32")))
+        pair = Val(np.zeros(0), "tuple", items=(value, _counter(count)))
         new = _bind(it, {c: pair}, body)
         value = Val(np.asarray(new.value).astype(np.asarray(value.value).dtype), value.dtype,
                     new.undefined)  # fmt: skip
         count += int(step)
-    return value if int(which) == 0 else Val(np.array(count, np.int32), "int32")
+    return value if int(which) == 0 else _counter(count)
 
 
 def _scan_loop(it: Interp, tree: Tree[Token]) -> Val:

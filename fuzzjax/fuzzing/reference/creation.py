@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import DTYPE_FROM_SPELLING, KIND, promote, promote_all
+from fuzzjax.dtypes import DTYPE_FROM_SPELLING, KIND
 from fuzzjax.fuzzing.inputs import finfo, np_dtype
 from fuzzjax.fuzzing.reference.values import (
     Impl,
@@ -16,16 +16,18 @@ from fuzzjax.fuzzing.reference.values import (
     Val,
     attrs,
     concrete,
+    default_float,
+    default_int,
     ints,
     mark,
+    promote,
+    promote_all,
+    weak_default,
     whole,
 )
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
-
-#: JAX's defaults with x64 off (the reference models x64-off programs).
-DEFAULT_FLOAT, DEFAULT_INT = "float32", "int32"
 
 
 def _name(it: Interp, node: Tree[Token] | Token) -> Val:
@@ -83,7 +85,7 @@ def const_value(it: Interp, node: Tree[Token]) -> Val:
 def cast(it: Interp, val: Val, target: str) -> Val:
     """``val`` converted to ``target`` as ``astype`` does (out-of-range floats undefined)."""
     x, undefined = np.asarray(val.value), dict(val.undefined)
-    source = {"i*": DEFAULT_INT, "f*": DEFAULT_FLOAT, "c*": "complex64"}.get(val.dtype, val.dtype)
+    source = weak_default(val.dtype)
     if KIND[source] in "fc" and KIND[target] in "iu":
         info = np.iinfo(np_dtype(target))
         real = x.real if np.iscomplexobj(x) else x
@@ -98,6 +100,7 @@ def cast(it: Interp, val: Val, target: str) -> Val:
         return it.out(x.astype(np.float64), target, undefined)
     if KIND[target] != "c" and np.iscomplexobj(x):
         x = x.real
+    x = it.daz(x, source, target)
     return it.out(x.astype(np_dtype(target)), target, undefined)
 
 
@@ -107,7 +110,7 @@ def _dtype_kw(it: Interp, rest: list[Tree[Token] | Token], default: str) -> str:
 
 def _filled(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     shape_node, *rest = attrs(tree)
-    shape, dtype = shape_value(it, shape_node), _dtype_kw(it, rest, DEFAULT_FLOAT)
+    shape, dtype = shape_value(it, shape_node), _dtype_kw(it, rest, default_float())
     if tree.data == "full":
         (fill,) = args
         dtype = dtype_value(it, rest[0]) if rest else concrete([fill])[0]
@@ -129,7 +132,7 @@ def _eye(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     sizes = [int(t) for t in a if isinstance(t, Token) and t.type == "INT"]
     dtypes = [t for t in a if not (isinstance(t, Token) and t.type == "INT")]
     n, m = sizes[0], sizes[-1]
-    return it.out(np.eye(n, m), _dtype_kw(it, dtypes, DEFAULT_FLOAT))
+    return it.out(np.eye(n, m), _dtype_kw(it, dtypes, default_float()))
 
 
 def _arange(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
@@ -137,13 +140,13 @@ def _arange(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     numbers = [int(t) for t in a if isinstance(t, Token) and t.type == "SIGNED_INT"]
     dtypes = [t for t in a if not (isinstance(t, Token) and t.type == "SIGNED_INT")]
     start, stop, step = (0, numbers[0], 1) if len(numbers) == 1 else (*numbers, 1)[:3]
-    return it.out(np.arange(start, stop, step), _dtype_kw(it, dtypes, DEFAULT_INT))
+    return it.out(np.arange(start, stop, step), _dtype_kw(it, dtypes, default_int()))
 
 
 def _linspace(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     lo, hi, n, *rest = attrs(tree)
     values = np.linspace(float(str(lo)), float(str(hi)), int(str(n)))
-    return it.out(values, _dtype_kw(it, rest, DEFAULT_FLOAT))
+    return it.out(values, _dtype_kw(it, rest, default_float()))
 
 
 def _array(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
@@ -156,7 +159,7 @@ def _array_list(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     rest = attrs(tree)
     dtype = dtype_value(it, rest[0]) if rest else concrete(args)[0]
     if not rest and all(v.weak for v in args):
-        dtype = DEFAULT_FLOAT if any(v.dtype == "f*" for v in args) else DEFAULT_INT
+        dtype = default_float() if any(v.dtype == "f*" for v in args) else default_int()
     items = [cast(it, v, dtype) for v in args]
     value = np.stack([np.asarray(v.value) for v in items])
     undefined = {}
@@ -171,7 +174,7 @@ def _one_hot(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (x,) = args
     n, *rest = attrs(tree)
     hot = np.asarray(x.value)[..., None] == np.arange(int(str(n)))
-    return it.out(hot, _dtype_kw(it, rest, DEFAULT_FLOAT), whole([x], hot.shape))
+    return it.out(hot, _dtype_kw(it, rest, default_float()), whole([x], hot.shape))
 
 
 def _cast(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:

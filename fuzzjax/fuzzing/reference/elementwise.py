@@ -9,7 +9,7 @@ import numpy as np
 from lark import Token, Tree
 from scipy import special
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import complex_from_parts, finfo, np_dtype
 from fuzzjax.fuzzing.reference.values import (
     Impl,
@@ -19,6 +19,7 @@ from fuzzjax.fuzzing.reference.values import (
     dtype_fn,
     mark,
     merge,
+    promote_all,
 )
 from fuzzjax.rules import table as rules
 
@@ -31,6 +32,33 @@ if TYPE_CHECKING:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-x)) if np.iscomplexobj(x) else special.expit(x))
+
+
+def _power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x ** y``; a complex infinite base with a finite real exponent as ``cexp(y clog(x))``
+    (C99 7.3.8.2): ``(inf - 0j) ** -1`` is 0 and ``(inf + 0j) ** 2`` infinite, where NumPy's
+    complex power gives NaN."""
+    result = np.power(x, y)
+    if not np.iscomplexobj(result):
+        return np.asarray(result)
+    x, y = (np.asarray(v).astype(np.complex128) for v in np.broadcast_arrays(x, y))
+    infinite = (np.isinf(x.real) | np.isinf(x.imag)) & ~(np.isnan(x.real) | np.isnan(x.imag))
+    fix = infinite & (y.imag == 0) & np.isfinite(y.real) & (y.real != 0)
+    if not fix.any():
+        return np.asarray(result)
+    theta = y.real * np.angle(x)
+    trig = (np.cos(theta), np.sin(theta))
+    parts = [np.where(y.real > 0, np.where(c == 0, 0.0, np.inf * c), 0.0) for c in trig]
+    return np.where(fix, complex_from_parts(parts[0], parts[1], result.dtype), result)
+
+
+def _sinc(x: np.ndarray) -> np.ndarray:
+    """``np.sinc``; complex: sin(pi x) / (pi x) by the Annex G division (NumPy's complex
+    division overflows for subnormal complex128 values: sinc(5e-324+0j) was inf+nanj)."""
+    if not np.iscomplexobj(x):
+        return np.asarray(np.sinc(x))
+    y = np.pi * np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 1.0 + 0j, _divide(np.sin(y), y))
 
 
 def _rsqrt(x: np.ndarray) -> np.ndarray:
@@ -131,7 +159,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "square": np.square, "sign": np.sign, "floor": np.floor, "ceil": np.ceil, "rint": np.rint,
     "trunc": np.trunc, "round": np.round, "cbrt": np.cbrt,
     "reciprocal": lambda x: _divide(np.ones_like(x), x),
-    "deg2rad": np.deg2rad, "rad2deg": np.rad2deg, "sinc": np.sinc, "conj": np.conj,
+    "deg2rad": np.deg2rad, "rad2deg": np.rad2deg, "sinc": _sinc, "conj": np.conj,
     "real": np.real, "imag": np.imag, "angle": np.angle,
     "zeros_like": np.zeros_like, "ones_like": np.ones_like,
     "less": np.less, "less_equal": np.less_equal, "greater": np.greater,
@@ -153,7 +181,7 @@ ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "lax_rsqrt": _rsqrt, "lax_logistic": _logistic, "lax_erf": special.erf,
     "lax_erfc": special.erfc, "lax_erf_inv": special.erfinv, "lax_lgamma": _lgamma,
     "lax_digamma": _digamma, "lax_is_finite": np.isfinite, "lax_atan2": np.arctan2,
-    "lax_rem": np.fmod, "lax_pow": np.power, "power": np.power,
+    "lax_rem": np.fmod, "lax_pow": _power, "power": _power,
 }  # fmt: skip
 _SAME = {
     "op_add": "add", "op_sub": "subtract", "op_mul": "multiply", "op_truediv": "divide",
@@ -263,7 +291,7 @@ def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 def _input_slack(alias: str, xs: list[np.ndarray], result: Any, compute: str) -> np.ndarray:
     """How far ``alias`` moves when its input moves by 2 ulps of ``compute`` either way."""
     (x,) = xs
-    u = 2 * float(finfo("float32" if KIND[compute] == "c" else compute).eps)
+    u = 2 * float(finfo(real_dtype(compute)).eps)
     f = ELEMENTWISE[alias]
     with np.errstate(all="ignore"):
         moved = [np.abs(np.asarray(f(x * (1 + d))) - result) for d in (u, -u)]
@@ -284,7 +312,8 @@ def _int_power(x: np.ndarray, y: np.ndarray, dtype: str) -> np.ndarray:
 
 def _nan_to_num(x: np.ndarray, dtype: str) -> np.ndarray:
     if KIND[dtype] == "c":
-        return _nan_to_num(x.real, "float32") + 1j * _nan_to_num(x.imag, "float32")
+        real = real_dtype(dtype)
+        return complex_from_parts(_nan_to_num(x.real, real), _nan_to_num(x.imag, real), x.dtype)
     fi = finfo(dtype)
     return np.where(np.isnan(x), 0, np.where(np.isinf(x), np.where(x > 0, fi.max, fi.min), x))
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND
 from fuzzjax.fuzzing.reference.arrays import _reduction_hazard
 from fuzzjax.fuzzing.reference.creation import dtype_value, shape_value
 from fuzzjax.fuzzing.reference.values import (
@@ -26,7 +26,9 @@ from fuzzjax.fuzzing.reference.values import (
     literal,
     mark,
     merge,
+    promote_all,
     whole,
+    x64,
 )
 from fuzzjax.rules import promotion as dr
 
@@ -119,7 +121,7 @@ def _where_reduction(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     }
     if KIND[out] in "fc":
         masked = np.where(where, value, 0)
-        hazard = _reduction_hazard(tree.data.split("_")[0], masked, axis, keep)
+        hazard = _reduction_hazard(tree.data.split("_")[0], masked, axis, keep, out)
         mark(undefined, "float_accumulation_order", hazard)
     return it.out(result, out, undefined)
 
@@ -143,7 +145,7 @@ def _norm_ord(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (x,) = args
     order, axis_token = attrs(tree)
     axis = int(str(axis_token))
-    out = dr.var_like(x.dtype) or "float32"
+    out = dr.var_like(x.dtype, x64=x64()) or "float32"
     magnitude = np.abs(it.to(x, x.dtype))
     if str(order) == "1":
         result = np.sum(magnitude, axis=axis)

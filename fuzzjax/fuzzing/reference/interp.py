@@ -12,7 +12,7 @@ import numpy as np
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
-from fuzzjax.dtypes import KIND
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import complex_from_parts, dtype_name, finfo, np_dtype
 from fuzzjax.fuzzing.reference.arrays import IMPL as ARRAY_IMPL
 from fuzzjax.fuzzing.reference.control import CONTROL
@@ -35,6 +35,7 @@ from fuzzjax.fuzzing.reference.values import (
     is_expression,
     literal,
     wide,
+    x64_mode,
 )
 from fuzzjax.syntax import CONST_ALIASES, NAME_ALIASES, ProgramSyntaxError, grammar_text
 
@@ -56,8 +57,14 @@ def parse_with_positions(source: str) -> Tree[Token]:
         raise ProgramSyntaxError(f"not in the fuzzjax grammar: {str(exc).strip()[:200]}") from None
 
 
-def evaluate(source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False) -> Evaluation:
-    """Evaluate program text on concrete inputs."""
+def evaluate(
+    source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False, x64: bool | None = None
+) -> Evaluation:
+    """Evaluate program text on concrete inputs, as an x64 program if ``x64`` (None: the
+    current mode, ``values.x64_mode``)."""
+    if x64 is not None:
+        with x64_mode(x64):
+            return evaluate(source, inputs, ftz=ftz)
     funcdef = parse_with_positions(source).children[0]
     assert isinstance(funcdef, Tree)
     params = [c for c in funcdef.children if isinstance(c, Tree) and c.data == "params"]
@@ -128,7 +135,7 @@ class Interp:
         """Flush subnormals of ``dtype`` to signed zero (ftz mode only)."""
         if not self.ftz or KIND.get(dtype, "") not in "fc":
             return x
-        tiny = float(finfo("float32" if KIND[dtype] == "c" else dtype).smallest_normal)
+        tiny = float(finfo(real_dtype(dtype)).smallest_normal)
         if KIND[dtype] == "c":
             parts = (flush_subnormals(x.real, tiny), flush_subnormals(x.imag, tiny))
             # Not re + 1j * im: 1j * nan is nan+nanj. A real x (cast to complex) stays real.
@@ -141,7 +148,16 @@ class Interp:
         x = np.asarray(val.value)
         if self.precise and KIND[dtype] == "f" and x.dtype.kind in "fV":
             return x.astype(np.float64)  # precise mode (numerical derivatives): no rounding
+        x = self.daz(x, val.dtype, dtype)
         return self.flush(wide(x.astype(np_dtype(dtype)), dtype), dtype)
+
+    def daz(self, x: np.ndarray, source: str, target: str) -> np.ndarray:
+        """ftz mode: XLA's CPU conversion from float32 (and bfloat16, through float32) to
+        float64 (x64 programs) reads a subnormal as zero (DAZ), though it is a normal float64.
+        Other widenings (float16/bfloat16 to float32) keep subnormals."""
+        if self.ftz and real_dtype(target) == "float64" and source in _DAZ_SOURCES:
+            return self.flush(x, "float32" if source == "bfloat16" else source)
+        return x
 
     def out(self, x: Any, dtype: str, undefined: dict[str, np.ndarray] | None = None) -> Val:
         """A result rounded to ``dtype`` (FTZ-flushed in ftz mode)."""
@@ -149,6 +165,10 @@ class Interp:
             return Val(np.asarray(x, dtype=np.float64), dtype, undefined or {})
         value = self.flush(np.asarray(x), dtype).astype(np_dtype(dtype))
         return Val(value, dtype, undefined or {})
+
+
+#: Dtypes whose subnormals XLA's CPU conversion to float64 reads as zero (``Interp.daz``).
+_DAZ_SOURCES = ("float32", "bfloat16", "complex64")
 
 
 def _control(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value
 from fuzzjax.fuzzing.reference.linalg import _ill_conditioned, _windows
@@ -22,6 +22,7 @@ from fuzzjax.fuzzing.reference.values import (
     ints,
     mark,
     whole,
+    x64,
 )
 from fuzzjax.rules import promotion as dr
 
@@ -206,8 +207,19 @@ def _conv(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         pads = [(0, 0)] * spatial
     x = np.pad(x, [(0, 0), (0, 0), *[tuple(p) for p in pads]])
     win = _windows(x, tuple(kernel.shape[2:]), tuple(strides))  # n, c, *out, *kernel
+    result = _grouped(win, kernel, spatial, groups)
+    undefined = whole(args, result.shape)
+    if real_dtype(args[0].dtype) == "float64":  # x64: products or sums beyond float64's range
+        finite = [np.where(np.isfinite(v), np.abs(v), 0) for v in (win, kernel)]
+        magnitude = _grouped(finite[0], finite[1], spatial, groups)
+        mark(undefined, "float_accumulation_order", ~(magnitude <= np.finfo(np.float64).max))
+    return it.out(result, args[0].dtype, undefined)
+
+
+def _grouped(win: np.ndarray, kernel: np.ndarray, spatial: int, groups: int) -> np.ndarray:
+    """The convolution of the windows ``win`` (n, c, *out, *kernel) with ``kernel``."""
     letters, ks = "xyz"[:spatial], "klm"[:spatial]
-    per_group = lhs.shape[1] // groups
+    per_group = win.shape[1] // groups
     out_group = kernel.shape[0] // groups
     parts = [
         np.einsum(
@@ -217,8 +229,7 @@ def _conv(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         )
         for g in range(groups)
     ]
-    result = np.concatenate(parts, axis=1)
-    return it.out(result, args[0].dtype, whole(args, result.shape))
+    return np.concatenate(parts, axis=1)
 
 
 def _array_function(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
@@ -245,7 +256,7 @@ def _array_function(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 def _quantile(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (arg,) = args
     q_t, axis_t = attrs(tree)
-    out = dr.to_real_inexact(arg.dtype) or "float32"
+    out = dr.to_real_inexact(arg.dtype, x64=x64()) or "float32"
     x = it.to(arg, out)
     q = float(str(q_t))
     fn = np.percentile if tree.data == "percentile" else np.quantile

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
     Impl,
@@ -19,6 +19,7 @@ from fuzzjax.fuzzing.reference.values import (
     ints,
     literal,
     mark,
+    promote_all,
     whole,
 )
 
@@ -131,7 +132,7 @@ def _linalg(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     x = xs[0]
     sym = (x + np.conj(np.swapaxes(x, -1, -2))) / 2 if alias in ("eigh", "cholesky") else x
     eigh_values = alias == "eigh" and ints(a[0])[0] == 0
-    out = "float32" if eigh_values else dtype
+    out = real_dtype(dtype) if eigh_values else dtype
     ambiguous = alias == "qr" or (alias == "eigh" and not eigh_values)
     try:
         if alias == "det":

@@ -20,8 +20,16 @@ from lark import Token, Tree
 from scipy import special
 
 from fuzzjax.fuzzing.inputs import finfo, np_dtype
-from fuzzjax.fuzzing.reference.creation import DEFAULT_FLOAT, DEFAULT_INT, dtype_value, shape_value
-from fuzzjax.fuzzing.reference.values import Impl, Val, attrs, concrete, whole
+from fuzzjax.fuzzing.reference.creation import dtype_value, shape_value
+from fuzzjax.fuzzing.reference.values import (
+    Impl,
+    Val,
+    attrs,
+    concrete,
+    default_float,
+    default_int,
+    whole,
+)
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -65,8 +73,10 @@ def fold_in(key: Key, data: int) -> Key:
 
 
 def random_bits(key: Key, width: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Uniform bits of ``width`` (8, 16 or 32) per element of ``shape``."""
+    """Uniform bits of ``width`` (8, 16, 32 or 64: x64 programs) per element of ``shape``."""
     a, b = threefry2x32(key, *_index(shape))
+    if width == 64:  # the two words side by side, as JAX's partitionable threefry does
+        return np.asarray((a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64))
     return np.asarray((a ^ b).astype({8: np.uint8, 16: np.uint16, 32: np.uint32}[width]))
 
 
@@ -90,7 +100,7 @@ def uniform(key: Key, shape: tuple[int, ...], dtype: str, lo: float, hi: float) 
     info = finfo(dtype)
     nbits, nmant = info.bits, info.nmant
     width = 8 if nmant < 8 else nbits
-    uint = {16: np.uint16, 32: np.uint32}[nbits]
+    uint = {16: np.uint16, 32: np.uint32, 64: np.uint64}[nbits]
     bits = random_bits(key, width, shape).astype(uint)
     one = np.array(1.0, np_dtype(dtype)).view(uint)
     floats = ((bits >> uint(width - nmant)) | one).view(np_dtype(dtype)).astype(np.float64) - 1.0
@@ -106,11 +116,11 @@ def _sampler(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     rest = a[2:]
     if tree.data == "random_randint":
         low, high = (int(str(t)) for t in rest[:2])
-        dtype = dtype_value(it, rest[2]) if len(rest) > 2 else DEFAULT_INT
+        dtype = dtype_value(it, rest[2]) if len(rest) > 2 else default_int()
         return Val(_randint(key, shape, low, high, dtype), dtype)
     numbers = [float(str(t)) for t in rest if isinstance(t, Token) and t.type == "SIGNED_NUMBER"]
     dtypes = [t for t in rest if not (isinstance(t, Token) and t.type == "SIGNED_NUMBER")]
-    dtype = dtype_value(it, dtypes[0]) if dtypes else DEFAULT_FLOAT
+    dtype = dtype_value(it, dtypes[0]) if dtypes else default_float()
     if tree.data == "random_uniform":
         lo, hi = numbers or (0.0, 1.0)
         return it.out(uniform(key, shape, dtype, lo, hi), dtype)
@@ -149,22 +159,25 @@ def _gumbel_of(u: np.ndarray, dtype: str) -> np.ndarray:
 
 def _randint(key: Key, shape: tuple[int, ...], low: int, high: int, dtype: str) -> np.ndarray:
     """Sampled in int32 whatever ``dtype`` (JAX avoids the modulo bias of narrow types), as
-    ``(hi % span * (2**32 % span) + lo % span) % span`` in uint32 arithmetic, then cast."""
+    ``(hi % span * (2**32 % span) + lo % span) % span`` in uint32 arithmetic, then cast;
+    64-bit dtypes (x64 programs) the same way in 64 bits."""
     k1, k2 = split(key, 2)
-    higher, lower = random_bits(k1, 32, shape), random_bits(k2, 32, shape)
-    span = np.uint32(high - low)
+    nbits = 64 if np_dtype(dtype).itemsize == 8 else 32
+    uint, sint = (np.uint64, np.int64) if nbits == 64 else (np.uint32, np.int32)
+    higher, lower = random_bits(k1, nbits, shape), random_bits(k2, nbits, shape)
+    span = uint(high - low)
     with np.errstate(over="ignore"):
-        multiplier = np.uint32(2**16) % span
-        multiplier = np.uint32(multiplier * multiplier) % span
+        multiplier = uint(2 ** (nbits // 2)) % span
+        multiplier = uint(multiplier * multiplier) % span
         offset = ((higher % span) * multiplier + lower % span) % span
-    return (np.int32(low) + offset.astype(np.int32)).astype(np_dtype(dtype))
+    return np.asarray((sint(low) + offset.astype(sint)).astype(np_dtype(dtype)))
 
 
 def _bernoulli(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (p,) = args
     key_node, shape_node = attrs(tree)
     shape = shape_value(it, shape_node)
-    (dtype,) = concrete([p]) if not p.weak else (DEFAULT_FLOAT,)
+    (dtype,) = concrete([p]) if not p.weak else (default_float(),)
     u = uniform(key_value(it, key_node), shape, dtype, 0.0, 1.0)
     value = u < np.broadcast_to(it.to(p, dtype), shape)
     return Val(value, "bool", whole([p], shape))
@@ -177,7 +190,7 @@ def _categorical(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     x = it.to(logits, logits.dtype)
     noisy = _round(gumbel(key_value(it, key_node), x.shape, logits.dtype) + x, logits.dtype)
     value = np.argmax(noisy, axis=axis) if x.shape[axis] else np.zeros(0)
-    return it.out(value, DEFAULT_INT, whole([logits], np.shape(value)))
+    return it.out(value, default_int(), whole([logits], np.shape(value)))
 
 
 #: jax.random samplers.

@@ -110,7 +110,7 @@ def _ravel(it: Interp, tree: Tree[Token]) -> Val:
 
 
 def _promoted(leaves: list[Val]) -> str:
-    from fuzzjax.dtypes import promote_all
+    from fuzzjax.fuzzing.reference.values import promote_all
 
     return promote_all(*concrete(leaves))
 

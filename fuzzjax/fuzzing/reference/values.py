@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax import dtypes
+from fuzzjax.dtypes import KIND
 from fuzzjax.rules import promotion as dr
 from fuzzjax.rules import table as rules
 from fuzzjax.syntax import LEAF_ALIASES, operation_aliases
@@ -23,6 +27,52 @@ TEST_BREAK_ENV = "FUZZJAX_TEST_BREAK_REF"
 WEAK = ("i*", "f*", "c*")
 #: Partial sums above this may overflow (float16/bfloat16 reductions accumulate in float32).
 ACC_LIMIT = float(np.finfo(np.float32).max)
+#: Whether the program under evaluation is an x64 program (JAX's x64 promotion and defaults).
+#: Set for one evaluation by ``x64_mode`` (``fuzzjax.fuzzing.runner.program_mode``).
+_X64: ContextVar[bool] = ContextVar("fuzzjax_reference_x64", default=False)
+
+
+def x64() -> bool:
+    """Whether the reference models an x64 program now (see ``x64_mode``)."""
+    return _X64.get()
+
+
+@contextlib.contextmanager
+def x64_mode(enabled: bool) -> Iterator[None]:
+    """Model x64 (``enabled``) or 32-bit programs until the block ends (this context only)."""
+    token = _X64.set(enabled)
+    try:
+        yield
+    finally:
+        _X64.reset(token)
+
+
+def promote_all(*ds: str) -> str:
+    """``fuzzjax.dtypes.promote_all`` in the current mode."""
+    return dtypes.promote_all(*ds, x64=x64())
+
+
+def promote(a: str, b: str) -> str:
+    return dtypes.promote(a, b, x64())
+
+
+def default_int() -> str:
+    """JAX's default integer in the current mode (int32, or int64 under x64)."""
+    return dtypes.default_int(x64())
+
+
+def default_float() -> str:
+    """JAX's default float in the current mode (float32, or float64 under x64)."""
+    return dtypes.default_float(x64())
+
+
+def default_complex() -> str:
+    return "complex128" if x64() else "complex64"
+
+
+def weak_default(dtype: str) -> str:
+    """A weak type (``i*``, ``f*``, ``c*``) as the concrete dtype JAX gives it; others kept."""
+    return {"i*": default_int(), "f*": default_float(), "c*": default_complex()}.get(dtype, dtype)
 
 
 class ReferenceFailure(RuntimeError):
@@ -107,8 +157,7 @@ def wide(x: np.ndarray, dtype: str) -> np.ndarray:
 
 def concrete(vals: Sequence[Val]) -> list[str]:
     """Argument dtypes as JAX sees them: weak literals take the promoted dtype."""
-    promoted = promote_all(*[v.dtype for v in vals])
-    promoted = {"i*": "int32", "f*": "float32", "c*": "complex64"}.get(promoted, promoted)
+    promoted = weak_default(promote_all(*[v.dtype for v in vals]))
     return [promoted if v.weak else v.dtype for v in vals]
 
 
@@ -146,8 +195,16 @@ def ints(node: Tree[Token] | Token) -> tuple[int, ...]:
 
 
 def dtype_fn(alias: str) -> dr.DtypeFn:
-    return rules.TABLE[alias].dtype_fn  # type: ignore[attr-defined, no-any-return]
+    """The result-dtype function of ``alias`` in the current mode."""
+    fn: dr.DtypeFn = rules.TABLE[alias].dtype_fn  # type: ignore[attr-defined]
+    return functools.partial(fn, x64=x64()) if x64() else fn
 
 
 #: The reference implementation of one operation: (interpreter, its tree, evaluated operands).
 Impl = Callable[["Interp", Tree[Token], list[Val]], Val]
+
+
+def counter(n: int) -> Val:
+    """A loop index or while-loop counter: JAX's default integer (int64 under x64)."""
+    dtype = default_int()
+    return Val(np.array(n, dtype=np.int64 if dtype == "int64" else np.int32), dtype)
