@@ -23,6 +23,7 @@ from fuzzjax.fuzzing.reference.forms import IMPL as FORMS_IMPL
 from fuzzjax.fuzzing.reference.forms import method_impls
 from fuzzjax.fuzzing.reference.lax_general import IMPL as LAX_GENERAL_IMPL
 from fuzzjax.fuzzing.reference.linalg import IMPL as LINALG_IMPL
+from fuzzjax.fuzzing.reference.lowlevel import IMPL as LOWLEVEL_IMPL
 from fuzzjax.fuzzing.reference.random import IMPL as RANDOM_IMPL
 from fuzzjax.fuzzing.reference.values import (
     TEST_BREAK_ENV,
@@ -165,6 +166,7 @@ IMPL: dict[str, Impl] = {
     **FORMS_IMPL,
     **RANDOM_IMPL,
     **LAX_GENERAL_IMPL,
+    **LOWLEVEL_IMPL,
     **{alias: _control for alias in CONTROL},
 }
 IMPL.update(method_impls(IMPL))

@@ -1,0 +1,110 @@
+"""Reference meaning of the primitives of ``fuzzjax.rules.lowlevel``: precision reduction,
+barriers, Fourier transforms, composites and one-device collectives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from lark import Token, Tree
+
+from fuzzjax.fuzzing.reference.values import (
+    ACC_LIMIT,
+    Impl,
+    Val,
+    attrs,
+    bind,
+    is_expression,
+    mark,
+    whole,
+)
+
+if TYPE_CHECKING:
+    from fuzzjax.fuzzing.reference.interp import Interp
+
+
+def reduce_precision(x: np.ndarray, exponent_bits: int, mantissa_bits: int) -> np.ndarray:
+    """XLA's ReducePrecision: round the significand to ``mantissa_bits`` (to nearest, ties to
+    even), then overflow to +-inf above the format's largest value and flush below its
+    smallest normal to signed zero (the reduced format has no subnormals)."""
+    x = np.asarray(x, np.float64)
+    with np.errstate(all="ignore"):
+        significand, exponent = np.frexp(x)
+        scale = float(2 ** (mantissa_bits + 1))
+        rounded = np.ldexp(np.rint(significand * scale) / scale, exponent)
+        bias = 2 ** (exponent_bits - 1) - 1
+        largest = (2 - 2.0**-mantissa_bits) * 2.0**bias
+        smallest = 2.0 ** (1 - bias)
+        out = np.where(np.abs(rounded) > largest, np.copysign(np.inf, x), rounded)
+        out = np.where(np.abs(out) < smallest, np.copysign(0.0, x), out)
+    return np.where(np.isfinite(x), out, x)
+
+
+def _reduce_precision(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    (x,) = args
+    e, m = (int(str(t)) for t in attrs(tree))
+    return it.out(reduce_precision(it.to(x, x.dtype), e, m), x.dtype, dict(x.undefined))
+
+
+def _identity(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    (x,) = args
+    return x
+
+
+def _fourier(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    """jnp.fft along the last axis, in complex128/float64; a row holding a non-finite value
+    or partial sums past float32's range is undefined (XLA's butterfly order decides)."""
+    (x,) = args
+    alias = tree.data
+    complex_out = "complex128" if x.dtype in ("float64", "complex128", "int64") else "complex64"
+    real_out = complex_out.replace("complex128", "float64").replace("complex64", "float32")
+    if alias == "rfft":
+        wide, out = it.to(x, x.dtype).astype(np.float64), complex_out
+        result = np.fft.rfft(wide, axis=-1)
+    elif alias == "irfft":
+        wide, out = _complex(it, x), real_out
+        result = np.fft.irfft(wide, axis=-1)
+    else:
+        wide, out = _complex(it, x), complex_out
+        result = (np.fft.fft if alias == "fft" else np.fft.ifft)(wide, axis=-1)
+    undefined = whole([x], result.shape)
+    with np.errstate(all="ignore"):
+        size = np.abs(np.where(np.isfinite(wide), wide, 0)).sum(axis=-1, keepdims=True)
+    rows = ~np.all(np.isfinite(wide), axis=-1, keepdims=True) | (size > ACC_LIMIT)
+    mark(undefined, "float_accumulation_order", np.broadcast_to(rows, result.shape))
+    return it.out(result, out, undefined)
+
+
+def _complex(it: Interp, x: Val) -> np.ndarray:
+    value = it.to(x, x.dtype)
+    return np.asarray(value).astype(np.complex128)
+
+
+def _tokens(tree: Tree[Token], kind: str) -> list[str]:
+    return [str(c) for c in tree.children if isinstance(c, Token) and c.type == kind]
+
+
+def _body_of(it: Interp, tree: Tree[Token]) -> Val:
+    """The lambda body applied to the operand (composite and shard_map forms)."""
+    (name,) = _tokens(tree, "BOUND")
+    body, operand = [c for c in tree.children if is_expression(c)]
+    return bind(it, {name: it.eval(operand)}, body)
+
+
+def _collective(it: Interp, tree: Tree[Token]) -> Val:
+    """On a one-device mesh every collective is the identity (psum of one value is that value,
+    pmean divides by 1, all_gather/psum_scatter of one tile is the tile, ppermute (0, 0)
+    keeps it) and ``axis_index`` is 0."""
+    return _body_of(it, tree)
+
+
+IMPL: dict[str, Impl] = {
+    "reduce_precision": _reduce_precision,
+    "optimization_barrier": _identity,
+    **dict.fromkeys(("fft", "ifft", "rfft", "irfft"), _fourier),
+}
+CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
+    "composite": _body_of,
+    **dict.fromkeys(("shard_reduce", "shard_ppermute", "shard_tiled", "shard_first"), _collective),
+}
