@@ -8,7 +8,7 @@ Real code calls them, and each reaches an op kind nothing else in the grammar em
   bfloat16 format, as mixed-precision code emulates them;
 * ``lax.optimization_barrier`` (``optimization_barrier``);
 * ``jnp.fft.fft``/``ifft``/``rfft``/``irfft`` along the last axis (``fft``);
-* ``lax.composite`` of a lambda (``composite``);
+* ``lax.composite`` of a named activation (``composite``);
 * collectives inside ``jax.shard_map`` over a one-device mesh (``all_reduce``,
   ``collective_permute``, ``all_gather``, ``reduce_scatter``, ``partition_id``), as
   data-parallel training code averages gradients.
@@ -93,26 +93,46 @@ class Fourier(Rule):
 FFT_WIDE = ("int64", "float64", "complex128")
 
 
-class Composite(Control):
-    """``lax.composite(lambda a0: body, name="fuzzjax.fn")(x)``."""
+class Composite(Rule):
+    """``lax.composite(jax.nn.silu, name="fuzzjax.activation")(x)`` of a float array: a named
+    activation (a decomposition may not close over traced values, so no generated lambda)."""
+
+    alias, family = "composite", "control_flow"
+
+    def can_produce(self, out: ArrayType, limits: Limits) -> bool:
+        return out.dtype in ("float16", "bfloat16", "float32", "float64")
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        x = small_type(ch, limits, limits.max_rank)
-        return Plan([Body(out, (("a", x, ""),)), x], {"name": ch.choice(COMPOSITE_NAMES)})
+        fn, name = ch.choice(COMPOSITES)
+        return Plan([out], {"fn": fn, "name": name})
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
-        (a,) = attrs["lambda_params"][0]
-        return f'lambda {a}: {args[0]}, name="{attrs["name"]}")({args[1]}'
+        return f'{attrs["fn"]}, name="fuzzjax.{attrs["name"]}")({args[0]}'
 
 
-COMPOSITE_NAMES = ("fuzzjax.fn", "fuzzjax.layer", "fuzzjax.activation")
-ONE_DEVICE = 'mesh=jax.make_mesh((1,), ("i",)), in_specs=jax.P(), out_specs=jax.P()'
+#: (function, composite name) pairs; the reference computes them as the elementwise alias
+#: named after the function (``fuzzjax.fuzzing.reference.lowlevel``).
+COMPOSITES = (
+    ("jnp.tanh", "tanh"),
+    ("jnp.sin", "sin"),
+    ("jax.nn.relu", "relu"),
+    ("jax.nn.sigmoid", "sigmoid"),
+    ("jax.nn.silu", "silu"),
+)
+ONE_DEVICE = (
+    'mesh=jax.make_mesh((1,), ("i",), axis_types=(jax.sharding.AxisType.Auto,)), '
+    "in_specs=jax.P(), out_specs=jax.P()"
+)
 
 
 class Sharded(Control):
     """A collective over the axis ``"i"`` of a one-device mesh, in ``jax.shard_map``:
     ``shard_reduce`` (psum/pmean/pmax/pmin), ``shard_ppermute``, ``shard_tiled``
-    (all_gather/psum_scatter, tiled), ``shard_first`` (the body where ``axis_index == 0``)."""
+    (all_gather/psum_scatter, tiled), ``shard_first`` (the body where ``axis_index == 0``).
+    Only outside lambda bodies: a shard_map inside another one's body needs the inner mesh to
+    be the outer (manual) one."""
+
+    top_level_only = True
 
     def collectives(self, out: ArrayType) -> tuple[str, ...]:
         numeric = out.dtype != "bool"
@@ -155,6 +175,6 @@ class Sharded(Control):
 def lowlevel_rules() -> list[Rule]:
     rules: list[Rule] = [ReducePrecision(), Barrier()]
     rules += [Fourier(a) for a in ("fft", "ifft", "rfft", "irfft")]
-    rules.append(Composite("composite"))
+    rules.append(Composite())
     rules += [Sharded(a) for a in ("shard_reduce", "shard_ppermute", "shard_tiled", "shard_first")]
     return rules

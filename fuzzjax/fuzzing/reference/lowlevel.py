@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from lark import Token, Tree
 
+from fuzzjax.fuzzing.reference.elementwise import IMPL as ELEMENTWISE_IMPL
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
     Impl,
@@ -44,7 +45,9 @@ def reduce_precision(x: np.ndarray, exponent_bits: int, mantissa_bits: int) -> n
 def _reduce_precision(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (x,) = args
     e, m = (int(str(t)) for t in attrs(tree))
-    return it.out(reduce_precision(it.to(x, x.dtype), e, m), x.dtype, dict(x.undefined))
+    # No flush of subnormal inputs: XLA rounds them (1.1754942e-38 to bfloat16's 2**-126).
+    value = np.asarray(x.value).astype(np.float64)
+    return it.out(reduce_precision(value, e, m), x.dtype, dict(x.undefined))
 
 
 def _identity(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
@@ -85,8 +88,15 @@ def _tokens(tree: Tree[Token], kind: str) -> list[str]:
     return [str(c) for c in tree.children if isinstance(c, Token) and c.type == kind]
 
 
+def _composite(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    """``lax.composite(jax.nn.silu, name=...)(x)``: the activation itself."""
+    fn = next(str(c) for c in tree.children if isinstance(c, Token) and c.type == "COMPOSITE_FN")
+    alias = fn.rsplit(".", 1)[-1]
+    return ELEMENTWISE_IMPL[alias](it, Tree(alias, tree.children), args)
+
+
 def _body_of(it: Interp, tree: Tree[Token]) -> Val:
-    """The lambda body applied to the operand (composite and shard_map forms)."""
+    """The lambda body applied to the operand (shard_map forms)."""
     (name,) = _tokens(tree, "BOUND")
     body, operand = [c for c in tree.children if is_expression(c)]
     return bind(it, {name: it.eval(operand)}, body)
@@ -102,9 +112,9 @@ def _collective(it: Interp, tree: Tree[Token]) -> Val:
 IMPL: dict[str, Impl] = {
     "reduce_precision": _reduce_precision,
     "optimization_barrier": _identity,
+    "composite": _composite,
     **dict.fromkeys(("fft", "ifft", "rfft", "irfft"), _fourier),
 }
 CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
-    "composite": _body_of,
     **dict.fromkeys(("shard_reduce", "shard_ppermute", "shard_tiled", "shard_first"), _collective),
 }
