@@ -37,7 +37,15 @@ from fuzzjax.fuzzing.reference.values import (
     literal,
     wide,
 )
-from fuzzjax.syntax import CONST_ALIASES, NAME_ALIASES, ProgramSyntaxError, grammar_text
+from fuzzjax.syntax import (
+    CONST_ALIASES,
+    NAME_ALIASES,
+    ProgramSyntaxError,
+    grammar_text,
+    input_names,
+    leaf_name,
+    parameters,
+)
 
 
 @cache
@@ -59,10 +67,10 @@ def parse_with_positions(source: str) -> Tree[Token]:
 
 def evaluate(source: str, inputs: Sequence[np.ndarray], *, ftz: bool = False) -> Evaluation:
     """Evaluate program text on concrete inputs."""
-    funcdef = parse_with_positions(source).children[0]
+    tree = parse_with_positions(source)
+    funcdef = tree.children[0]
     assert isinstance(funcdef, Tree)
-    params = [c for c in funcdef.children if isinstance(c, Tree) and c.data == "params"]
-    names = [str(t) for t in params[0].children] if params else []
+    names = input_names(parameters(tree))
     if len(names) != len(inputs):
         raise ReferenceFailure(f"{len(names)} parameters but {len(inputs)} inputs")
     env = {
@@ -100,6 +108,8 @@ class Interp:
         assert isinstance(node, Tree)
         if node.data in NAME_ALIASES:
             return self.env[str(node.children[0])]
+        if node.data == "param_item":  # params["w"], batch[0]: one input each
+            return self.env[leaf_name(node)]
         if node.data == "literal":
             return literal(str(node.children[0]))
         if node.data in CONST_ALIASES:
