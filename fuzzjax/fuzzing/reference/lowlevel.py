@@ -25,29 +25,44 @@ if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
 
 
-def reduce_precision(x: np.ndarray, exponent_bits: int, mantissa_bits: int) -> np.ndarray:
-    """XLA's ReducePrecision: round the significand to ``mantissa_bits`` (to nearest, ties to
-    even), then overflow to +-inf above the format's largest value and flush below its
+#: (exponent bits, mantissa bits, unsigned integer of the same width) of the source dtypes.
+_FORMATS = {"float32": (8, 23, np.uint32), "float64": (11, 52, np.uint64)}
+
+
+def reduce_precision(
+    x: np.ndarray, exponent_bits: int, mantissa_bits: int, dtype: str = "float32"
+) -> np.ndarray:
+    """XLA's ReducePrecision of a ``dtype`` array: round the stored significand bits to
+    ``mantissa_bits`` (to nearest, ties to even, on the raw bits, so subnormals round at the
+    same bit and a carry may reach infinity); then, only if ``exponent_bits`` is narrower than
+    ``dtype``'s, overflow to +-inf above the format's largest value and flush below its
     smallest normal to signed zero (the reduced format has no subnormals)."""
-    x = np.asarray(x, np.float64)
-    with np.errstate(all="ignore"):
-        significand, exponent = np.frexp(x)
-        scale = float(2 ** (mantissa_bits + 1))
-        rounded = np.ldexp(np.rint(significand * scale) / scale, exponent)
-        bias = 2 ** (exponent_bits - 1) - 1
-        largest = (2 - 2.0**-mantissa_bits) * 2.0**bias
-        smallest = 2.0 ** (1 - bias)
-        out = np.where(np.abs(rounded) > largest, np.copysign(np.inf, x), rounded)
-        out = np.where(np.abs(out) < smallest, np.copysign(0.0, x), out)
-    return np.where(np.isfinite(x), out, x)
+    src_exponent, src_mantissa, word = _FORMATS[dtype]
+    value = np.asarray(x).astype(dtype)
+    bits = value.view(word)
+    drop = src_mantissa - mantissa_bits
+    if drop > 0:
+        one = word(1)
+        half = (one << word(drop - 1)) - one
+        bias = ((bits >> word(drop)) & one) + half
+        bits = (bits + bias) & ~((one << word(drop)) - one)
+    rounded = np.where(np.isnan(value), value, bits.view(dtype)).astype(np.float64)
+    if exponent_bits >= src_exponent:
+        return rounded
+    bias_e = 2 ** (exponent_bits - 1) - 1
+    largest = (2 - 2.0**-mantissa_bits) * 2.0**bias_e
+    smallest = 2.0 ** (1 - bias_e)
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.abs(rounded) > largest, np.copysign(np.inf, rounded), rounded)
+        return np.where(np.abs(out) < smallest, np.copysign(0.0, rounded), out)
 
 
 def _reduce_precision(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (x,) = args
     e, m = (int(str(t)) for t in attrs(tree))
     # No flush of subnormal inputs: XLA rounds them (1.1754942e-38 to bfloat16's 2**-126).
-    value = np.asarray(x.value).astype(np.float64)
-    return it.out(reduce_precision(value, e, m), x.dtype, dict(x.undefined))
+    result = reduce_precision(np.asarray(x.value), e, m, x.dtype)
+    return it.out(result, x.dtype, dict(x.undefined))
 
 
 def _identity(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
