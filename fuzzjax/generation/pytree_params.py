@@ -32,8 +32,8 @@ def realistic_percent() -> int:
     pytree reads) per function definition (``data/real_usage.json``: 1935 / 10477 = 18%),
     a proxy for the share of functions that read a dict parameter."""
     forms = real_usage_table()["forms"]
-    reads = forms["subscripts with a string key (dict pytree)"]
-    return round(100 * reads / forms["function definitions"])
+    reads = int(forms["subscripts with a string key (dict pytree)"])
+    return round(100 * reads / int(forms["function definitions"]))
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ class Sharded(Control):
         real = numeric and not out.dtype.startswith("complex")
         inexact = out.dtype.startswith(("float", "bfloat", "complex"))
         if self.alias == "shard_reduce":
-            found = ("lax.psum",) if numeric else ()
+            found: tuple[str, ...] = ("lax.psum",) if numeric else ()
             found += ("lax.pmean",) if inexact else ()
             return found + (("lax.pmax", "lax.pmin") if real else ())
         if self.alias == "shard_tiled":

@@ -4,7 +4,7 @@ barriers, Fourier transforms, composites and one-device collectives."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from lark import Token, Tree
@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 
 #: (exponent bits, mantissa bits, unsigned integer of the same width) of the source dtypes.
-_FORMATS = {"float32": (8, 23, np.uint32), "float64": (11, 52, np.uint64)}
+_FORMATS: dict[str, tuple[int, int, type[np.unsignedinteger[Any]]]] = {
+    "float32": (8, 23, np.uint32),
+    "float64": (11, 52, np.uint64),
+}
 
 
 def reduce_precision(
@@ -42,10 +45,10 @@ def reduce_precision(
     bits = value.view(word)
     drop = src_mantissa - mantissa_bits
     if drop > 0:
-        one = word(1)
-        half = (one << word(drop - 1)) - one
-        bias = ((bits >> word(drop)) & one) + half
-        bits = (bits + bias) & ~((one << word(drop)) - one)
+        one, shift = np.asarray(1, word), np.asarray(drop, word)
+        half = (one << (shift - one)) - one
+        bias = ((bits >> shift) & one) + half
+        bits = (bits + bias) & ~((one << shift) - one)
     rounded = np.where(np.isnan(value), value, bits.view(dtype)).astype(np.float64)
     if exponent_bits >= src_exponent:
         return rounded
@@ -77,6 +80,8 @@ def _fourier(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     alias = tree.data
     complex_out = "complex128" if x.dtype in ("float64", "complex128", "int64") else "complex64"
     real_out = complex_out.replace("complex128", "float64").replace("complex64", "float32")
+    wide: np.ndarray
+    result: np.ndarray[Any, Any]
     if alias == "rfft":
         wide, out = it.to(x, x.dtype).astype(np.float64), complex_out
         result = np.fft.rfft(wide, axis=-1)
