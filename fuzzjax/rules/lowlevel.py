@@ -20,8 +20,8 @@ from typing import Any
 
 from fuzzjax.choices import Chooser
 from fuzzjax.dtypes import ArrayType, dtype_set
-from fuzzjax.rules.base import Body, Plan, Rule
-from fuzzjax.rules.control import Control, small_type
+from fuzzjax.rules.base import Plan, Rule
+from fuzzjax.rules.control import Control
 from fuzzjax.rules.shapes import Limits
 
 #: (exponent_bits, mantissa_bits) of the formats ``reduce_precision`` emulates.
@@ -129,8 +129,10 @@ class Sharded(Control):
     """A collective over the axis ``"i"`` of a one-device mesh, in ``jax.shard_map``:
     ``shard_reduce`` (psum/pmean/pmax/pmin), ``shard_ppermute``, ``shard_tiled``
     (all_gather/psum_scatter, tiled), ``shard_first`` (the body where ``axis_index == 0``).
-    Only outside lambda bodies: a shard_map inside another one's body needs the inner mesh to
-    be the outer (manual) one."""
+    The collective reads the lambda's own parameter only: a value closed over from outside the
+    shard_map is not per-device, and ``all_gather`` of one fails the StableHLO verifier. Only
+    outside lambda bodies: a shard_map inside another one's body needs the inner mesh to be
+    the outer (manual) one."""
 
     top_level_only = True
 
@@ -154,22 +156,19 @@ class Sharded(Control):
         return bool(self.collectives(out))
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
-        x = small_type(ch, limits, limits.max_rank)
-        collective = ch.choice(self.collectives(out))
-        return Plan([Body(out, (("a", x, ""),)), x], {"collective": collective})
+        return Plan([out], {"collective": ch.choice(self.collectives(out))})
 
     def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
-        (a,) = attrs["lambda_params"][0]
-        body, collective = args[0], attrs["collective"]
+        a, body, collective = "a0", "a0", attrs["collective"]
         if self.alias == "shard_reduce":
-            return f'lambda {a}: {collective}({body}, "i"), {ONE_DEVICE})({args[1]}'
+            return f'lambda {a}: {collective}({body}, "i"), {ONE_DEVICE})({args[0]}'
         if self.alias == "shard_ppermute":
             inner = f'lax.ppermute({body}, "i", perm=[(0, 0)])'
         elif self.alias == "shard_tiled":
             inner = f'{collective}({body}, "i", tiled=True)'
         else:
             inner = f'jnp.where(lax.axis_index("i") == 0, {body}, 0)'
-        return f"lambda {a}: {inner}, {ONE_DEVICE}, check_vma=False)({args[1]}"
+        return f"lambda {a}: {inner}, {ONE_DEVICE}, check_vma=False)({args[0]}"
 
 
 def lowlevel_rules() -> list[Rule]:
