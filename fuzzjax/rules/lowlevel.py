@@ -145,7 +145,10 @@ class Sharded(Control):
             found += ("lax.pmean",) if inexact else ()
             return found + (("lax.pmax", "lax.pmin") if real else ())
         if self.alias == "shard_tiled":
-            if out.rank == 0:
+            # A zero-size leading axis passes JAX's shape rules but fails the StableHLO
+            # verifier when lowered (jax 0.10.2: "dimension size of operand at
+            # 'all_gather_dim' cannot be zero"), so the tiled axis is never empty.
+            if out.rank == 0 or out.shape[0] == 0:
                 return ()
             return ("lax.all_gather", "lax.psum_scatter") if numeric else ("lax.all_gather",)
         if self.alias == "shard_first":
