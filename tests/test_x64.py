@@ -35,9 +35,9 @@ PINNED_SOURCES = {
     42: "def f(x0):\n    return jnp.fmin(x0, True)\n",
 }
 #: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
-PINNED_DIGEST_400 = "092e679346b98fd089fdd135feefeba12e0c0d3f88c5b62767b06ed293344124"
+PINNED_DIGEST_400 = "076b55005984168995da9a0075b2ddc5efc99b15d31385ff113707c37c7792e0"
 #: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
-PINNED_DIGEST_BALANCED = "b1d0d9910b21361973b38f60e101f4f1c6b44d1ef8f46217911390c628032e1f"
+PINNED_DIGEST_BALANCED = "9cb0facb21ae2f90cca7a257a30db39fa72c2a164dc9d0b0a2046f900f4d9bdf"
 PINNED_OPTIONS_JSON = (
     '{"balanced": false, "category": "", "depth_weights": [], "kernel_percent": 4, '
     '"let_percent": 10, "max_depth": 5, "max_elements": 65536, "max_params": 8, '
