@@ -126,8 +126,13 @@ def _body_of(it: Interp, tree: Tree[Token]) -> Val:
 def _collective(it: Interp, tree: Tree[Token]) -> Val:
     """On a one-device mesh every collective is the identity (psum of one value is that value,
     pmean divides by 1, all_gather/psum_scatter of one tile is the tile, ppermute (0, 0)
-    keeps it) and ``axis_index`` is 0."""
-    return _body_of(it, tree)
+    keeps it) and ``axis_index`` is 0. The summing ones go through an addition, which flushes
+    subnormals in ftz mode (as XLA's reduce_scatter does on CPU)."""
+    val = _body_of(it, tree)
+    kinds = [str(c) for c in tree.children if isinstance(c, Token)]
+    if tree.data == "shard_reduce" or "lax.psum_scatter" in kinds:
+        return Val(it.flush(np.asarray(val.value), val.dtype), val.dtype, dict(val.undefined))
+    return val
 
 
 IMPL: dict[str, Impl] = {
