@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
@@ -42,7 +43,7 @@ CONST_ALIASES = frozenset(
     }
 )
 #: Every leaf alternative: the named values, literals and trace-time constants.
-LEAF_ALIASES = NAME_ALIASES | {"literal"} | CONST_ALIASES
+LEAF_ALIASES = NAME_ALIASES | {"literal", "param_item"} | CONST_ALIASES
 #: Trace-time shapes and dtypes in argument slots (``x0.shape``, ``jnp.result_type(x0)``):
 #: no runtime operation, so they add no depth.
 STATIC_ALIASES = frozenset(
@@ -220,7 +221,7 @@ def _check_refs(node: Tree[Token] | Token, known: set[str]) -> None:
         if node.type == "FNAME" and str(node) not in known:
             raise ProgramSyntaxError(f"function {node} is used before it is defined")
         return
-    if node.data in NAME_ALIASES:
+    if node.data in NAME_ALIASES or node.data == "param_item":
         name = str(node.children[0])
         if name not in known:
             raise ProgramSyntaxError(f"name {name} is used before it is defined")
@@ -332,3 +333,64 @@ def aliases_used(tree: Tree[Token]) -> set[str]:
     """Operation aliases that occur in a parsed program."""
     ops, carries = operation_aliases(), while_carries(tree)
     return {t.data for t in tree.iter_subtrees() if t.data in ops and not is_bound_read(t, carries)}
+
+
+#: A declared parameter: its name, and for a pytree parameter the keys (dict ``params``) or
+#: indices (tuple ``batch``) its body reads, in the order ``jax.jit`` flattens them.
+Parameter = tuple[str, tuple[str | int, ...] | None]
+
+
+def item_key(node: Tree[Token]) -> str | int:
+    """The key of a ``params["w"]`` read (``"w"``) or the index of a ``batch[0]`` read (0)."""
+    token = node.children[1]
+    assert isinstance(token, Token)
+    return str(token)[1:-1] if token.type == "KEY" else int(str(token))
+
+
+def leaf_name(node: Tree[Token]) -> str:
+    """The input name of a parameter read: ``x0``, ``params['w']``, ``batch[0]`` (as
+    ``jax.tree_util.keystr`` writes pytree paths, and ``add`` names user-function inputs)."""
+    name = str(node.children[0])
+    return name if node.data == "param" else f"{name}[{item_key(node)!r}]"
+
+
+def parameters(tree: Tree[Token]) -> list[Parameter]:
+    """The declared parameters of a parsed program, pytree ones with the items read."""
+    funcdef = tree.children[0]
+    assert isinstance(funcdef, Tree)
+    items: dict[str, set[str | int]] = {}
+    for node in funcdef.iter_subtrees():
+        if node.data == "param_item":
+            items.setdefault(str(node.children[0]), set()).add(item_key(node))
+    declared: list[Parameter] = []
+    for child in funcdef.children:
+        if isinstance(child, Tree) and child.data == "params":
+            for tok in child.children:
+                name = str(tok)
+                keys = tuple(sorted(items.get(name, set()), key=str))
+                pytree = isinstance(tok, Token) and tok.type == "TREE_PARAM"
+                declared.append((name, keys if pytree else None))
+    return declared
+
+
+def input_names(declared: list[Parameter]) -> list[str]:
+    """One name per input of the lowered program (array leaf), in order."""
+    names: list[str] = []
+    for name, keys in declared:
+        names += [name] if keys is None else [f"{name}[{k!r}]" for k in keys]
+    return names
+
+
+def arrange(declared: list[Parameter], leaves: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """The positional arguments of a program from its flat inputs: a dict for ``params``, a
+    tuple for ``batch`` (indices 0..k-1), the leaf itself for an array parameter."""
+    out: list[Any] = []
+    it = iter(leaves)
+    for name, keys in declared:
+        if keys is None:
+            out.append(next(it))
+        elif name == "batch":
+            out.append(tuple(next(it) for _ in keys))
+        else:
+            out.append({k: next(it) for k in keys})
+    return out

@@ -13,9 +13,11 @@ from fuzzjax.generation.render import Node
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.rules.table import TABLE
 from fuzzjax.syntax import (
+    input_names,
     is_bound_read,
     measure_depth,
     operation_aliases,
+    parameters,
     parse,
     while_carries,
 )
@@ -34,7 +36,10 @@ def _preorder_ops(tree: Tree) -> list[str]:
 def test_strategy_programs_reparse_with_bounded_depth(program: Program) -> None:
     tree = parse(program.source)
     assert 1 <= measure_depth(tree) == program.depth <= 4
-    assert [a.name for a in program.args] == [f"x{i}" for i in range(len(program.args))]
+    # x0, x1, ... and, in programs with pytree parameters, params['w'] / batch[0] leaves
+    assert [a.name for a in program.args] == input_names(parameters(tree))
+    arrays = [a.name for a in program.args if "[" not in a.name]
+    assert arrays == [f"x{i}" for i in range(len(arrays))]
 
 
 @given(st.integers(0, 2**32), st.integers(1, 6))

@@ -22,23 +22,22 @@ from fuzzjax.program import GenOptions
 from fuzzjax.rules.shapes import Limits
 from fuzzjax.rules.table import TABLE
 
-# Default programs of fuzzjax 0.3.0 (re-pinned with the version bump when the grammar grew the
-# forms of real JAX code, issue 16; 0.2.0's were pinned before x64 mode was added): x64 support
-# must not change them. Changing default programs needs a fuzzjax version bump.
+# Default programs of fuzzjax 0.4.0 (re-pinned with the version bump when issue 16 added lax
+# primitives with their own StableHLO op, jnp.fft, collectives in shard_map and pytree
+# parameters; 0.3.0's when the grammar grew the forms of real JAX code; 0.2.0's before x64 mode
+# was added): x64 support must not change them. Changing default programs needs a fuzzjax
+# version bump.
 PINNED_SOURCES = {
-    0: "def f(x0, x1, x2):\n    def branch0(a0):\n        return x1\n    def branch1(a1):\n "
-    "       return x1\n    return lax.dynamic_slice(lax.tanh(jnp.full((2, 3), lax.switch("
-    "x0, [branch0, branch1], x2))), [0, 0], (1, 2))\n",
+    0: "def f(x0, x1):\n    return lax.dynamic_slice(lax.tanh(jnp.full((2, 3), lax.scan(lambda c0, "
+    "a0: (c0, c0), x0, x1)[0])), [0, 0], (1, 2))\n",
     7: "def f(x0, x1):\n    return jnp.conj(jnp.right_shift(jnp.zeros((5, 1), dtype=jax.type"
     "of(x0).dtype), x1))\n",
     42: "def f(x0):\n    return jnp.fmin(x0, True)\n",
 }
-#: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5 (re-pinned
-#: once more within 0.3.0 when issue 16 added @jax.custom_jvp functions; the merge of main's
-#: swarm/weights/large_percent options left it unchanged).
-PINNED_DIGEST_400 = "5f23d196941ed734a7cb57ff9da0d74a90fa9120f4fe12663cd30f55a1308c2c"
+#: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
+PINNED_DIGEST_400 = "076b55005984168995da9a0075b2ddc5efc99b15d31385ff113707c37c7792e0"
 #: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
-PINNED_DIGEST_BALANCED = "1a03abf9566acc8727ec491a5e802613fe469b5cc6c9acdafc7933e8932edd9b"
+PINNED_DIGEST_BALANCED = "9cb0facb21ae2f90cca7a257a30db39fa72c2a164dc9d0b0a2046f900f4d9bdf"
 PINNED_OPTIONS_JSON = (
     '{"balanced": false, "category": "", "depth_weights": [], "kernel_percent": 4, '
     '"let_percent": 10, "max_depth": 5, "max_elements": 65536, "max_params": 8, '

@@ -101,6 +101,8 @@ PRODUCTS = {"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod"}
 SPREAD = {"var", "std", "nanvar", "nanstd", "norm"}
 LOG_SUMS = {"logsumexp", "softmax", "log_softmax", "logaddexp", "logaddexp2"}
 CONDITIONED = {"det", "inv", "solve", "cholesky", "eigh"}
+#: Discrete Fourier transforms along the last axis: every output sums a whole row.
+FOURIER = {"fft", "ifft", "rfft", "irfft"}
 
 
 def accumulation_atol(source: str, node: NodeEval) -> np.ndarray | None:
@@ -122,6 +124,10 @@ def accumulation_atol(source: str, node: NodeEval) -> np.ndarray | None:
             return 8 * n * eps * (result + scale + scale**2)
         if alias in LOG_SUMS:
             return 8 * n * eps * (1 + result)
+        if alias in FOURIER:
+            row = arrays[0].sum(axis=-1, keepdims=True)
+            n = max(2, arrays[0].shape[-1], result.shape[-1])
+            return np.broadcast_to(8 * n * eps * row, result.shape).copy()
         if alias in CONDITIONED:
             x = np.asarray(node.args[0][1].value).astype(np.complex128)
             cond = float(np.max(np.linalg.cond(x))) if x.ndim >= 2 else 1.0

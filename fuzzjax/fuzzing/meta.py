@@ -111,19 +111,13 @@ def case_of(obj: object, where: str, *, with_inputs: bool) -> Case:
 
 def check_case(case: Case, where: str, *, with_inputs: bool = True) -> None:
     """``FailureFolderError`` unless ``case`` is a fuzzjax program with matching types."""
-    from fuzzjax.syntax import ProgramSyntaxError, parse
+    from fuzzjax.syntax import ProgramSyntaxError, input_names, parameters, parse
 
     try:
         tree = parse(case.source)
     except ProgramSyntaxError as exc:
         raise FailureFolderError(f"{where}: the program is not fuzzjax's: {exc}") from None
-    funcdef = tree.children[0]
-    params = [
-        str(tok)
-        for child in getattr(funcdef, "children", [])
-        if getattr(child, "data", None) == "params"
-        for tok in child.children
-    ]
+    params = input_names(parameters(tree))  # params['w'] per dict item read
     names = [a.name for a in case.args]
     if params != names:
         raise FailureFolderError(

@@ -174,6 +174,9 @@ def _integer(name: str, xs: list[int], out: str) -> Expected:
         "imag": lambda: 0,
         "zeros_like": lambda: 0,
         "ones_like": lambda: 1,
+        # the two's complement bits of x in the result's width
+        "population_count": lambda: bin(x % (1 << bits)).count("1"),
+        "clz": lambda: bits - (x % (1 << bits)).bit_length(),
     }
     if name in ("gcd", "lcm"):
         g = math.gcd(x, y)

@@ -343,6 +343,8 @@ EXACT = frozenset(
         "gcd",
         "lcm",
         "isclose",
+        "population_count",
+        "clz",
     ]
 )
 
@@ -425,6 +427,8 @@ CANONICAL: dict[str, str] = {
     "nn_tanh": "tanh",
     "lax_real": "real",
     "lax_imag": "imag",
+    "lax_population_count": "population_count",
+    "lax_clz": "clz",
 }
 
 

@@ -119,6 +119,7 @@ Needs only jax and numpy. Exits 1 while the failure reproduces, 0 once it is gon
 when the program fails in some other way (e.g. raises where a wrong value was recorded).
 The fuzz run that found it: @COMMAND@
 """
+import ast
 import faulthandler
 import sys
 
@@ -200,11 +201,34 @@ def mismatch(got, want, allowed=None):
     return True
 
 
+def flat_inputs(f):
+    """``f`` taking one input per ARGS entry: inputs named params['w'] / batch[0] are passed
+    as the dict ``params`` / the tuple ``batch`` (in the order of the ``def`` line)."""
+    header = SOURCE.partition("):")[0].removeprefix("def f(")
+    declared = [n for n in header.split(", ") if n]
+    if declared == [name for name, _, _ in ARGS]:
+        return f
+
+    def flat(*leaves):
+        groups = {n: {} for n in declared}
+        for (name, _, _), leaf in zip(ARGS, leaves):
+            base, _, key = name.partition("[")
+            if key:
+                groups[base][ast.literal_eval(key[:-1])] = leaf
+            else:
+                groups[base] = leaf
+        parts = [groups[n] for n in declared]
+        return f(*[tuple(p.values()) if n == "batch" else p for n, p in zip(declared, parts)])
+
+    return flat
+
+
 def main():
     namespace = {"jax": jax, "jnp": jnp, "lax": lax}  # what fuzzjax programs may name
     exec(SOURCE, namespace)
     f = namespace["f"]
     args = [jnp.asarray(array(spec)) for spec in INPUTS]
+    f = flat_inputs(f)
     print(SOURCE.strip())
     print(f"stage={STAGE} symptom={SYMPTOM} jax={jax.__version__}")
     if SYMPTOM == "hang":

@@ -46,7 +46,7 @@ from fuzzjax.fuzzing.task import (
 )
 from fuzzjax.program import ArgSpec, GenOptions
 from fuzzjax.rules import table as rules
-from fuzzjax.syntax import operation_aliases
+from fuzzjax.syntax import leaf_name, operation_aliases
 from fuzzjax.workers import Pool
 
 _ELEMENTWISE_EXTRA = {"where", "clip", "astype"}
@@ -274,9 +274,11 @@ def _replace(
     source = case.source[: tree.meta.start_pos] + text + case.source[tree.meta.end_pos :]
     args = list(case.args) + [spec for spec, _ in extra]
     inputs = list(case.inputs) + [value for _, value in extra]
-    names = ", ".join(a.name for a in args)
-    body = source.partition("):")[2]
-    return Case(f"def f({names}):{body}", tuple(args), inputs, case.result_dtype, case.result_shape)
+    head, _, body = source.partition("):")  # keeps params/batch parameters as declared
+    names = [n for n in head.removeprefix("def f(").split(", ") if n]
+    names += [spec.name for spec, _ in extra]
+    source = f"def f({', '.join(names)}):{body}"
+    return Case(source, tuple(args), inputs, case.result_dtype, case.result_shape)
 
 
 def normalize(case: Case) -> Case:
@@ -285,18 +287,20 @@ def normalize(case: Case) -> Case:
     funcdef = tree.children[0]
     assert isinstance(funcdef, Tree)
     body = [c for c in funcdef.children if isinstance(c, Tree) and c.data != "params"]
-    uses = [t for b in body for t in b.iter_subtrees_topdown() if t.data == "param"]
+    # params["w"] and batch[0] reads become array parameters too (one input each).
+    reads = ("param", "param_item")
+    uses = [t for b in body for t in b.iter_subtrees_topdown() if t.data in reads]
     if len(body) != 1:
         return case
     order: list[str] = []
     for t in uses:
-        if str(t.children[0]) not in order:
-            order.append(str(t.children[0]))
+        if leaf_name(t) not in order:
+            order.append(leaf_name(t))
     by_name = {a.name: (a, x) for a, x in zip(case.args, case.inputs, strict=True)}
     rename = {old: f"x{i}" for i, old in enumerate(order)}
     text, cursor = "", body[0].meta.start_pos
     for t in sorted(uses, key=lambda t: t.meta.start_pos):
-        text += case.source[cursor : t.meta.start_pos] + rename[str(t.children[0])]
+        text += case.source[cursor : t.meta.start_pos] + rename[leaf_name(t)]
         cursor = t.meta.end_pos
     text += case.source[cursor : body[0].meta.end_pos]
     args = tuple(ArgSpec(rename[n], by_name[n][0].shape, by_name[n][0].dtype) for n in order)

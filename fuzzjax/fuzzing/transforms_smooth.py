@@ -39,8 +39,11 @@ MAX_INPUT = 100.0
 MARGIN = 0.05
 
 #: Operations without a reverse-mode rule by design (``while_loop``: the JAX docs say reverse
-#: mode needs a fixed trip count) or without any derivative (``nextafter``).
-NO_REVERSE_MODE = frozenset({"while_loop", "nextafter", "lax_nextafter"})
+#: mode needs a fixed trip count) or without any derivative (``nextafter``; ``lax.composite``
+#: has no JVP rule; ``lax.pmax``/``pmin`` in ``shard_reduce`` have none either).
+NO_REVERSE_MODE = frozenset(
+    {"while_loop", "nextafter", "lax_nextafter", "composite", "shard_reduce"}
+)
 
 #: Operations smooth (infinitely differentiable) on all finite real float32 operands.
 SMOOTH_EVERYWHERE = frozenset(

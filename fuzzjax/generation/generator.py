@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
 from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
-from fuzzjax.generation import kernels
+from fuzzjax.generation import kernels, pytree_params
 from fuzzjax.generation.profiles import alias_weights
 from fuzzjax.generation.render import Node, render, render_statement
 from fuzzjax.program import DEFAULT_ALIAS_WEIGHT, ArgSpec, GenOptions, Program
@@ -32,7 +32,7 @@ from fuzzjax.rules.table import (
     Literal,
     Rule,
 )
-from fuzzjax.syntax import measure_depth, parse
+from fuzzjax.syntax import input_names, measure_depth, parameters, parse
 
 #: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
 #: are drawn in x64 mode only).
@@ -494,13 +494,19 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
     """Generate one program from a chooser, render it, and check it against the grammar."""
     gen = Generator(ch, options, seed)
     tree, target = gen.program_tree()
-    names = ", ".join(f"x{i}" for i in range(len(gen.params)))
-    lines = [f"def f({names}):"]
+    grouping = pytree_params.draw(ch, len(gen.params), options.profile)
+    declared, order = [f"x{i}" for i in range(len(gen.params))], list(range(len(gen.params)))
+    if grouping is not None:
+        pytree_params.apply(grouping, [tree, *(node for _, node in gen.statements)])
+        declared, order = pytree_params.signature(grouping)
+    lines = [f"def f({', '.join(declared)}):"]
     for name, node in gen.statements:
         lines += render_statement(name, node)
     lines.append(f"    return {render(tree)}")
     source = "\n".join(lines) + "\n"
-    measured = measure_depth(parse(source))
+    parsed = parse(source)
+    measured = measure_depth(parsed)
+    names = input_names(parameters(parsed))
     if measured != target:
         raise GenerationError(f"target depth {target} but measured {measured}:\n{source}")
     assert tree.type is not None
@@ -509,7 +515,10 @@ def build(ch: Chooser, options: GenOptions, seed: int | None = None) -> Program:
         aliases |= _aliases(node)
     return Program(
         source=source,
-        args=tuple(ArgSpec(f"x{i}", t.shape, t.dtype) for i, t in enumerate(gen.params)),
+        args=tuple(
+            ArgSpec(name, gen.params[i].shape, gen.params[i].dtype)
+            for name, i in zip(names, order, strict=True)
+        ),
         depth=measured,
         result_dtype=tree.type.dtype,
         result_shape=tree.type.shape,

@@ -35,7 +35,7 @@ from fuzzjax.lowering.userargs import input_info as user_input_info
 from fuzzjax.lowering.userargs import signature as user_signature
 from fuzzjax.lowering.usersource import collect_source, real_function
 from fuzzjax.program import ArgSpec, Program
-from fuzzjax.syntax import ensure_valid, measure_depth, parse
+from fuzzjax.syntax import Parameter, arrange, ensure_valid, measure_depth, parameters, parse
 
 #: MLIR element type of each dtype, to check a lowered result against the typing table.
 MLIR_ELEMENT = {
@@ -189,7 +189,21 @@ def load_function(source: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"__builtins__": builtins, "jax": jax, "jnp": jnp, "lax": lax}
     exec(compile(source, "<fuzzjax-program>", "exec"), namespace)
     fn: Callable[..., Any] = namespace["f"]
-    return fn
+    header = source.partition("\n")[0]
+    if "params" not in header and "batch" not in header:  # no pytree parameter: no parse
+        return fn
+    return _flat_inputs(fn, parameters(parse(source)))
+
+
+def _flat_inputs(fn: Callable[..., Any], declared: list[Parameter]) -> Callable[..., Any]:
+    """``fn`` taking one argument per array leaf (``Program.args`` order, the order
+    ``jax.jit`` flattens ``params`` dicts and ``batch`` tuples in), so lowering, fuzzing and
+    the reference all pass flat inputs; the lowered IR is ``fn``'s own (tested)."""
+
+    def f(*leaves: Any) -> Any:
+        return fn(*arrange(declared, leaves))
+
+    return f
 
 
 def x64_scope(enabled: bool) -> AbstractContextManager[Any]:

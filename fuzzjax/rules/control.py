@@ -20,6 +20,7 @@ GRAD_DTYPES_X64 = (*GRAD_DTYPES, "float64")
 #: Operations without a (reverse-mode) derivative rule, kept out of grad bodies.
 NOT_DIFFERENTIABLE = frozenset(
     {"while_loop", "while_named", "nextafter", "lax_nextafter", "jvp", "vjp", "jacfwd", "jacrev"}
+    | {"composite"}  # lax.composite has no JVP rule (jax 0.10.2)
 )
 
 

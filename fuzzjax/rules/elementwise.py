@@ -196,6 +196,7 @@ def elementwise_rules() -> list[Rule]:
         "digamma": dr.float_only, "neg": dr.non_bool, "abs": dr.lax_abs,
         "square": dr.non_bool, "sign": dr.non_bool, "floor": dr.float_only,
         "ceil": dr.float_only, "is_finite": dr.float_to_bool,
+        "population_count": dr.integer_only, "clz": dr.integer_only,
     }  # fmt: skip
     for name, fn in lax_unary.items():
         rules.append(E(f"lax_{name}", "lax", 1, fn, strict=True))

@@ -17,6 +17,7 @@ from fuzzjax.rules.functions import function_rules
 from fuzzjax.rules.indexing import indexing_rules
 from fuzzjax.rules.lax_general import lax_general_rules
 from fuzzjax.rules.linalg import Matmul, linalg_rules
+from fuzzjax.rules.lowlevel import lowlevel_rules
 from fuzzjax.rules.methods import method_rules
 from fuzzjax.rules.pytree import pytree_rules
 from fuzzjax.rules.random import random_rules
@@ -56,6 +57,7 @@ TABLE: dict[str, Rule] = {
     + random_rules()
     + indexing_rules()
     + lax_general_rules()
+    + lowlevel_rules()
 }
 TABLE.update({r.alias: r for r in method_rules(TABLE)})
 
@@ -86,6 +88,7 @@ CATEGORY_OF_FAMILY: dict[str, str] = {
     "special": "math",
     "pytree": "array",
     "random": "math",
+    "fft": "math",
 }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.fuzzing.reference.functions import FUNCTIONS, jacobian
+from fuzzjax.fuzzing.reference.lowlevel import CONTROL as LOWLEVEL_CONTROL
 from fuzzjax.fuzzing.reference.trees import TREES
 from fuzzjax.fuzzing.reference.values import Val, is_expression, mark, whole
 from fuzzjax.fuzzing.reference.values import bind as _bind
@@ -118,3 +119,4 @@ CONTROL: dict[str, Callable[[Interp, Tree[Token]], Val]] = {
 }  # fmt: skip
 CONTROL.update(TREES)
 CONTROL.update(FUNCTIONS)
+CONTROL.update(LOWLEVEL_CONTROL)

@@ -272,6 +272,8 @@ def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     elif alias in ("nextafter", "lax_nextafter", "nan_to_num"):
         typed = [np.asarray(x).astype(np_dtype(compute)) for x in xs]
         result = _nan_to_num(typed[0], compute) if alias == "nan_to_num" else np.nextafter(*typed)
+    elif alias in ("lax_population_count", "lax_clz"):
+        result = _bit_count(xs[0], compute, alias)
     elif alias == "lax_div" and integer:
         result = np.where(xs[1] == 0, 0, np.trunc(xs[0] / np.where(xs[1] == 0, 1, xs[1])))
         mark(undefined, "int_div_by_zero", np.broadcast_to(xs[1] == 0, shape))
@@ -308,6 +310,20 @@ def _int_power(x: np.ndarray, y: np.ndarray, dtype: str) -> np.ndarray:
     odd = (y & 1) == 1
     negative = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0))
     return np.where(y < 0, negative, acc.astype(np.int64)).astype(np_dtype(dtype))
+
+
+def _bit_count(x: np.ndarray, dtype: str, alias: str) -> np.ndarray:
+    """Set bits (``population_count``) or leading zero bits (``clz``) of the two's complement
+    representation of each integer of ``dtype``."""
+    bits = 8 * np_dtype(dtype).itemsize
+    word = np.asarray(x).astype(np_dtype(dtype)).view(f"uint{bits}").astype(np.uint64)
+    if alias == "lax_population_count":
+        return np.bitwise_count(word).astype(np_dtype(dtype))
+    length = np.zeros(word.shape, np.int64)
+    while np.any(word):
+        length += word > 0
+        word = word >> np.uint64(1)
+    return (bits - length).astype(np_dtype(dtype))
 
 
 def _nan_to_num(x: np.ndarray, dtype: str) -> np.ndarray:

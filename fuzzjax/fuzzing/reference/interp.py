@@ -23,6 +23,7 @@ from fuzzjax.fuzzing.reference.forms import IMPL as FORMS_IMPL
 from fuzzjax.fuzzing.reference.forms import method_impls
 from fuzzjax.fuzzing.reference.lax_general import IMPL as LAX_GENERAL_IMPL
 from fuzzjax.fuzzing.reference.linalg import IMPL as LINALG_IMPL
+from fuzzjax.fuzzing.reference.lowlevel import IMPL as LOWLEVEL_IMPL
 from fuzzjax.fuzzing.reference.random import IMPL as RANDOM_IMPL
 from fuzzjax.fuzzing.reference.values import (
     TEST_BREAK_ENV,
@@ -37,7 +38,15 @@ from fuzzjax.fuzzing.reference.values import (
     wide,
     x64_mode,
 )
-from fuzzjax.syntax import CONST_ALIASES, NAME_ALIASES, ProgramSyntaxError, grammar_text
+from fuzzjax.syntax import (
+    CONST_ALIASES,
+    NAME_ALIASES,
+    ProgramSyntaxError,
+    grammar_text,
+    input_names,
+    leaf_name,
+    parameters,
+)
 
 
 @cache
@@ -65,10 +74,10 @@ def evaluate(
     if x64 is not None:
         with x64_mode(x64):
             return evaluate(source, inputs, ftz=ftz)
-    funcdef = parse_with_positions(source).children[0]
+    tree = parse_with_positions(source)
+    funcdef = tree.children[0]
     assert isinstance(funcdef, Tree)
-    params = [c for c in funcdef.children if isinstance(c, Tree) and c.data == "params"]
-    names = [str(t) for t in params[0].children] if params else []
+    names = input_names(parameters(tree))
     if len(names) != len(inputs):
         raise ReferenceFailure(f"{len(names)} parameters but {len(inputs)} inputs")
     env = {
@@ -106,6 +115,8 @@ class Interp:
         assert isinstance(node, Tree)
         if node.data in NAME_ALIASES:
             return self.env[str(node.children[0])]
+        if node.data == "param_item":  # params["w"], batch[0]: one input each
+            return self.env[leaf_name(node)]
         if node.data == "literal":
             return literal(str(node.children[0]))
         if node.data in CONST_ALIASES:
@@ -185,6 +196,7 @@ IMPL: dict[str, Impl] = {
     **FORMS_IMPL,
     **RANDOM_IMPL,
     **LAX_GENERAL_IMPL,
+    **LOWLEVEL_IMPL,
     **{alias: _control for alias in CONTROL},
 }
 IMPL.update(method_impls(IMPL))
