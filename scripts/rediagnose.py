@@ -1,4 +1,4 @@
-"""Re-run the oracles on every non-hang bucket of a fuzz run with the current fuzzjax.
+"""Re-run the oracles on every bucket that needs no process isolation (not hangs or crashes) of a fuzz run with the current fuzzjax.
 
 Usage: python scripts/rediagnose.py FAILURES_DIR [--also-32bit]
 Each folder's shrunk case (meta.json) goes through ``fuzzjax.fuzzing.diagnose.diagnose``; prints how
@@ -25,7 +25,10 @@ def main() -> None:
     cleared, also_32 = [], []
     wide = {"int64", "uint64", "float64", "complex128"}
     for folder in sorted(pathlib.Path(sys.argv[1]).iterdir()):
-        if "hang" in folder.name or not (folder / "meta.json").exists():
+        # Hangs and crashes need a worker process to isolate them (a compile_o0 crash bucket
+        # is a SIGFPE that would end this process): only value and exception buckets here.
+        isolated = any(f"-{s}-" in folder.name for s in ("hang", "crash", "segfault", "abort"))
+        if isolated or not (folder / "meta.json").exists():
             continue
         case = case_from_json(read_meta(folder)["shrunk"])
         found = diagnose(case)
