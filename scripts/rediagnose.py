@@ -1,4 +1,5 @@
-"""Re-run the oracles on every bucket that needs no process isolation (not hangs or crashes) of a fuzz run with the current fuzzjax.
+"""Re-run the oracles on every bucket of a fuzz run that needs no process isolation (not hangs
+or crashes) with the current fuzzjax.
 
 Usage: python scripts/rediagnose.py FAILURES_DIR [--also-32bit]
 Each folder's shrunk case (meta.json) goes through ``fuzzjax.fuzzing.diagnose.diagnose``; prints how
