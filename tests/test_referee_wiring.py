@@ -288,3 +288,20 @@ def test_a_nan_part_stands_for_ordinary_numbers_too() -> None:
         case, "lax_sign", np.array(0.5 + 0.5j, np.complex64), np.array(1j, np.complex64)
     )
     assert wrong.verdict is Verdict.JAX_WRONG, wrong
+
+
+def test_subnormal_operands_flushed_onto_a_branch_cut_are_undefined() -> None:
+    # The 30-minute check: arccosh(4.2e-45 - 4.2e-45j) read as arccosh(0 - 0j) under XLA's
+    # flush to zero, a point on the cut: JAX's +pi/2 j is the other side's value.
+    from fuzzjax.fuzzing.referee import Verdict, referee
+
+    tiny = np.float32(4.203895392974451e-45)
+    x = np.array(complex(tiny, -tiny), np.complex64)
+    source = "def f(x0):\n    return jnp.arccosh(x0)\n"
+    case = Case(source, (ArgSpec("x0", (), "complex64"),), [x], "complex64", ())
+    want = np.array(complex(tiny, -1.5707964), np.complex64)
+    ruling = referee(case, "arccosh", np.array(1.5707964j, np.complex64), want)
+    assert ruling.verdict is Verdict.UNDEFINED, ruling
+    assert ruling.rule == "singular_point", ruling  # the origin's rule (_signed_zero)
+    wrong = referee(case, "arccosh", np.array(1.0j, np.complex64), want)
+    assert wrong.verdict is Verdict.JAX_WRONG, wrong
