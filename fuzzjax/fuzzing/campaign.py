@@ -332,6 +332,10 @@ class _Campaign:
             try:
                 for outcome in pool.imap(epoch):
                     self.record(outcome, options)
+                    if self.deadline is not None and time.monotonic() >= self.deadline:
+                        # Seeds handed to the workers but not finished are dropped (closing
+                        # the pool kills them): --time ends on time, not after the prefetch.
+                        return
             finally:
                 self.summary.restarts += pool.restarts
                 pool.close()
