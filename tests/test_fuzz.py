@@ -125,3 +125,26 @@ def test_repro_that_fails_differently_exits_2(tmp_path: Path) -> None:
     result = run_repro_without_fuzzjax(_write_repro(tmp_path, source, np.ones(2, np.float32), sig))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "fails differently" in result.stdout
+
+
+def test_time_limit_drops_the_prefetched_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once --time has passed, the run ends with the outcome in hand: the seeds already
+    handed to the workers (up to 16 each) are not drained (a 30-minute run of deep programs
+    overran by 6 minutes that way). The deadline is moved, not waited for."""
+    import time
+
+    from fuzzjax.fuzzing import campaign
+
+    original = campaign._Campaign.record
+
+    def record_then_expire(self, outcome, options):  # type: ignore[no-untyped-def]
+        original(self, outcome, options)
+        self.deadline = time.monotonic() - 1.0
+
+    monkeypatch.setattr(campaign._Campaign, "record", record_then_expire)
+    config = FuzzConfig(out=tmp_path, options=GenOptions(max_depth=1), seed=100, seconds=3600,
+                        workers=1, timeout=60, shrink=False)  # fmt: skip
+    summary = run_fuzz(config, echo=lambda line: None)
+    assert summary.programs == 1, summary
