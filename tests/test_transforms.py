@@ -614,3 +614,20 @@ def test_transform_check_script_reports_each_oracle() -> None:
         [sys.executable, str(script), "--programs", "0"], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_a_named_while_body_has_no_reverse_mode_either() -> None:
+    # A 5-minute check's jvp_vs_vjp "exception" bucket: vjp of lax.while_loop with a named
+    # body (issue 16's form) raises by design, as the lambda form does.
+    from fuzzjax.lowering.lower import load_function
+
+    source = (
+        "def f(x0):\n"
+        "    def body0(t0):\n"
+        "        return (x0 + jnp.asarray(t0[1], dtype=jnp.float32), t0[1] + 1)\n"
+        "    return lax.while_loop(lambda t0: t0[1] < 2, body0, (lax.exp(x0), 0))[0]\n"
+    )
+    load_function(source)  # valid under the grammar
+    named = Case(source, (ArgSpec("x0", X.shape, "float32"),), [X], "float32", X.shape)
+    verdict = jvp_vs_vjp_applicable(named)
+    assert not verdict and "while_named has no reverse-mode" in verdict.reason

@@ -42,7 +42,7 @@ MARGIN = 0.05
 #: mode needs a fixed trip count) or without any derivative (``nextafter``; ``lax.composite``
 #: has no JVP rule; ``lax.pmax``/``pmin`` in ``shard_reduce`` have none either).
 NO_REVERSE_MODE = frozenset(
-    {"while_loop", "nextafter", "lax_nextafter", "composite", "shard_reduce"}
+    {"while_loop", "while_named", "nextafter", "lax_nextafter", "composite", "shard_reduce"}
 )
 
 #: Operations smooth (infinitely differentiable) on all finite real float32 operands.
