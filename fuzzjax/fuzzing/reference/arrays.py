@@ -121,10 +121,7 @@ def _reduction_hazard(
         return _hazard64(alias, x, axis, keep)
     mag = np.abs(np.where(np.isnan(x), 0, x)) if alias.startswith("nan") else np.abs(x)
     if "prod" in alias:
-        finite = np.isfinite(mag) & (mag > 0)
-        logs = np.log(np.where(finite, mag, 1.0))
-        big = np.sum(np.where(logs > 0, logs, 0.0), axis=axis, keepdims=keep)
-        small = np.sum(np.where(logs < 0, logs, 0.0), axis=axis, keepdims=keep)
+        big, small = _log_extent(mag, lambda v: np.sum(v, axis=axis, keepdims=keep))
         zero = np.any(mag == 0, axis=axis, keepdims=keep)
         inf = np.any(np.isinf(mag), axis=axis, keepdims=keep)
         hi, lo = np.log(ACC_LIMIT), np.log(float(np.finfo(np.float32).tiny))
@@ -162,12 +159,20 @@ def _cumprod_hazard(x: np.ndarray, axis: int, nan: bool, dtype: str) -> np.ndarr
     element does not: XLA's scan multiplies in a tree order, so a large partial product can
     come before the small factors that bring it back (``float_accumulation_order``)."""
     mag = np.abs(np.where(np.isnan(x), 1, x)) if nan else np.abs(x)
-    finite = np.isfinite(mag) & (mag > 0)
-    logs = np.log(np.where(finite, mag, 1.0).astype(np.float64))
-    big = np.cumsum(np.where(logs > 0, logs, 0.0), axis)
-    small = np.cumsum(np.where(logs < 0, logs, 0.0), axis)
+    big, small = _log_extent(mag, lambda v: np.cumsum(v, axis))
     limit = np.log(_low_max(dtype) or ACC_LIMIT)
     return np.asarray((big > limit) & (big + small <= limit))
+
+
+def _log_extent(
+    mag: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """How far partial products of the finite nonzero magnitudes ``mag`` can climb and fall:
+    ``reduce`` (a sum or cumulative sum along the axis) of their positive and of their
+    negative natural logarithms."""
+    finite = np.isfinite(mag) & (mag > 0)
+    logs = np.log(np.where(finite, mag, 1.0).astype(np.float64))
+    return reduce(np.where(logs > 0, logs, 0.0)), reduce(np.where(logs < 0, logs, 0.0))
 
 
 def _hazard64(alias: str, x: np.ndarray, axis: int | None, keep: bool) -> np.ndarray:
@@ -178,9 +183,7 @@ def _hazard64(alias: str, x: np.ndarray, axis: int | None, keep: bool) -> np.nda
     mag = np.where(np.isfinite(mag), mag, 0).astype(np.float64)
     fi = np.finfo(np.float64)
     if "prod" in alias:
-        logs = np.log(np.where(mag > 0, mag, 1.0))
-        big = np.sum(np.where(logs > 0, logs, 0.0), axis=axis, keepdims=keep)
-        small = np.sum(np.where(logs < 0, logs, 0.0), axis=axis, keepdims=keep)
+        big, small = _log_extent(mag, lambda v: np.sum(v, axis=axis, keepdims=keep))
         return np.asarray((big > np.log(fi.max)) | (small < np.log(fi.tiny)))
     squared = alias in ("norm", "var", "std", "nanvar", "nanstd")
     total = np.sum(mag**2 if squared else mag, axis=axis, keepdims=keep)
