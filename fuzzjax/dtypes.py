@@ -179,6 +179,13 @@ def default_float(x64: bool) -> str:
     return "float64" if x64 else "float32"
 
 
+def weak_default(d: str, x64: bool) -> str:
+    """A weak type (``i*``, ``f*``, ``c*``) as the concrete dtype JAX gives it (int32, float32,
+    complex64; the 64-bit ones under x64); other dtypes are kept."""
+    complex_ = "complex128" if x64 else "complex64"
+    return {"i*": default_int(x64), "f*": default_float(x64), "c*": complex_}.get(d, d)
+
+
 def inexact_dtype(d: str) -> str:
     """JAX's ``dtypes.to_inexact_dtype``: bool and integers up to 32 bits go to float32
     (in both modes), 64-bit integers to float64; inexact dtypes are kept."""

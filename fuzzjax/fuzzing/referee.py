@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from lark import Token, Tree
 
-from fuzzjax.dtypes import KIND, promote_all
+from fuzzjax.dtypes import KIND, promote_all, weak_default
 from fuzzjax.fuzzing.case import Case
 from fuzzjax.fuzzing.inputs import dtype_name, np_dtype
 from fuzzjax.fuzzing.oracles import elementwise_ok
@@ -420,9 +420,8 @@ def _operand(node: Tree[Token], inputs: dict[str, np.ndarray]) -> tuple[Any, str
 def _compute_dtype(name: str, dtypes: list[str], out: str, x64: bool = False) -> str:
     """The dtype JAX computes in: operands promoted (weak literals take the array's dtype),
     then the result dtype, except for comparisons and operations on their operands' dtype."""
-    promoted = promote_all(*dtypes, x64=x64)  # x64: JAX's x64 promotion and default types
-    defaults = ("int64", "float64", "complex128") if x64 else ("int32", "float32", "complex64")
-    promoted = dict(zip(("i*", "f*", "c*"), defaults, strict=True)).get(promoted, promoted)
+    # x64: JAX's x64 promotion and default types
+    promoted = weak_default(promote_all(*dtypes, x64=x64), x64)
     compute = promoted if out == "bool" or name in IN_OPERANDS else out
     if name in FUNCTIONS and KIND[compute] not in "fc" and KIND[out] in "fc":
         compute = out  # jnp.sin(int8) computes in the float result dtype

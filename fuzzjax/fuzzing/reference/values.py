@@ -66,13 +66,9 @@ def default_float() -> str:
     return dtypes.default_float(x64())
 
 
-def default_complex() -> str:
-    return "complex128" if x64() else "complex64"
-
-
 def weak_default(dtype: str) -> str:
-    """A weak type (``i*``, ``f*``, ``c*``) as the concrete dtype JAX gives it; others kept."""
-    return {"i*": default_int(), "f*": default_float(), "c*": default_complex()}.get(dtype, dtype)
+    """``fuzzjax.dtypes.weak_default`` in the current mode."""
+    return dtypes.weak_default(dtype, x64())
 
 
 class ReferenceFailure(RuntimeError):
