@@ -317,13 +317,13 @@ def _bit_count(x: np.ndarray, dtype: str, alias: str) -> np.ndarray:
     representation of each integer of ``dtype``."""
     bits = 8 * np_dtype(dtype).itemsize
     word = np.asarray(x).astype(np_dtype(dtype)).view(f"uint{bits}").astype(np.uint64)
-    if alias == "lax_population_count":
-        return np.bitwise_count(word).astype(np_dtype(dtype))
-    length = np.zeros(word.shape, np.int64)
-    while np.any(word):
+    ones, length = np.zeros(word.shape, np.int64), np.zeros(word.shape, np.int64)
+    while np.any(word):  # bit by bit: np.bitwise_count needs NumPy 2 (we support 1.24+)
+        ones += (word & np.uint64(1)).astype(np.int64)
         length += word > 0
         word = word >> np.uint64(1)
-    return (bits - length).astype(np_dtype(dtype))
+    count = ones if alias == "lax_population_count" else bits - length
+    return count.astype(np_dtype(dtype))
 
 
 def _nan_to_num(x: np.ndarray, dtype: str) -> np.ndarray:
