@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lark import Token, Tree
 
+from fuzzjax.dtypes import real_dtype
 from fuzzjax.fuzzing.reference.elementwise import IMPL as ELEMENTWISE_IMPL
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
@@ -20,6 +21,7 @@ from fuzzjax.fuzzing.reference.values import (
     mark,
     whole,
 )
+from fuzzjax.rules.lowlevel import FFT_WIDE
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -78,8 +80,8 @@ def _fourier(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     or partial sums past float32's range is undefined (XLA's butterfly order decides)."""
     (x,) = args
     alias = tree.data
-    complex_out = "complex128" if x.dtype in ("float64", "complex128", "int64") else "complex64"
-    real_out = complex_out.replace("complex128", "float64").replace("complex64", "float32")
+    complex_out = "complex128" if x.dtype in FFT_WIDE else "complex64"
+    real_out = real_dtype(complex_out)
     wide: np.ndarray
     result: np.ndarray[Any, Any]
     if alias == "rfft":
