@@ -15,9 +15,13 @@ import pathlib
 import sys
 import warnings
 
-from fuzzjax.fuzzing.case import case_from_json
+from fuzzjax.fuzzing.case import Symptom, case_from_json
 from fuzzjax.fuzzing.diagnose import diagnose
 from fuzzjax.fuzzing.folders import read_meta
+
+ISOLATED = {
+    s.value for s in (Symptom.HANG, Symptom.CRASH, Symptom.SEGFAULT, Symptom.ABORT, Symptom.KILLED)
+}
 
 
 def main() -> None:
@@ -26,12 +30,14 @@ def main() -> None:
     cleared, also_32 = [], []
     wide = {"int64", "uint64", "float64", "complex128"}
     for folder in sorted(pathlib.Path(sys.argv[1]).iterdir()):
+        if not (folder / "meta.json").exists():
+            continue
+        meta = read_meta(folder)
         # Hangs and crashes need a worker process to isolate them (a compile_o0 crash bucket
         # is a SIGFPE that would end this process): only value and exception buckets here.
-        isolated = any(f"-{s}-" in folder.name for s in ("hang", "crash", "segfault", "abort"))
-        if isolated or not (folder / "meta.json").exists():
+        if meta["signature"]["symptom"] in ISOLATED:
             continue
-        case = case_from_json(read_meta(folder)["shrunk"])
+        case = case_from_json(meta["shrunk"])
         found = diagnose(case)
         status[found.status] += 1
         if found.status != "fail":
