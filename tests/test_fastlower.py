@@ -307,3 +307,56 @@ def test_threads_get_correct_results() -> None:
     assert results[0] == expected
     assert results[1] == expected
     assert main_thread == expected
+
+
+# Bodies whose lowering rules trace a function (``mlir.lower_fun``): jax.random draws
+# (Threefry), cumulative reductions, argmax, scan, logistic, igamma. Each is lowered twice per
+# seed value so the trace cache is hit, on two shapes, with x64 off and on.
+TRACING_BODIES = [
+    "x + jax.random.uniform(jax.random.key({i}), x.shape)",
+    "x * jax.random.normal(jax.random.fold_in(jax.random.key({i}), 3), x.shape, x.dtype)",
+    "x + jax.random.bernoulli(jax.random.split(jax.random.key({i}))[1], 0.5, x.shape)",
+    "jnp.cumsum(x, axis=0) + {i}",
+    "jnp.cumprod(x, axis=-1) * {i}",
+    "jax.lax.cummax(x, axis=0) - {i}",
+    "jnp.argmax(x, axis=0) + {i}",
+    "jax.nn.sigmoid(x) + {i}",
+    "jax.lax.igamma(x * x + 1.0, x * x + {i}.5)",
+    "jax.lax.scan(lambda c, a: (c + a, c * a), x[0] * {i}, x)[1]",
+]
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_trace_cache_matches_stock_and_is_used(x64: bool) -> None:
+    if not fastlower.FAST_PATH_AVAILABLE:
+        pytest.skip("fast path not available on this jax")
+    from fuzzjax.lowering import tracecache
+
+    before = tracecache.stats()
+    mismatches = []
+    with jax.enable_x64(x64):
+        for shape in [(3, 4), (5, 2)]:
+            spec = jax.ShapeDtypeStruct(shape, jnp.float32)
+            for body in TRACING_BODIES:
+                for i in (1, 2):
+                    src = f"def f(x):\n    return {body.format(i=i)}\n"
+                    fast = fast_lower(src, [spec])
+                    if fast != fastlower.stock_lower_stablehlo(fresh(src), [spec]):
+                        mismatches.append((shape, src))
+    after = tracecache.stats()
+    assert not mismatches, mismatches[:3]
+    # The second lowering of each body (and the shared Threefry hash) came from the cache.
+    assert after["hits"] - before["hits"] >= 2 * len(TRACING_BODIES)
+
+
+def test_trace_cache_is_idle_outside_the_fast_path() -> None:
+    if not fastlower.FAST_PATH_AVAILABLE:
+        pytest.skip("fast path not available on this jax")
+    from fuzzjax.lowering import tracecache
+
+    fast_lower("def f(x):\n    return jnp.cumsum(x)\n", [jax.ShapeDtypeStruct((4,), jnp.int32)])
+    before = tracecache.stats()
+    for i in range(3):
+        src = f"def f(x):\n    return x + jax.random.uniform(jax.random.key({i}), x.shape)\n"
+        fastlower.stock_lower_stablehlo(fresh(src), [jax.ShapeDtypeStruct((6,), jnp.float32)])
+    assert tracecache.stats() == before

@@ -15,6 +15,11 @@ shared context.  The context is rebuilt every ``_RECYCLE_EVERY`` uses (MLIR
 uniques types/attributes per context and never frees them, so one context
 would grow without bound) and after any exception raised while it was in use.
 
+On the same path, lowering rules that trace a Python function on every call
+(``mlir.lower_fun``: Threefry for each ``jax.random`` draw, cumulative reductions,
+argmax, scan...) reuse the jaxpr traced for the same rule, avals, parameters and
+trace context (:mod:`fuzzjax.lowering.tracecache`).
+
 This relies on JAX internals, so it is enabled only for jax versions where
 byte-identical output was verified and only when the hook point exists; set
 ``FUZZJAX_NO_FAST_LOWER=1`` to force stock lowering.  Run
@@ -30,6 +35,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+
+from fuzzjax.lowering import tracecache
 
 __all__ = ["FAST_PATH_AVAILABLE", "lower_stablehlo", "stock_lower_stablehlo"]
 
@@ -104,6 +111,12 @@ def _install_hook() -> None:
         if _original_make is None:
             _original_make = _mlir.make_ir_context
             _mlir.make_ir_context = _make_ir_context_hook
+            tracecache.install(_mlir, _lowering_here)
+
+
+def _lowering_here() -> bool:
+    """Whether this thread is inside :func:`lower_stablehlo` on the fast path."""
+    return _state.active > 0
 
 
 def _fast_enabled(fast: bool) -> bool:
