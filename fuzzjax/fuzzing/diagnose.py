@@ -92,14 +92,18 @@ def isolate(source: str, node: NodeEval) -> Case:
 
 
 #: Operations whose rounding error grows with an inner size n: sums, products, contractions.
+#: Method forms (``x.sum()``: ``m_sum``), keyword forms (``where=``: ``sum_where``) and lax
+#: contractions belong with their function forms.
 SUMMING = {
     "sum", "mean", "average", "nansum", "nanmean", "sum_dtype", "mean_dtype", "cumsum",
     "nancumsum", "cumsum_dtype", "op_matmul", "matmul", "dot", "outer", "inner", "vdot", "kron",
     "tensordot", "einsum", "conv", "sum_pool", "trace", "matrix_power",
+    "m_sum", "m_mean", "m_dot", "m_trace", "m_cumsum", "sum_where", "mean_where", "matmul_pet",
+    "dot_general", "dot_general_pet", "conv_dilated", "segment_sum", "scatter_add",
 }  # fmt: skip
-PRODUCTS = {"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod"}
-SPREAD = {"var", "std", "nanvar", "nanstd", "norm"}
-LOG_SUMS = {"logsumexp", "softmax", "log_softmax", "logaddexp", "logaddexp2"}
+PRODUCTS = {"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod", "m_prod"}
+SPREAD = {"var", "std", "nanvar", "nanstd", "norm", "m_var", "m_std", "norm_ord"}
+LOG_SUMS = {"logsumexp", "sp_logsumexp", "softmax", "log_softmax", "logaddexp", "logaddexp2"}
 CONDITIONED = {"det", "inv", "solve", "cholesky", "eigh"}
 #: Discrete Fourier transforms along the last axis: every output sums a whole row.
 FOURIER = {"fft", "ifft", "rfft", "irfft"}
