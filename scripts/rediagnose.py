@@ -15,6 +15,7 @@ import pathlib
 import sys
 import warnings
 
+from fuzzjax.errors import FailureFolderError
 from fuzzjax.fuzzing.case import Symptom, case_from_json
 from fuzzjax.fuzzing.diagnose import diagnose
 from fuzzjax.fuzzing.folders import read_meta
@@ -32,12 +33,16 @@ def main() -> None:
     for folder in sorted(pathlib.Path(sys.argv[1]).iterdir()):
         if not (folder / "meta.json").exists():
             continue
-        meta = read_meta(folder)
+        try:
+            meta = read_meta(folder)
+        except FailureFolderError as exc:
+            print(f"skipped {folder.name}: {exc}", file=sys.stderr)
+            continue
         # Hangs and crashes need a worker process to isolate them (a compile_o0 crash bucket
         # is a SIGFPE that would end this process): only value and exception buckets here.
         if meta["signature"]["symptom"] in ISOLATED:
             continue
-        case = case_from_json(meta["shrunk"])
+        case = case_from_json(meta["shrunk"], folder)
         found = diagnose(case)
         status[found.status] += 1
         if found.status != "fail":

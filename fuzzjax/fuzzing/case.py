@@ -1,6 +1,7 @@
 """The records of fuzzing: where a failure shows (``Stage``), what it looks like (``Symptom``),
 the failing program with its inputs (``Case``) and its bucket key (``Signature``), and their
-JSON form (arrays as dtype, shape and hex bytes, so inputs round-trip bit for bit).
+JSON form (arrays as dtype, shape and hex bytes, so inputs round-trip bit for bit; arrays over
+``INLINE_BYTES`` as raw bytes in a side file of the failure folder, named with their sha256).
 
 Every other fuzzing module speaks in these; they cross process boundaries (pickled) and are
 written to failure folders (``to_json``/``from_json``).
@@ -8,9 +9,13 @@ written to failure folders (``to_json``/``from_json``).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import zipfile
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -117,17 +122,69 @@ class Case:
     x64: bool = False
 
 
-def encode_array(x: np.ndarray) -> list[Any]:
+#: Arrays larger than this (bytes) are kept in a side file of the failure folder, not as hex
+#: inside meta.json / repro.py (a program with a million-element input would otherwise write
+#: hundreds of megabytes of text that fuzzjax's own readers refuse).
+INLINE_BYTES = 1 << 20
+#: The side files: the recorded inputs (a record, like meta.json) and the reference values
+#: repro.py compares with (rendered from the record, like repro.py).
+INPUTS_FILE = "inputs.npz"
+REFERENCE_FILE = "reference.npz"
+SIDE_FILES = (INPUTS_FILE, REFERENCE_FILE)
+
+
+def encode_array(
+    x: np.ndarray, side: dict[str, np.ndarray] | None = None, *, key: str = "", file: str = ""
+) -> list[Any]:
+    """``[dtype, shape, hex]``; with ``side``, an array over ``INLINE_BYTES`` goes into
+    ``side[key]`` (raw bytes, written to ``file`` by the caller) and its spec names it:
+    ``[dtype, shape, {"file": file, "key": key, "sha256": ...}]``."""
     x = np.asarray(x)
-    return [dtype_name(x.dtype), list(x.shape), x.tobytes().hex()]
+    head = [dtype_name(x.dtype), list(x.shape)]
+    raw = x.tobytes()
+    if side is None or len(raw) <= INLINE_BYTES:
+        return [*head, raw.hex()]
+    side[key] = np.frombuffer(raw, np.uint8)
+    return [*head, {"file": file, "key": key, "sha256": hashlib.sha256(raw).hexdigest()}]
 
 
-def decode_array(spec: list[Any]) -> np.ndarray:
+def decode_array(spec: list[Any], folder: Path | None = None) -> np.ndarray:
+    """The array of ``spec``; a side-file spec is read from ``folder`` (ValueError when it is
+    missing, altered, or names a file that is not one of ``SIDE_FILES``)."""
     dtype, shape, data = spec
-    return np.frombuffer(bytes.fromhex(data), dtype=np_dtype(dtype)).reshape(shape).copy()
+    if not isinstance(data, dict):
+        return np.frombuffer(bytes.fromhex(data), dtype=np_dtype(dtype)).reshape(shape).copy()
+    name, key = data.get("file"), data.get("key")
+    if folder is None:
+        raise ValueError(f"the array is kept in {name}: read it from its failure folder")
+    if name not in SIDE_FILES or not isinstance(key, str):
+        raise ValueError(f"an array spec names {str(name)[:60]!r}, not one of {SIDE_FILES}")
+    try:
+        with np.load(folder / name, allow_pickle=False) as arrays:
+            raw = arrays[key].tobytes()
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot read array {key!r} of {folder / name}: {exc}") from None
+    if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
+        raise ValueError(f"array {key!r} of {folder / name} is not the one recorded (sha256)")
+    return np.frombuffer(raw, dtype=np_dtype(dtype)).reshape(shape).copy()
 
 
-def case_to_json(case: Case, *, with_inputs: bool = True) -> dict[str, Any]:
+def write_side_file(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` (``encode_array``'s side entries) to ``path`` whole or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def case_to_json(
+    case: Case, *, with_inputs: bool = True, side: dict[str, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """JSON form of ``case``; with ``side``, large inputs go there (``INPUTS_FILE``)."""
     out: dict[str, Any] = {
         "source": case.source,
         "args": [a.to_json() for a in case.args],
@@ -137,15 +194,19 @@ def case_to_json(case: Case, *, with_inputs: bool = True) -> dict[str, Any]:
     if case.x64:  # absent for 32-bit cases: their JSON is what it always was
         out["x64"] = True
     if with_inputs:
-        out["inputs"] = [encode_array(x) for x in case.inputs]
+        out["inputs"] = [
+            encode_array(x, side, key=f"input{i}", file=INPUTS_FILE)
+            for i, x in enumerate(case.inputs)
+        ]
     return out
 
 
-def case_from_json(obj: dict[str, Any]) -> Case:
+def case_from_json(obj: dict[str, Any], folder: Path | None = None) -> Case:
+    """The ``Case`` of ``case_to_json``'s form; ``folder`` holds its side files, if any."""
     return Case(
         obj["source"],
         tuple(ArgSpec.from_json(a) for a in obj["args"]),
-        [decode_array(x) for x in obj["inputs"]],
+        [decode_array(x, folder) for x in obj["inputs"]],
         obj["result_dtype"],
         tuple(obj["result_shape"]),
         bool(obj.get("x64", False)),

@@ -7,7 +7,9 @@ reproduces the finding. It is the record of truth: the other files are rendered 
 (``folder_texts``), and ``BucketStore`` rewrites any file that no longer matches, so a
 tampered ``repro.py`` does not survive the next fuzz run over the folder. Every file is written
 under a temporary name and renamed, so a full disk leaves the old file or none, never a
-truncated one; a write error is a ``FailureFolderError``.
+truncated one; a write error is a ``FailureFolderError``. Inputs larger than
+``case.INLINE_BYTES`` are kept in ``inputs.npz`` (a record, named in meta.json with its sha256)
+and large reference values in ``reference.npz`` (rendered, like repro.py).
 """
 
 from __future__ import annotations
@@ -17,13 +19,23 @@ import os
 import platform
 import sys
 import threading
+import zipfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fuzzjax.errors import FailureFolderError
-from fuzzjax.fuzzing.case import Case, Signature, case_to_json
+from fuzzjax.fuzzing.case import (
+    INPUTS_FILE,
+    REFERENCE_FILE,
+    Case,
+    Signature,
+    case_to_json,
+    write_side_file,
+)
 from fuzzjax.fuzzing.meta import FolderMeta, load_meta
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.repro import program_text, repro_text
@@ -52,11 +64,19 @@ def folder_texts(
     timeout: float,
     referee: dict[str, Any] | None = None,
     transform: dict[str, Any] | None = None,
+    side: dict[str, np.ndarray] | None = None,
 ) -> dict[str, str]:
-    """The files of a bucket folder besides ``meta.json``, rendered from its records."""
+    """The files of a bucket folder besides ``meta.json``, rendered from its records; with
+    ``side``, large reference arrays go there (``REFERENCE_FILE``) instead of into repro.py."""
     header = [f"original program of bucket {sig.key()}"]
     repro = repro_text(
-        shrunk, sig, command=command, timeout=timeout, referee=referee, transform=transform
+        shrunk,
+        sig,
+        command=command,
+        timeout=timeout,
+        referee=referee,
+        transform=transform,
+        side=side,
     )
     return {
         "repro.py": repro,
@@ -80,6 +100,9 @@ def write_folder(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FailureFolderError(f"cannot create {folder}: {exc.strerror}") from None
+    inputs: dict[str, np.ndarray] = {}
+    shrunk_json = case_to_json(shrunk, side=inputs)
+    references: dict[str, np.ndarray] = {}
     texts = folder_texts(
         sig,
         original,
@@ -88,7 +111,11 @@ def write_folder(
         timeout=timeout,
         referee=meta.get("referee"),
         transform=meta.get("transform"),
+        side=references,
     )
+    for name, arrays in ((INPUTS_FILE, inputs), (REFERENCE_FILE, references)):
+        if arrays:  # before meta.json, which names them
+            write_arrays(folder / name, arrays)
     for name, text in texts.items():
         write_text(folder / name, text)
     full = {
@@ -103,10 +130,30 @@ def write_folder(
         "timeout": float(timeout),
         "repro_command": f"{Path(sys.executable).name} {folder / 'repro.py'}",
         "original": case_to_json(original, with_inputs=False),
-        "shrunk": case_to_json(shrunk),
+        "shrunk": shrunk_json,
         **meta,
     }
     write_meta(folder, full)
+    for name, arrays in ((INPUTS_FILE, inputs), (REFERENCE_FILE, references)):
+        if not arrays:  # left by an earlier record of the bucket: meta.json no longer names it
+            (folder / name).unlink(missing_ok=True)
+
+
+def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    try:
+        write_side_file(path, arrays)
+    except OSError as exc:
+        raise FailureFolderError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _same_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as found:
+            return sorted(found.files) == sorted(arrays) and all(
+                found[k].tobytes() == v.tobytes() for k, v in arrays.items()
+            )
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return False
 
 
 def write_text(path: Path, text: str) -> None:
@@ -139,6 +186,7 @@ def repair_folder(folder: Path, meta: FolderMeta) -> bool:
 
     Returns True when a file was rewritten (it was edited, truncated or removed).
     """
+    references: dict[str, np.ndarray] = {}
     texts = folder_texts(
         meta.sig,
         meta.original,
@@ -147,8 +195,12 @@ def repair_folder(folder: Path, meta: FolderMeta) -> bool:
         timeout=meta.timeout,
         referee=meta.raw.get("referee"),
         transform=meta.raw.get("transform"),
+        side=references,
     )
     stale = []
+    if references and not _same_arrays(folder / REFERENCE_FILE, references):
+        stale.append(REFERENCE_FILE)
+        write_arrays(folder / REFERENCE_FILE, references)
     for name, text in texts.items():
         try:
             same = (folder / name).read_text() == text

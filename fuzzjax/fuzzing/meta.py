@@ -22,7 +22,7 @@ from fuzzjax.fuzzing.case import Case, Signature, decode_array
 from fuzzjax.fuzzing.inputs import np_dtype
 from fuzzjax.program import ArgSpec
 
-#: Largest meta.json read (a folder's inputs are hex inside it).
+#: Largest meta.json read (a folder's inputs are hex inside it, up to ``INLINE_BYTES`` each).
 MAX_META_BYTES = 64 << 20
 #: Largest program file ``shrink`` reads.
 MAX_PROGRAM_BYTES = 1 << 20
@@ -83,20 +83,21 @@ def load_meta(folder: Path) -> FolderMeta:
     seeds = raw.get("seeds", [])
     if not isinstance(seeds, list) or not all(_integer(s) for s in seeds):
         raise FailureFolderError(f"{where}: seeds is not a list of integers")
-    shrunk = case_of(raw["shrunk"], f"{where} (shrunk)", with_inputs=True)
+    shrunk = case_of(raw["shrunk"], f"{where} (shrunk)", with_inputs=True, folder=folder)
     original = case_of(raw["original"], f"{where} (original)", with_inputs=False)
     return FolderMeta(raw, sig, shrunk, original, command, float(timeout))
 
 
-def case_of(obj: object, where: str, *, with_inputs: bool) -> Case:
-    """A ``Case`` from its JSON form (``case_to_json``), checked by ``check_case``."""
+def case_of(obj: object, where: str, *, with_inputs: bool, folder: Path | None = None) -> Case:
+    """A ``Case`` from its JSON form (``case_to_json``), checked by ``check_case``; ``folder``
+    holds the side file of its large inputs, if any."""
     if not isinstance(obj, dict):
         raise FailureFolderError(f"{where}: not a JSON object")
     try:
         source = obj["source"]
         args = tuple(ArgSpec.from_json(a) for a in obj["args"])
         result = (str(obj["result_dtype"]), tuple(int(d) for d in obj["result_shape"]))
-        inputs = [decode_array(x) for x in obj["inputs"]] if with_inputs else []
+        inputs = [decode_array(x, folder) for x in obj["inputs"]] if with_inputs else []
         x64 = obj.get("x64", False)
     except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise FailureFolderError(f"{where}: unreadable case ({exc!r})") from None

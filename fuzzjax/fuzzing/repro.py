@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from fuzzjax.fuzzing.case import Case, Signature, Stage, encode_array
+from fuzzjax.fuzzing.case import (
+    INPUTS_FILE,
+    REFERENCE_FILE,
+    Case,
+    Signature,
+    Stage,
+    encode_array,
+)
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
 from fuzzjax.fuzzing.reference import evaluate
 from fuzzjax.fuzzing.runner import O0_DEEP_OPTIONS, O0_OPTIONS
@@ -66,25 +73,36 @@ def repro_text(
     timeout: float,
     referee: dict[str, Any] | None = None,
     transform: dict[str, Any] | None = None,
+    side: dict[str, np.ndarray] | None = None,
 ) -> str:
     """``repro.py`` for ``case``; ``referee`` is the high-precision referee's ruling on the
     culprit operation (``Ruling.to_json()``), printed next to JAX's and NumPy's values;
-    ``transform`` the extras of a transformation oracle (``fuzzing.transform_run``)."""
+    ``transform`` the extras of a transformation oracle (``fuzzing.transform_run``).
+
+    With ``side`` (a failure folder's repro), arrays over ``INLINE_BYTES`` are not written
+    into the text: inputs name the folder's ``INPUTS_FILE`` (``case_to_json`` keeps them
+    there, same keys), reference values go into ``side`` for ``REFERENCE_FILE``."""
     from fuzzjax.fuzzing.transform_run import TRANSFORM_STAGES, transform_literal
 
     ensure_valid(case.source)
+    inputs_side: dict[str, np.ndarray] | None = None if side is None else {}
+
+    def ref(x: np.ndarray, key: str) -> list[Any]:
+        return encode_array(np.asarray(x), side, key=key, file=REFERENCE_FILE)
+
     reference = ftz = undefined = None
     if sig.stage is Stage.VS_NUMPY:
         ev = evaluate(case.source, case.inputs, x64=case.x64)
-        reference = encode_array(np.asarray(ev.result.value))
+        reference = ref(ev.result.value, "reference")
         alt_eval = evaluate(case.source, case.inputs, ftz=True, x64=case.x64)
-        alt = encode_array(np.asarray(alt_eval.result.value))
-        ftz = alt if alt != reference else None
+        flushed = np.asarray(alt_eval.result.value)
+        if flushed.tobytes() != np.asarray(ev.result.value).tobytes():
+            ftz = ref(flushed, "reference_ftz")
         masks = list(ev.result.undefined.values())
         if masks:
             shape = np.shape(ev.result.value)
             union = np.any([np.broadcast_to(m, shape) for m in masks], axis=0)
-            undefined = encode_array(np.asarray(union))
+            undefined = ref(np.asarray(union), "undefined")
     values = {
         "KEY": sig.key(),
         "COMMAND": docstring_text(command),
@@ -92,7 +110,12 @@ def repro_text(
         "STAGE": repr(sig.stage.value),
         "SYMPTOM": repr(sig.symptom.value),
         "RESULT": repr((case.result_dtype, list(case.result_shape))),
-        "INPUTS": "[\n" + "".join(f"    {encode_array(x)!r},\n" for x in case.inputs) + "]",
+        "INPUTS": "[\n"
+        + "".join(
+            f"    {encode_array(x, inputs_side, key=f'input{i}', file=INPUTS_FILE)!r},\n"
+            for i, x in enumerate(case.inputs)
+        )
+        + "]",
         "REFERENCE": repr(reference),
         "REFERENCE_FTZ": repr(ftz),
         "UNDEFINED": repr(undefined),
@@ -121,6 +144,8 @@ The fuzz run that found it: @COMMAND@
 """
 import ast
 import faulthandler
+import hashlib
+import os
 import sys
 
 import numpy as np
@@ -151,7 +176,20 @@ ARGS = @ARGS@  # parameter names, shapes and dtypes
 
 def array(spec):
     dtype, shape, data = spec
-    return np.frombuffer(bytes.fromhex(data), dtype=jnp.dtype(dtype)).reshape(shape).copy()
+    if isinstance(data, dict):  # a large array, kept in a file beside this one
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), data["file"])
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                raw = arrays[data["key"]].tobytes()
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"cannot read {data['key']} from {path}: {exc}")
+            sys.exit(2)
+        if hashlib.sha256(raw).hexdigest() != data["sha256"]:
+            print(f"{path} does not hold the recorded {data['key']}")
+            sys.exit(2)
+    else:
+        raw = bytes.fromhex(data)
+    return np.frombuffer(raw, dtype=jnp.dtype(dtype)).reshape(shape).copy()
 
 
 def ordered(x, dtype):

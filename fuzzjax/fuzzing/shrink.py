@@ -366,7 +366,7 @@ def load_target(path: Path) -> tuple[Case, Signature | None, dict[str, Any]]:
     """A failure folder (``meta.json``) or a program file with a ``# signature:`` line."""
     if path.is_dir():
         meta = read_meta(path)
-        return case_from_json(meta["shrunk"]), Signature.from_json(meta["signature"]), meta
+        return case_from_json(meta["shrunk"], path), Signature.from_json(meta["signature"]), meta
     lines = path.read_text().splitlines(keepends=True)
     header = [ln for ln in lines if ln.startswith("#")]
     source = "".join(ln for ln in lines if not ln.startswith("#"))

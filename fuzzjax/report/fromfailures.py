@@ -146,12 +146,12 @@ def _shrink_text(shrink: dict[str, Any]) -> str:
     return f"not shrunk ({status})" if status else "not shrunk"
 
 
-def _inputs(case: dict[str, Any]) -> list[InputView]:
+def _inputs(case: dict[str, Any], folder: Path) -> list[InputView]:
     args, specs = _list(case.get("args")), _list(case.get("inputs"))
     views = []
     for i, spec in enumerate(specs[:64]):
         arg = _dict(args[i]) if i < len(args) else {}
-        views.append(describe_input(text(arg.get("name"), 100) or f"#{i}", spec))
+        views.append(describe_input(text(arg.get("name"), 100) or f"#{i}", spec, folder))
     return views
 
 
@@ -189,7 +189,7 @@ def read_bucket(index: int, folder: Path, meta: dict[str, Any]) -> Bucket:
         program=text(shrunk.get("source")),
         original_program=text(original.get("source")),
         result=f"{text(shrunk.get('result_dtype'), 40)}{text(shape, 200)}",
-        inputs=_inputs(shrunk),
+        inputs=_inputs(shrunk, folder),
         compared=compared,
         detail=detail,
         command=text(meta.get("command"), 4000),

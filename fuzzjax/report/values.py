@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ml_dtypes
@@ -134,11 +135,11 @@ def _special(label: str, count: int, spots: list[str]) -> str:
     return f"{count} {label} at {', '.join(spots)}{more}"
 
 
-def describe_input(name: str, spec: Any) -> InputView:
-    """``InputView`` of a recorded input ``[dtype, shape, hex]``; ``error`` set when it does
-    not decode."""
+def describe_input(name: str, spec: Any, folder: Path | None = None) -> InputView:
+    """``InputView`` of a recorded input ``[dtype, shape, hex]`` (or a large one kept in
+    ``folder``'s side file); ``error`` set when it does not decode."""
     try:
-        array = decode_array(spec)
+        array = decode_array(spec, folder)
     except Exception as exc:  # noqa: BLE001 - untrusted data: any decoding error is shown
         dtype = str(spec[0]) if isinstance(spec, list) and spec else "?"
         return InputView(name, dtype, "?", error=f"{type(exc).__name__}: {exc}"[:200])
