@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -200,3 +202,23 @@ def test_a_bad_feedback_mode_exits_2(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["fuzz", "--feedback", "on"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--feedback" in err
+
+
+def test_the_pair_coverage_script_reports_repeats_and_changed_programs(tmp_path: Path) -> None:
+    from fuzzjax.fuzzing.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "campaign.sqlite")
+    ledger.start_run("test", {"jax": "0"})
+    for cells in (["pair:op_add>where", "pair:sin>op_mul", "pair:cos>abs"], ["pair:op_add>where"]):
+        ledger.add_coverage(cells)
+    ledger.close()
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pair_coverage.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "campaign.sqlite"), "--seeds", "5"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "pair: 3 distinct cells in 4 program draws: 25.0% repeats" in out
+    assert "1 pair weights; they change " in out and " of 5 programs" in out
