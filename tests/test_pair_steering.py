@@ -16,7 +16,7 @@ from lark import Tree
 
 from fuzzjax.cli.fuzz import _options_json, fuzz_parser
 from fuzzjax.errors import InvalidArgument
-from fuzzjax.fuzzing.campaign import FuzzConfig, _Campaign
+from fuzzjax.fuzzing.campaign import FuzzConfig, _Campaign, epoch_lengths
 from fuzzjax.fuzzing.coverage import pair_weights
 from fuzzjax.generation.generator import generate
 from fuzzjax.program import DEFAULT_PAIR_WEIGHT, MAX_PAIR_WEIGHTS, GenOptions
@@ -179,6 +179,8 @@ def test_campaign_feedback_modes(tmp_path: Path) -> None:
         assert options.pair_weights != () or not expect_pairs
     with pytest.raises(InvalidArgument, match="feedback"):
         _Campaign(FuzzConfig(out=tmp_path / "bad", shrink=False, feedback="on"), print)
+    with pytest.raises(InvalidArgument, match="first_epoch"):
+        _Campaign(FuzzConfig(out=tmp_path / "bad", shrink=False, first_epoch=0), print)
 
 
 def test_feedback_flag_and_the_run_command() -> None:
@@ -222,3 +224,14 @@ def test_the_pair_coverage_script_reports_repeats_and_changed_programs(tmp_path:
     ).stdout
     assert "pair: 3 distinct cells in 4 program draws: 25.0% repeats" in out
     assert "1 pair weights; they change " in out and " of 5 programs" in out
+
+
+def test_with_feedback_the_first_epochs_are_short() -> None:
+    def first(n: int, **kwargs: object) -> list[int]:
+        lengths = epoch_lengths(FuzzConfig(out=Path("out"), **kwargs))  # type: ignore[arg-type]
+        return [next(lengths) for _ in range(n)]
+
+    assert first(7) == [50, 100, 200, 400, 500, 500, 500]
+    assert first(3, feedback="alias", epoch=120) == [50, 100, 120]
+    assert first(3, feedback="off") == [500, 500, 500]
+    assert first(2, epoch=20) == [20, 20]

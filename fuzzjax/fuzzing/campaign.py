@@ -253,6 +253,14 @@ class BackgroundShrinker(threading.Thread):
         self.join(grace + self.config.shrink_seconds + 30)
 
 
+def epoch_lengths(config: FuzzConfig) -> Iterator[int]:
+    """Programs per epoch: ``epoch`` each, or with feedback ``first_epoch`` doubling up to it."""
+    length = config.epoch if config.feedback == "off" else min(config.epoch, config.first_epoch)
+    while True:
+        yield length
+        length = min(config.epoch, 2 * length)
+
+
 def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> FuzzSummary:
     """Fuzz until ``count`` programs or ``seconds`` have passed; returns the summary.
 
@@ -275,6 +283,8 @@ class _Campaign:
     def __init__(self, config: FuzzConfig, echo: Callable[[str], None]) -> None:
         if config.feedback not in FEEDBACK_MODES:
             raise InvalidArgument("feedback", config.feedback, f"must be one of {FEEDBACK_MODES}")
+        if config.first_epoch < 1:
+            raise InvalidArgument("first_epoch", config.first_epoch, "must be >= 1")
         if config.o0:
             from fuzzjax.fuzzing.runner import o0_available
 
@@ -334,14 +344,13 @@ class _Campaign:
     def loop(self) -> None:
         c = self.config
         seeds = self.seeds()
-        length = c.epoch if c.feedback == "off" else min(c.epoch, c.first_epoch)
+        lengths = epoch_lengths(c)
         while True:
             first = next(seeds, None)
             if first is None:
                 return
             # Lazily: the pool draws seeds as workers free up, so --time ends within an epoch.
-            epoch = itertools.chain([first], itertools.islice(seeds, length - 1))
-            length = min(c.epoch, 2 * length)
+            epoch = itertools.chain([first], itertools.islice(seeds, next(lengths) - 1))
             options = self.epoch_options()
             pool = Pool(
                 make_fuzz_task,
