@@ -73,6 +73,12 @@ class GenOptions:
     #: uniformly: every alternative is exercised) or ``realistic`` (with the frequencies of
     #: real JAX code, ``fuzzjax.generation.profiles``).
     profile: str = "breadth"
+    #: Weights of producer -> consumer operation pairs, ``(producer, consumer, weight)`` sorted,
+    #: at most ``MAX_PAIR_WEIGHTS`` of them: while the operands of ``consumer`` are drawn, the
+    #: rule ``producer`` weighs ``weight / DEFAULT_PAIR_WEIGHT`` times its alias weight (pairs
+    #: not listed: 1x). Empty: no pair steering (the draws of earlier versions). Fuzz campaigns
+    #: set it from coverage counts (``fuzzjax.fuzzing.coverage.pair_weights``).
+    pair_weights: tuple[tuple[str, str, int], ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -87,6 +93,8 @@ class GenOptions:
                 del fields[name]
         if "weights" in fields:
             fields["weights"] = [list(pair) for pair in self.weights]
+        if "pair_weights" in fields:
+            fields["pair_weights"] = [list(entry) for entry in self.pair_weights]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
@@ -97,13 +105,21 @@ class GenOptions:
             fields["depth_weights"] = tuple(fields["depth_weights"])
         if "weights" in fields:
             fields["weights"] = tuple((str(a), int(w)) for a, w in fields["weights"])
+        if "pair_weights" in fields:
+            fields["pair_weights"] = tuple(
+                (str(p), str(c), int(w)) for p, c, w in fields["pair_weights"]
+            )
         return cls(**fields)
 
 
 #: Rules missing from ``GenOptions.weights`` weigh this much.
 DEFAULT_ALIAS_WEIGHT = 8
+#: Pairs missing from ``GenOptions.pair_weights`` weigh this much (a factor of 1).
+DEFAULT_PAIR_WEIGHT = 8
+#: At most this many ``pair_weights`` entries (they are stored with every seed's options).
+MAX_PAIR_WEIGHTS = 256
 #: GenOptions fields written to JSON only when they differ from their default.
-_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent", "profile")
+_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent", "profile", "pair_weights")
 
 
 def _validate(opts: GenOptions) -> None:
@@ -129,6 +145,7 @@ def _validate(opts: GenOptions) -> None:
         raise InvalidArgument(
             "weights", opts.weights, "must be (alias, weight) pairs sorted by alias, 0..65536"
         )
+    _validate_pairs(opts.pair_weights)
     if opts.profile not in PROFILES:
         raise InvalidArgument("profile", opts.profile, f"must be one of {', '.join(PROFILES)}")
     if opts.category and opts.category not in CATEGORIES:
@@ -152,6 +169,29 @@ def _validate(opts: GenOptions) -> None:
             raise InvalidArgument(name, value, f"must be >= {lo}")
         if value > hi:
             raise InvalidArgument(name, value, f"must be <= {hi}")
+
+
+def _validate_pairs(entries: tuple[tuple[str, str, int], ...]) -> None:
+    """``pair_weights``: at most MAX_PAIR_WEIGHTS (producer, consumer, weight) triples of
+    non-empty aliases, sorted and unique by (producer, consumer), weights 0..65536."""
+    pairs = [e[:2] for e in entries if isinstance(e, tuple) and len(e) == 3]
+    well_formed = len(pairs) == len(entries) and all(
+        isinstance(p, str)
+        and isinstance(c, str)
+        and p
+        and c
+        and isinstance(w, int)
+        and not isinstance(w, bool)
+        and 0 <= w <= 1 << 16
+        for p, c, w in entries
+    )
+    if not well_formed or pairs != sorted(set(pairs)) or len(entries) > MAX_PAIR_WEIGHTS:
+        raise InvalidArgument(
+            "pair_weights",
+            entries,
+            f"must be at most {MAX_PAIR_WEIGHTS} (producer, consumer, weight) triples sorted by "
+            "(producer, consumer), without repeats, weights 0..65536",
+        )
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ def main() -> None:
             workers=1,
             shrink=False,
             epoch=args.epoch,
+            first_epoch=args.epoch,
         )
         summary = run_fuzz(config, echo=lambda line: None)
     done.set()

@@ -84,6 +84,18 @@ def expected_schema(with_split: bool = False) -> Any:
             ("weights", pa.list_(pa.struct([("alias", pa.string()), ("weight", pa.int64())]))),
             ("large_percent", pa.int64()),
             ("profile", pa.string()),
+            (
+                "pair_weights",
+                pa.list_(
+                    pa.struct(
+                        [
+                            ("producer", pa.string()),
+                            ("consumer", pa.string()),
+                            ("weight", pa.int64()),
+                        ]
+                    )
+                ),
+            ),
         ]
     )
     argument = pa.struct(

@@ -108,16 +108,22 @@ def fuzz_parser() -> ArgParser:
         "and dtypes)",
     )
     p.add_argument(
-        "--no-feedback",
-        action="store_true",
-        help="no coverage feedback (by default generation weights lean toward the least "
-        "covered operations, recomputed every --epoch programs)",
+        "--feedback",
+        choices=("pairs", "alias", "off"),
+        default="pairs",
+        help="coverage feedback, recomputed every --epoch programs: pairs (default: alias "
+        "weights toward the least covered operations, and the most tested operation pairs "
+        "damped under their consumer), alias (alias weights only), off",
+    )
+    p.add_argument(
+        "--no-feedback", action="store_true", help="no coverage feedback (--feedback off)"
     )
     p.add_argument(
         "--epoch",
         type=integer("--epoch"),
         default=500,
-        help="programs per worker pool and per weight update (default 500)",
+        help="programs per worker pool and per weight update (default 500; with feedback the "
+        "first epochs are shorter: 50 programs, doubling up to EPOCH)",
     )
     p.add_argument(
         "--options-json",
@@ -177,7 +183,7 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
         inputs_per_program=args.inputs,
         eager_percent=args.eager,
         o0=not args.no_o0,
-        feedback=not args.no_feedback and args.options_json is None,
+        feedback="off" if args.no_feedback or args.options_json is not None else args.feedback,
         epoch=args.epoch,
         benign=not args.no_benign,
         transforms_percent=args.transforms,

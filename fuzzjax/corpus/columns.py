@@ -52,6 +52,9 @@ _OPTION_TYPES: dict[str, Type] = {
     "str": "string",
     "tuple[int, ...]": List("int64"),
     "tuple[tuple[str, int], ...]": List(Struct((("alias", "string"), ("weight", "int64")))),
+    "tuple[tuple[str, str, int], ...]": List(
+        Struct((("producer", "string"), ("consumer", "string"), ("weight", "int64")))
+    ),
 }
 #: ``GenOptions`` as a struct: one field per option, typed from the dataclass.
 OPTIONS: Type = Struct(tuple((f.name, _OPTION_TYPES[str(f.type)]) for f in fields(GenOptions)))

@@ -91,13 +91,16 @@ def parse_options(text: str | None) -> GenOptions | None:
 
 
 def options_dict(options: GenOptions) -> dict[str, Any]:
-    """Every option field by name (``depth_weights`` as a list, ``weights`` as a list of
-    ``{"alias", "weight"}`` records), for display and export."""
+    """Every option field by name (``depth_weights`` as a list, ``weights`` and
+    ``pair_weights`` as lists of ``{"alias", "weight"}`` and ``{"producer", "consumer",
+    "weight"}`` records), for display and export."""
     out: dict[str, Any] = {}
     for f in fields(options):
         value = getattr(options, f.name)
         if f.name == "weights":
             value = [{"alias": alias, "weight": weight} for alias, weight in value]
+        elif f.name == "pair_weights":
+            value = [{"producer": p, "consumer": c, "weight": w} for p, c, w in value]
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fuzzjax.errors import FailureFolderError, FuzzjaxError, one_line
+from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
 from fuzzjax.fuzzing.case import Case, Signature
-from fuzzjax.fuzzing.coverage import alias_weights, possible_cells, reached
+from fuzzjax.fuzzing.coverage import alias_weights, pair_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
 from fuzzjax.fuzzing.folders import BucketStore, versions, write_run_summary
 from fuzzjax.fuzzing.inputs import input_profile, input_seed
@@ -45,6 +45,9 @@ from fuzzjax.fuzzing.triage import bucket_verdict
 from fuzzjax.fuzzing.upstream import known_bug
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.workers import Outcome, Pool
+
+#: Coverage feedback modes (``--feedback``): alias and pair weights, alias weights only, none.
+FEEDBACK_MODES = ("pairs", "alias", "off")
 
 
 @dataclass
@@ -69,10 +72,15 @@ class FuzzConfig:
     eager_percent: int = 10
     #: The optimised vs unoptimised (XLA HLO passes off) executable oracle.
     o0: bool = True
-    #: Coverage feedback: every ``epoch`` programs, ``GenOptions.weights`` are recomputed from
-    #: the campaign's coverage counts (and recorded in each seed's options).
-    feedback: bool = True
+    #: Coverage feedback (``FEEDBACK_MODES``): every ``epoch`` programs, ``GenOptions.weights``
+    #: (and with "pairs" ``GenOptions.pair_weights``) are recomputed from the campaign's
+    #: coverage counts (and recorded in each seed's options); "off": none.
+    feedback: str = "pairs"
     epoch: int = 500
+    #: With feedback, the first epoch is this long and each next one twice as long, up to
+    #: ``epoch``: feedback first applies after 50 programs, not 500 (a new pool costs about
+    #: 3 s; ``notes/fuzzing.md``, "Pair steering").
+    first_epoch: int = 50
     #: Apply the benign registry (False: report every difference, to audit the registry).
     benign: bool = True
     #: Percent of programs each transformation oracle (vmap, jvp_vs_vjp, grad_vs_fd,
@@ -118,7 +126,10 @@ class FuzzConfig:
             parts += [] if o.swarm else ["--no-swarm"]
             parts += ["--profile", o.profile] if o.profile != "breadth" else []
             parts += ["--x64"] if o.x64 else []
-            parts += [] if self.feedback and seed is None else ["--no-feedback"]
+            if seed is not None or self.feedback == "off":
+                parts += ["--no-feedback"]
+            elif self.feedback != "pairs":
+                parts += ["--feedback", self.feedback]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
         parts += ["--transforms", str(self.transforms_percent)]
         parts += [] if self.o0 else ["--no-o0"]
@@ -242,12 +253,21 @@ class BackgroundShrinker(threading.Thread):
         self.join(grace + self.config.shrink_seconds + 30)
 
 
+def epoch_lengths(config: FuzzConfig) -> Iterator[int]:
+    """Programs per epoch: ``epoch`` each, or with feedback ``first_epoch`` doubling up to it."""
+    length = config.epoch if config.feedback == "off" else min(config.epoch, config.first_epoch)
+    while True:
+        yield length
+        length = min(config.epoch, 2 * length)
+
+
 def run_fuzz(config: FuzzConfig, *, echo: Callable[[str], None] = print) -> FuzzSummary:
     """Fuzz until ``count`` programs or ``seconds`` have passed; returns the summary.
 
     Programs run in epochs of ``config.epoch`` seeds, each with a fresh worker pool (which
     also bounds the workers' memory); with ``feedback`` the generation weights are recomputed
-    from the campaign's coverage before each epoch.
+    from the campaign's coverage before each epoch, and the first epochs are shorter
+    (``first_epoch``, doubling up to ``epoch``).
     """
     run = _Campaign(config, echo)
     try:
@@ -261,6 +281,10 @@ class _Campaign:
     """The state of one fuzz run."""
 
     def __init__(self, config: FuzzConfig, echo: Callable[[str], None]) -> None:
+        if config.feedback not in FEEDBACK_MODES:
+            raise InvalidArgument("feedback", config.feedback, f"must be one of {FEEDBACK_MODES}")
+        if config.first_epoch < 1:
+            raise InvalidArgument("first_epoch", config.first_epoch, "must be >= 1")
         if config.o0:
             from fuzzjax.fuzzing.runner import o0_available
 
@@ -308,19 +332,25 @@ class _Campaign:
             yield seed
 
     def epoch_options(self) -> GenOptions:
-        if not self.config.feedback or not self.counts:
+        mode = self.config.feedback
+        if mode == "off" or not self.counts:
             return self.config.options
-        return dataclasses.replace(self.config.options, weights=alias_weights(self.counts))
+        return dataclasses.replace(
+            self.config.options,
+            weights=alias_weights(self.counts),
+            pair_weights=pair_weights(self.counts) if mode == "pairs" else (),
+        )
 
     def loop(self) -> None:
         c = self.config
         seeds = self.seeds()
+        lengths = epoch_lengths(c)
         while True:
             first = next(seeds, None)
             if first is None:
                 return
             # Lazily: the pool draws seeds as workers free up, so --time ends within an epoch.
-            epoch = itertools.chain([first], itertools.islice(seeds, c.epoch - 1))
+            epoch = itertools.chain([first], itertools.islice(seeds, next(lengths) - 1))
             options = self.epoch_options()
             pool = Pool(
                 make_fuzz_task,

@@ -12,6 +12,9 @@ reference's evaluation of every operation:
 
 ``alias_weights`` turns cell counts into ``GenOptions.weights``: an alias that appears in few
 covered cells weighs more, so the next programs lean toward the least-tested operations.
+``pair_weights`` turns them into ``GenOptions.pair_weights``: the operation pairs tested most
+often are damped under their consumer, so its operands lean toward pairs not tested yet
+(``notes/fuzzing.md``, "Pair steering").
 The denominators of ``possible_cells`` are upper bounds (every combination), not the
 reachable set: coverage ratios are conservative.
 """
@@ -25,7 +28,7 @@ from collections.abc import Iterable
 from fuzzjax.dtypes import dtype_set
 from fuzzjax.fuzzing.inputs import VALUE_CLASSES, value_classes
 from fuzzjax.fuzzing.reference import Evaluation
-from fuzzjax.program import DEFAULT_ALIAS_WEIGHT
+from fuzzjax.program import DEFAULT_ALIAS_WEIGHT, DEFAULT_PAIR_WEIGHT, MAX_PAIR_WEIGHTS
 from fuzzjax.syntax import operation_aliases
 
 CELL_KINDS = ("pair", "dtype", "class", "pairclass")
@@ -93,3 +96,28 @@ def alias_weights(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
         scale = math.sqrt((1 + median) / (1 + per_alias.get(alias, 0)))
         weights.append((alias, max(1, min(MAX_WEIGHT, round(DEFAULT_ALIAS_WEIGHT * scale)))))
     return tuple(weights)
+
+
+def pair_weights(
+    counts: Counter[str], limit: int = MAX_PAIR_WEIGHTS
+) -> tuple[tuple[str, str, int], ...]:
+    """``GenOptions.pair_weights`` from cell counts: the ``limit`` most-tested pairs, damped.
+
+    A pair's count is the number of programs that tested it (``pair:`` cells). Pairs tested
+    more often than the median pair (``m``) weigh ``DEFAULT_PAIR_WEIGHT * (1 + m) / (1 + c)``,
+    at least 1 (damped, never forbidden: it may be the only operand that fits); the others are
+    not listed (a factor of 1), so against the damped pairs every untested pair gains. Ties
+    keep the pairs in name order, so the result is the same for the same counts.
+    """
+    pairs = {cell[5:]: n for cell, n in counts.items() if cell.startswith("pair:")}
+    if not pairs:
+        return ()
+    values = sorted(pairs.values())
+    median = values[len(values) // 2]
+    over = sorted((p for p, n in pairs.items() if n > median), key=lambda p: (-pairs[p], p))
+    chosen = []
+    for edge in over[:limit]:
+        producer, _, consumer = edge.partition(">")
+        damped = round(DEFAULT_PAIR_WEIGHT * (1 + median) / (1 + pairs[edge]))
+        chosen.append((producer, consumer, max(1, min(DEFAULT_PAIR_WEIGHT - 1, damped))))
+    return tuple(sorted(chosen))

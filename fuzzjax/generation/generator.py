@@ -19,7 +19,13 @@ from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.generation import kernels, pytree_params
 from fuzzjax.generation.profiles import alias_weights
 from fuzzjax.generation.render import Node, render, render_statement
-from fuzzjax.program import DEFAULT_ALIAS_WEIGHT, ArgSpec, GenOptions, Program
+from fuzzjax.program import (
+    DEFAULT_ALIAS_WEIGHT,
+    DEFAULT_PAIR_WEIGHT,
+    ArgSpec,
+    GenOptions,
+    Program,
+)
 from fuzzjax.rules.base import Const, Name
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
@@ -87,6 +93,13 @@ class Generator:
         #: Swarm testing: the families this program may use (None: all).
         self.enabled: frozenset[str] | None = None
         self.weights = dict(options.weights)
+        #: Pair steering: consumer alias -> producer alias -> weight (``pair_weights``).
+        self.pair_weights: dict[str, dict[str, int]] = {}
+        for producer, consumer, weight in options.pair_weights:
+            self.pair_weights.setdefault(consumer, {})[producer] = weight
+        #: The operation whose direct operand is being generated: the consumer of the pairs
+        #: the coverage counts ("" at the root, in a lambda body, in a kernel's scaffolding).
+        self.consumer = ""
 
     def program_tree(self) -> tuple[Node, int]:
         ch = self.ch
@@ -143,7 +156,10 @@ class Generator:
         ):
             names = kernels.applicable(out, depth, self.limits.x64)
             if names and self.ch.chance(self.options.kernel_percent):
-                return kernels.build_kernel(self, self.ch.choice(names), out, depth)
+                consumer, self.consumer = self.consumer, ""
+                node = kernels.build_kernel(self, self.ch.choice(names), out, depth)
+                self.consumer = consumer
+                return node
         rule = self.pick_rule(out, depth)
         if self.category in ("control_flow", "combined"):
             # control_flow: the root is a control-flow rule, then anything goes;
@@ -163,6 +179,7 @@ class Generator:
         spine = self.ch.choice(slots) if slots else -1
         children: list[Node] = []
         lambda_params: list[list[str]] = []
+        consumer, self.consumer = self.consumer, rule.alias
         for index, arg in enumerate(plan.args):
             if isinstance(arg, Literal):
                 children.append(Node("literal", None, attrs={"text": arg.text}))
@@ -181,6 +198,7 @@ class Generator:
                 children.append(child)
             else:
                 children.append(self.expr(arg, child_depth))
+        self.consumer = consumer
         attrs = dict(plan.attrs)
         if lambda_params:
             attrs["lambda_params"] = lambda_params
@@ -218,12 +236,13 @@ class Generator:
             for dtype in dtype_set(self.limits.x64):
                 self.scope.append((names[position], ArrayType(dtype, ()), (read, dtype)))
                 pushed += 1
-        was_differentiable = self.differentiable
+        was_differentiable, consumer = self.differentiable, self.consumer
         self.differentiable = was_differentiable or body.differentiable
+        self.consumer = ""  # what a body returns is no operand of the enclosing operation
         try:
             node = self.returned(body, names, depth)
         finally:
-            self.differentiable = was_differentiable
+            self.differentiable, self.consumer = was_differentiable, consumer
             del self.scope[len(self.scope) - pushed :]
         if not body.named:
             return names, node
@@ -286,7 +305,10 @@ class Generator:
         attrs = {"name": names[position], "read": (read, out.dtype)}
         counter = Node("bound", ArrayType(out.dtype, ()), attrs=attrs)
         alias = self.ch.choice(("op_add", "op_mul"))
-        return Node(alias, out, [self.expr(out, depth - 1), counter])
+        consumer, self.consumer = self.consumer, alias
+        operand = self.expr(out, depth - 1)
+        self.consumer = consumer
+        return Node(alias, out, [operand, counter])
 
     def pick_rule(self, out: ArrayType, depth: int) -> Rule:
         """The rule for a node of type ``out`` at ``depth``: a family, then a rule in it."""
@@ -299,28 +321,34 @@ class Generator:
         families = families or candidate_families(out, self.limits, where)
         if self.enabled is not None:
             families = tuple(f for f in families if f[0].family in self.enabled) or families
+        pairs = self.pair_weights.get(self.consumer) if self.pair_weights else None
         if self.options.profile == "realistic":
-            return self.realistic_rule(families)
-        if not self.weights:
+            return self.realistic_rule(families, pairs)
+        if not self.weights and not pairs:
             return self.ch.choice(self.ch.choice(families))
-        per_family = [
-            [self.weights.get(r.alias, DEFAULT_ALIAS_WEIGHT) for r in f] for f in families
-        ]
+        per_family = [[self.rule_weight(r.alias, pairs) for r in f] for f in families]
         totals = [sum(w) for w in per_family]
         if not any(totals):  # every candidate weighs 0: fall back to uniform
             return self.ch.choice(self.ch.choice(families))
         index = self.ch.weighted(totals)
         return families[index][self.ch.weighted(per_family[index])]
 
-    def realistic_rule(self, families: tuple[tuple[Rule, ...], ...]) -> Rule:
+    def rule_weight(self, alias: str, pairs: dict[str, int] | None) -> int:
+        """The campaign's weight of rule ``alias`` here: its alias weight, times its pair
+        weight under the current consumer (``pairs``; None: the alias weight alone)."""
+        weight = self.weights.get(alias, DEFAULT_ALIAS_WEIGHT)
+        return weight if pairs is None else weight * pairs.get(alias, DEFAULT_PAIR_WEIGHT)
+
+    def realistic_rule(
+        self, families: tuple[tuple[Rule, ...], ...], pairs: dict[str, int] | None
+    ) -> Rule:
         """An alternative drawn with real code's frequencies, times the fuzz campaign's alias
-        weights when it sets them (the two compose by multiplication)."""
+        and pair weights when it sets them (they compose by multiplication)."""
         rules = tuple(rule for family in families for rule in family)
         weights = realistic_weights(rules)
-        if self.weights:
+        if self.weights or pairs:
             weights = tuple(
-                w * self.weights.get(r.alias, DEFAULT_ALIAS_WEIGHT)
-                for w, r in zip(weights, rules, strict=True)
+                w * self.rule_weight(r.alias, pairs) for w, r in zip(weights, rules, strict=True)
             )
             if not any(weights):  # every candidate weighs 0: real code's frequencies alone
                 weights = realistic_weights(rules)
