@@ -181,7 +181,7 @@ class MaxPoolVjp(Rule):
     window of ``x`` (a max-pooling layer's backward pass). ``x`` has the result's type; ``g``
     the pooled shape (VALID: ``(d - w) // s + 1``, SAME: ``ceil(d / s)``) and dtype."""
 
-    alias, family = "max_pool_vjp", "linalg"
+    alias, family = "max_pool_vjp", "control_flow"
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
         return out.rank >= 1 and out.dtype in grad_dtypes(limits)

@@ -16,6 +16,7 @@ from fuzzjax.dtypes import (
     is_complex,
     promote_all,
     real_dtype,
+    weak_default,
 )
 from fuzzjax.rules import promotion as dr
 from fuzzjax.rules.base import LITERALS, Name, Plan, Rule, draw_signature, kind
@@ -220,9 +221,15 @@ class StaticIf(Rule):
         return f"jnp.issubdtype({dtype_arg_text(pred[2], names)}, {pred[1]})"
 
 
+def polygamma_dtype(d: str, x64: bool = False) -> str | None:
+    """``polygamma(n, x)``: ``x`` promoted with the weakly typed integer ``n`` (a bool ``x``
+    becomes JAX's default integer first), then to an inexact dtype."""
+    return dr.to_real_inexact(weak_default(promote_all("i*", d, x64=x64), x64), x64=x64)
+
+
 class Polygamma(Rule):
     """``jax.scipy.special.polygamma(n, x)`` for a literal order ``n`` (0: digamma, 1:
-    trigamma, ...): ``x`` of any real dtype, promoted as ``digamma`` promotes it."""
+    trigamma, ...): ``x`` of any real dtype (``polygamma_dtype``)."""
 
     family = "special"
     alias = "sp_polygamma"
@@ -231,7 +238,7 @@ class Polygamma(Rule):
         return out.dtype in self.table(limits.x64)
 
     def table(self, x64: bool) -> dict[str, tuple[tuple[str, ...], ...]]:
-        return dr.signatures(dr.to_real_inexact, 1, x64)
+        return dr.signatures(polygamma_dtype, 1, x64)
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         (dtype,) = draw_signature(ch, self.table(limits.x64)[out.dtype])

@@ -20,8 +20,10 @@ from fuzzjax.fuzzing.reference.values import (
     mark,
     merge,
     promote_all,
+    x64,
 )
 from fuzzjax.rules import table as rules
+from fuzzjax.rules.special import polygamma_dtype
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -368,7 +370,7 @@ def _polygamma(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (x,) = args
     (n,) = (int(str(t)) for t in tree.children if isinstance(t, Token))
     (dtype,) = concrete(args)
-    out = dtype_fn("sp_digamma")(dtype)
+    out = polygamma_dtype(dtype, x64=x64())
     if out is None:
         raise ReferenceFailure(f"sp_polygamma does not accept {dtype}")
     value = polygamma(n, it.to(x, out))
