@@ -317,15 +317,18 @@ def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         bits = 8 * np_dtype(compute).itemsize
         mark(undefined, "shift_out_of_range", np.broadcast_to((xs[1] < 0) | (xs[1] >= bits), shape))
     val = it.out(result, out, undefined)
-    slack = _input_slack(alias, xs, result, compute) if alias in ROUNDED_INPUT else None
+    slack = (
+        _input_slack(ELEMENTWISE[alias], xs, result, compute) if alias in ROUNDED_INPUT else None
+    )
     return Val(np.broadcast_to(val.value, shape).copy(), out, undefined, slack=slack)
 
 
-def _input_slack(alias: str, xs: list[np.ndarray], result: Any, compute: str) -> np.ndarray:
-    """How far ``alias`` moves when its input moves by 2 ulps of ``compute`` either way."""
+def _input_slack(
+    f: Callable[[Any], Any], xs: list[np.ndarray], result: Any, compute: str
+) -> np.ndarray:
+    """How far ``f`` moves when its input moves by 2 ulps of ``compute`` either way."""
     (x,) = xs
     u = 2 * float(finfo(real_dtype(compute)).eps)
-    f = ELEMENTWISE[alias]
     with np.errstate(all="ignore"):
         moved = [np.abs(np.asarray(f(x * (1 + d))) - result) for d in (u, -u)]
         slack = np.maximum(*moved).astype(np.float64)
@@ -366,15 +369,19 @@ def _nan_to_num(x: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _polygamma(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
-    """``jax.scipy.special.polygamma(n, x)`` with a literal order ``n``."""
+    """``jax.scipy.special.polygamma(n, x)`` with a literal order ``n``, with the slack of a
+    2-ulp move of its input (as ``ROUNDED_INPUT`` gives digamma)."""
     (x,) = args
     (n,) = (int(str(t)) for t in tree.children if isinstance(t, Token))
     (dtype,) = concrete(args)
     out = polygamma_dtype(dtype, x64=x64())
     if out is None:
         raise ReferenceFailure(f"sp_polygamma does not accept {dtype}")
-    value = polygamma(n, it.to(x, out))
-    return it.out(value, out, dict(x.undefined))
+    xs = it.to(x, out)
+    value = polygamma(n, xs)
+    val = it.out(value, out, dict(x.undefined))
+    slack = _input_slack(lambda v: polygamma(n, v), [xs], value, out)
+    return Val(val.value, out, val.undefined, slack=slack)
 
 
 #: Every elementwise alias of the typing table.
