@@ -36,9 +36,9 @@ PINNED_SOURCES = {
     42: "def f(x0):\n    return jnp.fmin(x0, True)\n",
 }
 #: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
-PINNED_DIGEST_400 = "2d92d2338245dbd14013255cefd8aa214c3ae6f4942da48761a9b44611e87db5"
+PINNED_DIGEST_400 = "2b29756b073a01e27cdd8b0956fb50d29b0a70ec755c40f1a75522116e1fdd23"
 #: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
-PINNED_DIGEST_BALANCED = "05b5258aa251812faad49ba2c98f33b37e6a9ddfbe6f10055bb637119d259086"
+PINNED_DIGEST_BALANCED = "75dd58bc809c9cbb91cbee252f079214ba4408773e6d45da78aa0eb305f37031"
 PINNED_OPTIONS_JSON = (
     '{"balanced": false, "category": "", "depth_weights": [], "kernel_percent": 4, '
     '"let_percent": 10, "max_depth": 5, "max_elements": 65536, "max_params": 8, '
