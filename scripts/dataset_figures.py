@@ -3,17 +3,19 @@
 Usage::
 
     python scripts/dataset_figures.py --count 10000 --out /tmp/profiles [--workers 2]
-        [--max-depth 5] [--rounds 4] [--json FIGURES.json]
+        [--max-depth 5] [--rounds 4] [--json FIGURES.json] [--no-build]
 
 Builds ``OUT/breadth.sqlite`` and ``OUT/realistic.sqlite`` (``python -m fuzzjax --profile P
 --max-depth 5 --count N`` does the same, one corpus at a time) in alternating rounds (each
 corpus grows to N/rounds, 2N/rounds, ... pairs in turn), so both profiles' pairs/s are
 measured in the same session under the same machine load. Corpora that already exist are
-resumed (the time of earlier runs is not counted). Then, per profile:
+resumed (the time of earlier runs is not counted); ``--no-build`` only reads existing corpora
+(pairs/s is then 0), e.g. ones an older fuzzjax built. Then, per profile:
 
 * validity (seeds whose program lowered, of seeds processed) and failures;
 * duplicate rate per depth (duplicates skipped, of lowered seeds at that depth);
-* StableHLO op kinds;
+* op kinds: ``stablehlo.*``, ``stablehlo.*`` and ``chlo.*``, and every dialect
+  (``func.*``, ``sdy.*`` too);
 * real call-site coverage: the share of ``data/real_usage.json``'s call sites whose callable
   the grammar can generate, and whose callable the corpus contains;
 * Jensen-Shannon divergence (base 2) of the corpus's callable distribution from the table's;
@@ -36,6 +38,9 @@ from fuzzjax.corpus.coverage import call_site_coverage, grammar_coverage
 from fuzzjax.corpus.stats import corpus_stats
 from fuzzjax.corpus.store import Corpus
 from fuzzjax.program import PROFILES, GenOptions
+
+#: Dialects counted as StableHLO-level ops (``chlo`` decomposes into ``stablehlo`` later).
+HLO = ("stablehlo.", "chlo.")
 
 
 def build(out: Path, count: int, max_depth: int, workers: int, rounds: int) -> dict[str, Any]:
@@ -71,6 +76,8 @@ def figures(db: Path, max_depth: int) -> dict[str, Any]:
         "duplicate_rate_by_depth": stats["duplicate_rate_by_depth"],
         "duplicate_rate_depth_ge_3": _rate(stats["duplicates_by_depth"], 3),
         "stablehlo_op_kinds": cov["stablehlo_op_kinds"],
+        "stablehlo_chlo_op_kinds": len([op for op in cov["ops"] if op.startswith(HLO)]),
+        "op_kinds": cov["op_kinds"],
         "grammar_call_site_share": calls["grammar_share"],
         "corpus_call_site_share": calls["corpus_share"],
         "js_divergence": calls["js_divergence"],
@@ -103,6 +110,8 @@ def table(result: dict[str, Any]) -> str:
             ),
         ),
         ("StableHLO op kinds", lambda f: str(f["stablehlo_op_kinds"])),
+        ("stablehlo + chlo op kinds", lambda f: str(f["stablehlo_chlo_op_kinds"])),
+        ("op kinds, every dialect", lambda f: str(f["op_kinds"])),
         ("real call sites the grammar covers", lambda f: _pct(f["grammar_call_site_share"])),
         ("real call sites the corpus covers", lambda f: _pct(f["corpus_call_site_share"])),
         ("JS divergence from real callables", lambda f: f"{f['js_divergence']:.3f}"),
@@ -131,9 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-depth", type=int, default=5)
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--json", type=Path)
+    p.add_argument("--no-build", action="store_true", help="only read existing corpora")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    timing = build(args.out, args.count, args.max_depth, args.workers, args.rounds)
+    if args.no_build:
+        timing = {profile: {"seconds": 0.0, "stored": 0} for profile in PROFILES}
+    else:
+        timing = build(args.out, args.count, args.max_depth, args.workers, args.rounds)
     per: dict[str, Any] = {}
     for profile in PROFILES:
         per[profile] = figures(args.out / f"{profile}.sqlite", args.max_depth)

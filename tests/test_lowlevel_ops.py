@@ -10,7 +10,8 @@ from jax import lax
 
 from fuzzjax.fuzzing.inputs import float_edges
 from fuzzjax.fuzzing.reference import evaluate
-from fuzzjax.fuzzing.reference.lowlevel import reduce_precision
+from fuzzjax.fuzzing.reference.elementwise import polygamma, zeta
+from fuzzjax.fuzzing.reference.lowlevel import max_pool_vjp, reduce_precision
 from fuzzjax.lowering.canonical import op_counts
 from fuzzjax.lowering.lower import load_function, lower_text
 
@@ -40,6 +41,14 @@ FORMS = [
      "check_vma=False)(x0)", "stablehlo.reduce_scatter"),
     (f'jax.shard_map(lambda a0: jnp.where(lax.axis_index("i") == 0, a0, 0), {MESH}, {SPECS}, '
      "check_vma=False)(x0)", "stablehlo.partition_id"),
+    ('jax.vjp(lambda a0: jax.lax.reduce_window(a0, -jnp.inf, jax.lax.max, (2, 2), (1, 1), '
+     '"VALID"), x0)[1](x0[:2, :3])[0]', "stablehlo.select_and_scatter"),
+    ('jax.vjp(lambda a0: jax.lax.reduce_window(a0, -jnp.inf, jax.lax.max, (3, 2), (2, 1), '
+     '"SAME"), x0)[1](x0[:2, :])[0]', "stablehlo.select_and_scatter"),
+    (f"lax.with_sharding_constraint(x0, jax.sharding.NamedSharding({MESH[5:]}, jax.P()))",
+     "sdy.sharding_constraint"),
+    ("jax.scipy.special.polygamma(1, x0 * x0 + 0.5)", "chlo.polygamma"),
+    ("jax.scipy.special.zeta(x0 * x0 + 1.5, x0 * x0 + 0.5)", "chlo.zeta"),
 ]  # fmt: skip
 
 
@@ -82,3 +91,78 @@ def test_bit_counts_match_jax(dtype: str) -> None:
         source = f"def f(x0):\n    return lax.{name.removeprefix('lax_')}(x0)\n"
         want = np.asarray(evaluate(source, [x]).result.value)
         np.testing.assert_array_equal(np.asarray(jax.jit(fn)(x)), want)
+
+
+def _pool_vjp(window: tuple[int, ...], strides: tuple[int, ...], padding: str):  # noqa: ANN202
+    def fn(x: jax.Array, g: jax.Array) -> jax.Array:
+        def pool(a: jax.Array) -> jax.Array:
+            return lax.reduce_window(a, -np.inf, lax.max, window, strides, padding)
+
+        return jax.vjp(pool, x)[1](g)[0]
+
+    return fn
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_max_pool_vjp_reference_matches_select_and_scatter(padding: str, dtype: str) -> None:
+    """Ties (the first maximum wins), NaN (replaced by the next element), -0 against +0,
+    infinities and windows that overlap or hang over the edge (SAME)."""
+    rng = np.random.default_rng(3)
+    edges = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1.0, -1.0, 2.0])
+    for trial in range(40):
+        shape = tuple(int(d) for d in rng.integers(1, 6, rng.integers(1, 4)))
+        window = tuple(int(rng.integers(1, min(3, d) + 1)) for d in shape)
+        strides = tuple(int(rng.integers(1, 3)) for _ in shape)
+        x = rng.choice(edges, shape) if trial % 2 else rng.integers(-2, 3, shape) * 1.0
+        x = x.astype(dtype)
+        fn = _pool_vjp(window, strides, padding)
+        pooled = jax.eval_shape(
+            lambda a, w=window, s=strides: lax.reduce_window(a, -np.inf, lax.max, w, s, padding),
+            x,
+        ).shape
+        g = rng.integers(-4, 5, pooled).astype(dtype)  # small integers: sums are exact
+        got = np.asarray(jax.jit(fn)(x, g)).astype(np.float64)
+        want, _, _ = max_pool_vjp(x.astype(np.float64), g.astype(np.float64), window, strides,
+                                  padding)  # fmt: skip
+        np.testing.assert_array_equal(got, want, err_msg=f"{x!r} {g!r} {window} {strides}")
+
+
+def test_polygamma_and_zeta_references_agree_with_jax_on_their_domain() -> None:
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.uniform(0.05, 30.0, 300), [1.0, 2.0, 0.5, 7.25]]).astype(np.float32)
+    for n in range(4):
+        got = np.asarray(jax.jit(lambda a, n=n: jax.scipy.special.polygamma(n, a))(x))
+        want = polygamma(n, x.astype(np.float64))
+        np.testing.assert_allclose(got, want, rtol=2e-4, err_msg=f"polygamma n={n}")
+    s = rng.uniform(1.05, 20.0, x.shape).astype(np.float32)
+    got = np.asarray(jax.jit(jax.scipy.special.zeta)(s, x))
+    np.testing.assert_allclose(got, zeta(s.astype(np.float64), x.astype(np.float64)), rtol=2e-4)
+    # poles: polygamma of odd order goes to +inf, of even order has no limit; zeta(1, q) is +inf
+    poles = np.array([0.0, -1.0, -3.0], np.float32)
+    for n in range(4):
+        got = np.asarray(jax.jit(lambda a, n=n: jax.scipy.special.polygamma(n, a))(poles))
+        np.testing.assert_array_equal(got, polygamma(n, poles.astype(np.float64)))
+    assert np.all(np.isinf(zeta(np.ones(3), np.array([0.5, 1.0, 4.0]))))
+
+
+def test_rbg_samples_are_compared_between_jax_runs_only() -> None:
+    """An rbg key lowers to rng_bit_generator; jit and eager agree; the reference gives the
+    type and marks every element ``rng_bit_generator`` (XLA's bits are not computed)."""
+    source = (
+        "def f(x0):\n"
+        '    return jax.random.uniform(jax.random.fold_in(jax.random.key(3, impl="rbg"), 2), '
+        "(2, 3)) + x0\n"
+    )
+    fn = load_function(source)
+    spec = jax.ShapeDtypeStruct((2, 3), "float32")
+    assert "stablehlo.rng_bit_generator" in op_counts(lower_text(fn, [spec]))
+    x = np.ones((2, 3), np.float32)
+    got = np.asarray(jax.jit(fn)(x))
+    with jax.disable_jit():
+        assert np.array_equal(np.asarray(fn(x)), got)
+    ref = evaluate(source, [x]).result
+    assert ref.dtype == "float32" and np.shape(ref.value) == got.shape
+    assert set(ref.undefined) == {"rng_bit_generator"} and ref.mask().all()
+    threefry = evaluate(source.replace(', impl="rbg"', ""), [x]).result
+    assert not threefry.mask().any()

@@ -114,6 +114,8 @@ NEW = sorted(
         "cho_solve",
         "scipy_solve",
         "custom_call",
+        "max_pool_vjp",
+        "sharding_constraint",
     }
 )
 

@@ -192,6 +192,8 @@ def _betaln_terms(a: Mp, b: Mp) -> Mp:
 #: scipy.special.betaln documents "a, b: Positive, real-valued parameters"; JAX's betaln
 #: calls them "Parameter a (b) of the beta distribution".
 BETALN_DOMAIN = "https://docs.scipy.org/doc/scipy/reference/generated/scipy.special.betaln.html"
+#: scipy.special.zeta documents the Hurwitz zeta function for x > 1, q > 0.
+ZETA_DOMAIN = "https://docs.scipy.org/doc/scipy/reference/generated/scipy.special.zeta.html"
 
 _F = MpFunction
 FUNCTIONS: dict[str, MpFunction] = {
@@ -283,6 +285,15 @@ FUNCTIONS: dict[str, MpFunction] = {
             slow=True,
             domain=_positive,
             domain_source=BETALN_DOMAIN,
+        ),
+        _F(
+            "zeta",
+            2,
+            mpmath.zeta,
+            "special",
+            real_only=True,
+            domain=_positive,
+            domain_source=ZETA_DOMAIN,
         ),
     )
 }
@@ -415,6 +426,7 @@ CANONICAL: dict[str, str] = {
     "sp_xlogy": "xlogy",
     "sp_xlog1py": "xlog1py",
     "sp_betaln": "betaln",
+    "sp_zeta": "zeta",
     "lax_eq": "equal",
     "lax_ne": "not_equal",
     "lax_lt": "less",

@@ -11,7 +11,10 @@ Real code calls them, and each reaches an op kind nothing else in the grammar em
 * ``lax.composite`` of a named activation (``composite``);
 * collectives inside ``jax.shard_map`` over a one-device mesh (``all_reduce``,
   ``collective_permute``, ``all_gather``, ``reduce_scatter``, ``partition_id``), as
-  data-parallel training code averages gradients.
+  data-parallel training code averages gradients;
+* the backward pass of a max-pooling layer, ``jax.vjp`` of a max ``reduce_window``
+  (``select_and_scatter``);
+* ``lax.with_sharding_constraint`` on the one-device mesh (``sdy.sharding_constraint``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from typing import Any
 
 from fuzzjax.choices import Chooser
 from fuzzjax.dtypes import ArrayType, dtype_set
-from fuzzjax.rules.base import Plan, Rule
-from fuzzjax.rules.control import Control
+from fuzzjax.rules.base import Plan, Rule, tuple_text
+from fuzzjax.rules.control import Control, grad_dtypes
 from fuzzjax.rules.shapes import Limits
 
 #: (exponent_bits, mantissa_bits) of the formats ``reduce_precision`` emulates.
@@ -119,10 +122,8 @@ COMPOSITES = (
     ("jax.nn.sigmoid", "sigmoid"),
     ("jax.nn.silu", "silu"),
 )
-ONE_DEVICE = (
-    'mesh=jax.make_mesh((1,), ("i",), axis_types=(jax.sharding.AxisType.Auto,)), '
-    "in_specs=jax.P(), out_specs=jax.P()"
-)
+MESH = 'jax.make_mesh((1,), ("i",), axis_types=(jax.sharding.AxisType.Auto,))'
+ONE_DEVICE = f"mesh={MESH}, in_specs=jax.P(), out_specs=jax.P()"
 
 
 class Sharded(Control):
@@ -174,8 +175,57 @@ class Sharded(Control):
         return f"lambda {a}: {inner}, {ONE_DEVICE}, check_vma=False)({args[0]}"
 
 
+class MaxPoolVjp(Rule):
+    """``jax.vjp(lambda a0: jax.lax.reduce_window(a0, -jnp.inf, jax.lax.max, W, S, P),
+    x)[1](g)[0]``: the cotangent ``g`` of the pooled array sent back to the maximum of each
+    window of ``x`` (a max-pooling layer's backward pass). ``x`` has the result's type; ``g``
+    the pooled shape (VALID: ``(d - w) // s + 1``, SAME: ``ceil(d / s)``) and dtype."""
+
+    alias, family = "max_pool_vjp", "control_flow"
+
+    def can_produce(self, out: ArrayType, limits: Limits) -> bool:
+        return out.rank >= 1 and out.dtype in grad_dtypes(limits)
+
+    def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
+        padding = ch.choice(("VALID", "SAME"))
+        window = tuple(ch.integer(1, max(1, min(3, d))) for d in out.shape)
+        strides = tuple(ch.integer(1, 2) for _ in out.shape)
+        pooled = tuple(
+            (d - w) // s + 1 if padding == "VALID" else -(-d // s)
+            for d, w, s in zip(out.shape, window, strides, strict=True)
+        )
+        attrs = {"window": window, "strides": strides, "padding": padding}
+        return Plan([out, ArrayType(out.dtype, pooled)], attrs)
+
+    def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
+        pool = (
+            f"jax.lax.reduce_window(a0, -jnp.inf, jax.lax.max, {tuple_text(attrs['window'])}, "
+            f'{tuple_text(attrs["strides"])}, "{attrs["padding"]}")'
+        )
+        return f"lambda a0: {pool}, {args[0]})[1]({args[1]}"
+
+    def suffix(self, attrs: dict[str, Any]) -> str:
+        return "[0]"
+
+
+class ShardingConstraint(Rule):
+    """``lax.with_sharding_constraint(x, jax.sharding.NamedSharding(<one-device mesh>,
+    jax.P()))``: the identity, annotated (``sdy.sharding_constraint``)."""
+
+    alias, family = "sharding_constraint", "lax"
+
+    def can_produce(self, out: ArrayType, limits: Limits) -> bool:
+        return True
+
+    def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
+        return Plan([out])
+
+    def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
+        return f"{args[0]}, jax.sharding.NamedSharding({MESH}, jax.P())"
+
+
 def lowlevel_rules() -> list[Rule]:
-    rules: list[Rule] = [ReducePrecision(), Barrier()]
+    rules: list[Rule] = [ReducePrecision(), Barrier(), MaxPoolVjp(), ShardingConstraint()]
     rules += [Fourier(a) for a in ("fft", "ifft", "rfft", "irfft")]
     rules.append(Composite())
     rules += [Sharded(a) for a in ("shard_reduce", "shard_ppermute", "shard_tiled", "shard_first")]

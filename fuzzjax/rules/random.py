@@ -1,9 +1,10 @@
 """Typing rules of ``jax.random`` samplers over keys built from literal seeds.
 
 A key is a trace-time value (``jax.random.split(jax.random.key(0), 3)[1]``, ``fold_in``,
-``PRNGKey``): it adds no depth. Samplers that take only a key, a shape and a dtype are
-``nullary`` (depth 1); ``bernoulli`` takes its probability and ``categorical`` its logits
-as expressions.
+``PRNGKey``): it adds no depth. Some keys are ``jax.random.key(n, impl="rbg")`` (or
+``"unsafe_rbg"``), whose bits XLA's RngBitGenerator draws (``stablehlo.rng_bit_generator``).
+Samplers that take only a key, a shape and a dtype are ``nullary`` (depth 1); ``bernoulli``
+takes its probability and ``categorical`` its logits as expressions.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from fuzzjax.rules.base import Arg, Literal, Plan, Rule, spell_axis
 from fuzzjax.rules.shapes import Limits
 from fuzzjax.rules.static import dtype_arg_text, plan_dtype, plan_shape, shape_text, split_names
 
+#: Key implementations whose bits come from XLA's RngBitGenerator, not from Threefry.
+RBG_IMPLS = ("rbg", "unsafe_rbg")
 #: Integer bounds of ``randint`` per dtype (kept inside the dtype's range).
 RANDINT_BOUNDS = {"int8": (-100, 100), "uint8": (0, 200), "int32": (-1000, 1000)}
 
@@ -25,7 +28,10 @@ def draw_key(ch: Chooser, depth: int = 0) -> str:
     """The text of a key: a new one from a seed, or split / folded from another."""
     form = ch.integer(0, 4) if depth < 2 else ch.integer(0, 1)
     if form == 0:
-        return f"jax.random.key({ch.integer(0, 42)})"
+        seed = ch.integer(0, 42)
+        if ch.chance(30):  # XLA's RngBitGenerator draws the bits (rng_bit_generator)
+            return f'jax.random.key({seed}, impl="{ch.choice(RBG_IMPLS)}")'
+        return f"jax.random.key({seed})"
     if form == 1:
         return f"jax.random.PRNGKey({ch.integer(0, 42)})"
     inner = draw_key(ch, depth + 1)

@@ -16,6 +16,7 @@ from fuzzjax.dtypes import (
     is_complex,
     promote_all,
     real_dtype,
+    weak_default,
 )
 from fuzzjax.rules import promotion as dr
 from fuzzjax.rules.base import LITERALS, Name, Plan, Rule, draw_signature, kind
@@ -220,6 +221,33 @@ class StaticIf(Rule):
         return f"jnp.issubdtype({dtype_arg_text(pred[2], names)}, {pred[1]})"
 
 
+def polygamma_dtype(d: str, x64: bool = False) -> str | None:
+    """``polygamma(n, x)``: ``x`` promoted with the weakly typed integer ``n`` (a bool ``x``
+    becomes JAX's default integer first), then to an inexact dtype."""
+    return dr.to_real_inexact(weak_default(promote_all("i*", d, x64=x64), x64), x64=x64)
+
+
+class Polygamma(Rule):
+    """``jax.scipy.special.polygamma(n, x)`` for a literal order ``n`` (0: digamma, 1:
+    trigamma, ...): ``x`` of any real dtype (``polygamma_dtype``)."""
+
+    family = "special"
+    alias = "sp_polygamma"
+
+    def can_produce(self, out: ArrayType, limits: Limits) -> bool:
+        return out.dtype in self.table(limits.x64)
+
+    def table(self, x64: bool) -> dict[str, tuple[tuple[str, ...], ...]]:
+        return dr.signatures(polygamma_dtype, 1, x64)
+
+    def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
+        (dtype,) = draw_signature(ch, self.table(limits.x64)[out.dtype])
+        return Plan([ArrayType(dtype, out.shape)], {"order": ch.integer(0, 3)})
+
+    def call_args(self, args: list[str], attrs: dict[str, Any]) -> str:
+        return f"{attrs['order']}, {args[0]}"
+
+
 def special_rules() -> list[Rule]:
     E = Elementwise
     unary: dict[str, dr.DtypeFn] = {
@@ -235,7 +263,8 @@ def special_rules() -> list[Rule]:
         "sp_i1e": dr.to_real_inexact,
     }
     rules: list[Rule] = [E(alias, "special", 1, fn) for alias, fn in unary.items()]
-    for alias in ("sp_xlogy", "sp_xlog1py", "sp_betaln"):
+    rules.append(Polygamma())
+    for alias in ("sp_xlogy", "sp_xlog1py", "sp_betaln", "sp_zeta"):
         rules.append(E(alias, "special", 2, dr.to_real_inexact, literals=True))
     for name, fn in (("eq", dr.compare_any), ("ne", dr.compare_any)):
         rules.append(E(f"lax_{name}", "lax", 2, fn, strict=True))

@@ -20,8 +20,10 @@ from fuzzjax.fuzzing.reference.values import (
     mark,
     merge,
     promote_all,
+    x64,
 )
 from fuzzjax.rules import table as rules
+from fuzzjax.rules.special import polygamma_dtype
 
 if TYPE_CHECKING:
     from fuzzjax.fuzzing.reference.interp import Interp
@@ -137,6 +139,30 @@ def _digamma(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.where((x <= 0) & (x == np.floor(x)), np.nan, special.digamma(x)))
 
 
+def polygamma(n: int, x: np.ndarray) -> np.ndarray:
+    """The n-th derivative of digamma. At its poles 0, -1, -2, ... the limit is +inf for odd
+    n (the pole has even order) and does not exist for even n (NaN, as digamma); towards
+    -inf there is no limit (NaN)."""
+    if n == 0:
+        return _digamma(x)
+    with np.errstate(all="ignore"):
+        value = special.polygamma(n, x)
+    pole = (x <= 0) & (x == np.floor(x))
+    value = np.where(pole, np.inf if n % 2 else np.nan, value)
+    return np.asarray(np.where(np.isneginf(x), np.nan, value))
+
+
+def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hurwitz zeta sum (k + q) ** -x over k >= 0 where the series converges (x > 1, q > 0);
+    +inf at the pole x = 1; NaN elsewhere (outside the domain SciPy documents,
+    where SciPy and JAX continue differently)."""
+    with np.errstate(all="ignore"):
+        value = special.zeta(x, q)
+        return np.asarray(
+            np.where(q > 0, np.where(x > 1, value, np.where(x == 1, np.inf, np.nan)), np.nan)
+        )
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:  # jax.nn.gelu(approximate=True)
     return np.asarray(0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))))
 
@@ -222,6 +248,7 @@ ELEMENTWISE.update(
         "sp_xlogy": _xlogy,
         "sp_xlog1py": lambda x, y: _xlogy(x, y, np.log1p),
         "sp_betaln": special.betaln,
+        "sp_zeta": zeta,
         "stop_gradient": lambda x: x,
         "invert": np.invert,
         "absolute": np.abs,
@@ -274,6 +301,10 @@ def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         result = _nan_to_num(typed[0], compute) if alias == "nan_to_num" else np.nextafter(*typed)
     elif alias in ("lax_population_count", "lax_clz"):
         result = _bit_count(xs[0], compute, alias)
+    elif alias == "sp_zeta":
+        result = zeta(*xs)
+        known = np.isnan(xs[0]) | np.isnan(xs[1]) | ((xs[0] >= 1) & (xs[1] > 0))
+        mark(undefined, "special_outside_domain", np.broadcast_to(~known, shape))
     elif alias == "lax_div" and integer:
         result = np.where(xs[1] == 0, 0, np.trunc(xs[0] / np.where(xs[1] == 0, 1, xs[1])))
         mark(undefined, "int_div_by_zero", np.broadcast_to(xs[1] == 0, shape))
@@ -286,15 +317,18 @@ def _elementwise(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
         bits = 8 * np_dtype(compute).itemsize
         mark(undefined, "shift_out_of_range", np.broadcast_to((xs[1] < 0) | (xs[1] >= bits), shape))
     val = it.out(result, out, undefined)
-    slack = _input_slack(alias, xs, result, compute) if alias in ROUNDED_INPUT else None
+    slack = (
+        _input_slack(ELEMENTWISE[alias], xs, result, compute) if alias in ROUNDED_INPUT else None
+    )
     return Val(np.broadcast_to(val.value, shape).copy(), out, undefined, slack=slack)
 
 
-def _input_slack(alias: str, xs: list[np.ndarray], result: Any, compute: str) -> np.ndarray:
-    """How far ``alias`` moves when its input moves by 2 ulps of ``compute`` either way."""
+def _input_slack(
+    f: Callable[[Any], Any], xs: list[np.ndarray], result: Any, compute: str
+) -> np.ndarray:
+    """How far ``f`` moves when its input moves by 2 ulps of ``compute`` either way."""
     (x,) = xs
     u = 2 * float(finfo(real_dtype(compute)).eps)
-    f = ELEMENTWISE[alias]
     with np.errstate(all="ignore"):
         moved = [np.abs(np.asarray(f(x * (1 + d))) - result) for d in (u, -u)]
         slack = np.maximum(*moved).astype(np.float64)
@@ -334,9 +368,26 @@ def _nan_to_num(x: np.ndarray, dtype: str) -> np.ndarray:
     return np.where(np.isnan(x), 0, np.where(np.isinf(x), np.where(x > 0, fi.max, fi.min), x))
 
 
+def _polygamma(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    """``jax.scipy.special.polygamma(n, x)`` with a literal order ``n``, with the slack of a
+    2-ulp move of its input (as ``ROUNDED_INPUT`` gives digamma)."""
+    (x,) = args
+    (n,) = (int(str(t)) for t in tree.children if isinstance(t, Token))
+    (dtype,) = concrete(args)
+    out = polygamma_dtype(dtype, x64=x64())
+    if out is None:
+        raise ReferenceFailure(f"sp_polygamma does not accept {dtype}")
+    xs = it.to(x, out)
+    value = polygamma(n, xs)
+    val = it.out(value, out, dict(x.undefined))
+    slack = _input_slack(lambda v: polygamma(n, v), [xs], value, out)
+    return Val(val.value, out, val.undefined, slack=slack)
+
+
 #: Every elementwise alias of the typing table.
 IMPL: dict[str, Impl] = {
     alias: _elementwise
     for alias, rule in rules.TABLE.items()
     if isinstance(rule, rules.Elementwise)
 }
+IMPL["sp_polygamma"] = _polygamma

@@ -1,5 +1,6 @@
 """Reference meaning of the primitives of ``fuzzjax.rules.lowlevel``: precision reduction,
-barriers, Fourier transforms, composites and one-device collectives."""
+barriers, Fourier transforms, composites, one-device collectives and sharding annotations,
+and the backward pass of max pooling."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.dtypes import real_dtype
+from fuzzjax.fuzzing.inputs import finfo
 from fuzzjax.fuzzing.reference.elementwise import IMPL as ELEMENTWISE_IMPL
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
@@ -17,6 +19,7 @@ from fuzzjax.fuzzing.reference.values import (
     Val,
     attrs,
     bind,
+    ints,
     is_expression,
     mark,
     whole,
@@ -137,9 +140,84 @@ def _collective(it: Interp, tree: Tree[Token]) -> Val:
     return val
 
 
+def max_pool_vjp(
+    x: np.ndarray, g: np.ndarray, window: tuple[int, ...], strides: tuple[int, ...], padding: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """XLA's SelectAndScatter with ``ge`` as the select function (the VJP of a max
+    ``reduce_window``): in each window, scanned in row-major order, the current pick is
+    replaced by a candidate unless ``pick >= candidate`` (so the first maximum wins, and a NaN
+    is replaced by the next element); ``g`` at the window's position is added to the pick.
+    SAME padding is -inf (JAX pads the operand with the pooling's init value): it takes part
+    in the scan, and what a padding element picks is dropped. Returns the sums (float64), how
+    many windows picked each element, and the sum of the ``|g|`` each one received."""
+    lows = []
+    for d, w, s in zip(x.shape, window, strides, strict=True):
+        total = max((-(-d // s) - 1) * s + w - d, 0) if padding == "SAME" else 0
+        lows.append(total // 2)
+    pooled = g.shape
+    out = np.zeros(x.shape, np.float64)
+    count = np.zeros(x.shape, np.int64)
+    magnitude = np.zeros(x.shape, np.float64)
+    if g.size == 0 or x.size == 0:
+        return out, count, magnitude
+    starts = [
+        np.arange(n)[(slice(None),) + (None,) * (len(pooled) - 1 - i)] * s - lo
+        for i, (n, s, lo) in enumerate(zip(pooled, strides, lows, strict=True))
+    ]
+    pick = np.full(pooled, -2, np.int64)  # -2: nothing yet, -1: padding
+    best = np.zeros(pooled, np.float64)
+    for offset in np.ndindex(*window):
+        coords = [start + k for start, k in zip(starts, offset, strict=True)]
+        inside = np.ones(pooled, bool)
+        for c, d in zip(coords, x.shape, strict=True):
+            inside = inside & (c >= 0) & (c < d)
+        flat = np.ravel_multi_index(
+            tuple(
+                np.broadcast_to(np.clip(c, 0, d - 1), pooled)
+                for c, d in zip(coords, x.shape, strict=True)
+            ),
+            x.shape,
+        )
+        candidate = np.where(inside, x.reshape(-1)[flat], -np.inf)
+        with np.errstate(invalid="ignore"):
+            take = (pick == -2) | ~(best >= candidate)
+        pick = np.where(take, np.where(inside, flat, -1), pick)
+        best = np.where(take, candidate, best)
+    kept = pick.reshape(-1) >= 0
+    targets, sent = pick.reshape(-1)[kept], g.reshape(-1)[kept]
+    np.add.at(out.reshape(-1), targets, sent)
+    np.add.at(count.reshape(-1), targets, 1)
+    with np.errstate(invalid="ignore"):
+        np.add.at(magnitude.reshape(-1), targets, np.abs(sent))
+    return out, count, magnitude
+
+
+def _max_pool_vjp(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    """Sums of three or more cotangents may round in another order (XLA scatters them one
+    after another): ``slack`` allows (n - 1) eps times their magnitude; a sum whose terms
+    pass the dtype's range is undefined (``float_accumulation_order``)."""
+    x, g = args
+    window, strides = (ints(t) for t in attrs(tree)[2:4])
+    padding = str(attrs(tree)[4]).strip('"')
+    xs, gs = it.to(x, x.dtype), it.to(g, x.dtype)
+    out, count, magnitude = max_pool_vjp(xs, gs, window, strides, padding)
+    undefined = whole(args, out.shape)
+    info = finfo(x.dtype)
+    mark(
+        undefined,
+        "float_accumulation_order",
+        np.isfinite(magnitude) & (magnitude > float(info.max)),
+    )
+    val = it.out(out, x.dtype, undefined)
+    slack = np.where(count >= 3, (count - 1) * float(info.eps) * magnitude, 0.0)
+    return Val(val.value, val.dtype, val.undefined, slack=np.where(np.isfinite(slack), slack, 0.0))
+
+
 IMPL: dict[str, Impl] = {
     "reduce_precision": _reduce_precision,
     "optimization_barrier": _identity,
+    "sharding_constraint": _identity,
+    "max_pool_vjp": _max_pool_vjp,
     "composite": _composite,
     **dict.fromkeys(("fft", "ifft", "rfft", "irfft"), _fourier),
 }

@@ -8,6 +8,12 @@ al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011, 20 rounds, rotation
 by filling the mantissa of a number in [1, 2) (``uniform``), then ``normal`` is
 ``sqrt(2) * erfinv(u)``, ``gumbel`` is ``-log(-log(u))`` and ``categorical`` the argmax of
 logits plus Gumbel noise. Every float step is rounded to the sampled dtype, as JAX computes it.
+
+A key made with ``impl="rbg"`` or ``"unsafe_rbg"`` draws its bits from XLA's RngBitGenerator,
+whose algorithm the backend chooses (the StableHLO spec leaves ``DEFAULT`` implementation
+defined): samples from such a key have the right type but no reference value, and are marked
+undefined everywhere (``rng_bit_generator``, ``fuzzjax.fuzzing.benign``); jit, the unoptimised
+executable and eager runs are still compared with each other.
 """
 
 from __future__ import annotations
@@ -82,14 +88,31 @@ def random_bits(key: Key, width: int, shape: tuple[int, ...]) -> np.ndarray:
 
 def key_value(it: Interp, node: Tree[Token] | Token) -> Key:
     assert isinstance(node, Tree)
-    numbers = [int(str(t)) for t in node.children if isinstance(t, Token)]
-    if node.data in ("key_new", "key_legacy"):
+    numbers = [int(str(t)) for t in node.children if isinstance(t, Token) and t.type == "INT"]
+    if node.data in ("key_new", "key_legacy"):  # an rbg key: Threefry stands in (undefined)
         return np.uint32(0), np.uint32(numbers[0])
     inner = key_value(it, node.children[0])
     if node.data == "key_fold_in":
         return fold_in(inner, numbers[0])
     n, index = (2, numbers[0]) if node.data == "key_split" else numbers
     return split(inner, n)[index]
+
+
+def is_rbg(node: Tree[Token] | Token) -> bool:
+    """Whether a key is built from an ``impl="rbg"``/``"unsafe_rbg"`` key."""
+    if not isinstance(node, Tree):
+        return False
+    if any(isinstance(t, Token) and t.type == "RBG_IMPL" for t in node.children):
+        return True
+    return any(is_rbg(c) for c in node.children if isinstance(c, Tree))
+
+
+def unreferenced(val: Val, key_node: Tree[Token] | Token) -> Val:
+    """``val``, undefined everywhere when its key's bits come from XLA's RngBitGenerator."""
+    if not is_rbg(key_node):
+        return val
+    undefined = {**val.undefined, "rng_bit_generator": np.ones(np.shape(val.value), bool)}
+    return Val(val.value, val.dtype, undefined, slack=val.slack)
 
 
 def _round(x: Any, dtype: str) -> np.ndarray:
@@ -110,6 +133,10 @@ def uniform(key: Key, shape: tuple[int, ...], dtype: str, lo: float, hi: float) 
 
 
 def _sampler(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    return unreferenced(_threefry_sampler(it, tree, args), attrs(tree)[0])
+
+
+def _threefry_sampler(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     a = attrs(tree)
     key = key_value(it, a[0])
     shape = shape_value(it, a[1])
@@ -180,7 +207,7 @@ def _bernoulli(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     (dtype,) = concrete([p]) if not p.weak else (default_float(),)
     u = uniform(key_value(it, key_node), shape, dtype, 0.0, 1.0)
     value = u < np.broadcast_to(it.to(p, dtype), shape)
-    return Val(value, "bool", whole([p], shape))
+    return unreferenced(Val(value, "bool", whole([p], shape)), key_node)
 
 
 def _categorical(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
@@ -190,7 +217,7 @@ def _categorical(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     x = it.to(logits, logits.dtype)
     noisy = _round(gumbel(key_value(it, key_node), x.shape, logits.dtype) + x, logits.dtype)
     value = np.argmax(noisy, axis=axis) if x.shape[axis] else np.zeros(0)
-    return it.out(value, default_int(), whole([logits], np.shape(value)))
+    return unreferenced(it.out(value, default_int(), whole([logits], np.shape(value))), key_node)
 
 
 #: jax.random samplers.
