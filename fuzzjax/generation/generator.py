@@ -11,7 +11,7 @@ parse; a mismatch is a bug and raises.
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from fuzzjax.choices import Chooser, ReplayChooser, SeededChooser
@@ -26,6 +26,7 @@ from fuzzjax.program import (
     GenOptions,
     Program,
 )
+from fuzzjax.rules.available import resolves
 from fuzzjax.rules.base import Const, Name
 from fuzzjax.rules.control import NOT_DIFFERENTIABLE
 from fuzzjax.rules.shapes import Limits, draw_shape
@@ -38,7 +39,7 @@ from fuzzjax.rules.table import (
     Literal,
     Rule,
 )
-from fuzzjax.syntax import input_names, measure_depth, parameters, parse
+from fuzzjax.syntax import alternatives, input_names, measure_depth, parameters, parse
 
 #: Weights of result dtypes (float32 is what most real code computes in; the 64-bit dtypes
 #: are drawn in x64 mode only).
@@ -465,14 +466,34 @@ def _producers(out: ArrayType, limits: Limits) -> dict[str, tuple[Rule, ...]]:
     """The rules of each family able to produce ``out`` (wherever they stand): the costly
     half of ``candidate_families``, cached per type, which many ``where``s share."""
     zero_size = out.size == 0
+    missing = unavailable_aliases()
     return {
         family: tuple(
             r
             for r in rules
-            if (not zero_size or r.family in ZERO_SIZE_FAMILIES) and r.can_produce(out, limits)
+            if (not zero_size or r.family in ZERO_SIZE_FAMILIES)
+            and r.alias not in missing
+            and r.can_produce(out, limits)
         )
         for family, rules in FAMILIES.items()
     }
+
+
+@cache
+def unavailable_aliases() -> frozenset[str]:
+    """Aliases whose grammar text names something the installed JAX lacks (empty on the JAX
+    the grammar is written for; see ``fuzzjax.rules.available``)."""
+    return frozenset(
+        alias for alias, alt in alternatives().items() if any(map(_missing, alt.tokens))
+    )
+
+
+def _missing(token: str | None) -> bool:
+    """Whether a grammar token is a dotted JAX name (``lax.optimization_barrier``) that the
+    installed JAX lacks."""
+    if not token or "." not in token or token.split(".")[0] not in ("jax", "jnp", "lax"):
+        return False
+    return not resolves(token)
 
 
 @lru_cache(maxsize=64)

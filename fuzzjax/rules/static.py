@@ -15,6 +15,7 @@ from typing import Any
 from fuzzjax.choices import Chooser
 from fuzzjax.dtypes import DTYPE_SPELLING, ArrayType, dtype_set
 from fuzzjax.rules import promotion as dr
+from fuzzjax.rules.available import resolves
 from fuzzjax.rules.base import Name
 from fuzzjax.rules.shapes import Limits, broadcast_operands
 
@@ -22,6 +23,12 @@ from fuzzjax.rules.shapes import Limits, broadcast_operands
 SHAPE_FORMS = ("tuple", "attr", "call", "typeof", "lax_broadcast", "jnp_broadcast")
 #: How a dtype is written: the dtype itself, or read from arrays and dtypes.
 DTYPE_FORMS = ("spelled", "attr", "typeof", "result_type", "promote_types", "dtype_call")
+
+
+def _available(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """``forms`` without ``typeof`` on a JAX that has no ``jax.typeof`` (the same tuple, so
+    the same draws, where it has)."""
+    return forms if resolves("jax.typeof") else tuple(f for f in forms if f != "typeof")
 
 
 def any_dtype_name(ch: Chooser, shape: tuple[int, ...], limits: Limits) -> Name:
@@ -35,7 +42,7 @@ def plan_shape(
     """Names to read and the spec that spells ``shape``."""
     if ch.chance(tuple_percent):
         return [], ("tuple", *map(str, shape))
-    form = ch.choice(SHAPE_FORMS[1:])
+    form = ch.choice(_available(SHAPE_FORMS[1:]))
     if form in ("lax_broadcast", "jnp_broadcast"):
         shapes = broadcast_operands(ch, shape, 2)
         return [any_dtype_name(ch, s, limits) for s in shapes], (form,)
@@ -63,7 +70,7 @@ def plan_dtype(
     """Names to read and the spec that spells ``dtype``."""
     if ch.chance(spelled_percent):
         return [], ("spelled", dtype)
-    form = ch.choice(DTYPE_FORMS[1:])
+    form = ch.choice(_available(DTYPE_FORMS[1:]))
     if form in ("attr", "typeof"):
         return [Name(ArrayType(dtype, ()), any_shape=True)], (form,)
     rows = dr.signatures(dr.any_promoted, 2, limits.x64).get(dtype, ())
