@@ -25,11 +25,7 @@ Over several elements the strongest verdict wins, in that order.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
-import threading
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -38,6 +34,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.dtypes import KIND, promote_all, weak_default
+from fuzzjax.fuzzing.budget import OverBudget, budget
 from fuzzjax.fuzzing.case import Case
 from fuzzjax.fuzzing.inputs import dtype_name, np_dtype
 from fuzzjax.fuzzing.oracles import elementwise_ok
@@ -172,11 +169,11 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
         )
     found: list[tuple[Verdict, Ruling]] = []
     late = ""
-    with _budget(BUDGET) as over:
+    with budget(BUDGET) as over:
         for index in indices[:MAX_ELEMENTS]:
             try:
                 ruling = op.rule_on(index, got[index], want[index])
-            except _OverBudget:
+            except OverBudget:
                 late = f"; stopped at {list(index)} after {BUDGET:g} s"
                 break
             except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
@@ -202,39 +199,6 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
         f"elements examined ({tally}){late}; {ruling.detail}"
     )
     return ruling
-
-
-class _OverBudget(BaseException):
-    """Raised by the budget's alarm inside an mpmath evaluation (a BaseException, so that
-    the ``except Exception`` of the code it interrupts does not swallow it)."""
-
-
-@contextlib.contextmanager
-def _budget(seconds: float) -> Iterator[Callable[[], bool]]:
-    """Interrupt the block with ``_OverBudget`` after ``seconds`` (SIGALRM; only in the main
-    thread, where Python delivers signals: elsewhere the block runs unbounded). Yields a
-    function telling whether the time is up (the alarm may fire between two elements, then
-    nothing is interrupted)."""
-    fired = [False]
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
-    ):
-        yield lambda: False
-        return
-
-    def alarm(signum: int, frame: object) -> None:
-        fired[0] = True
-        raise _OverBudget
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield lambda: fired[0]
-    except _OverBudget:
-        pass
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 class _NoReferee(Exception):

@@ -1,0 +1,67 @@
+"""The NumPy reference gives a program up after ``runner.REFERENCE_BUDGET`` seconds.
+
+It interprets loops step by step: a ``lax.scan`` of 65,536 steps outlasted fuzz's timeout and
+the worker's kill made a "reference hang" bucket (a fuzzjax bug) out of a program JAX runs in
+milliseconds. Over budget, the reference is not run on the program's other input sets, JAX's
+own executions are still compared, and the tests record ``reference_over_budget``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from fuzzjax.fuzzing import runner
+from fuzzjax.fuzzing.budget import OverBudget, budget
+from fuzzjax.fuzzing.reference import evaluate
+from fuzzjax.fuzzing.runner import Oracle, run_program
+
+# A scan the reference takes well over a second for (10,000 interpreted steps).
+SOURCE = "def f(x0):\n    return lax.scan(lambda c0, a0: (c0 + a0, c0 * a0), x0[0], x0)[1]\n"
+N = 10_000
+
+
+def _inputs(k: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(k)
+    return [[rng.standard_normal(N).astype(np.float32)] for _ in range(k)]
+
+
+def test_the_budget_interrupts_a_python_loop_and_says_so() -> None:
+    start = time.monotonic()
+    with budget(0.2) as over:
+        while True:
+            pass
+    assert over() and time.monotonic() - start < 5
+    with budget(5.0) as over:
+        pass
+    assert not over()
+    with pytest.raises(ZeroDivisionError), budget(5.0):
+        raise ZeroDivisionError  # other exceptions leave the block as they are
+
+
+def test_over_budget_the_reference_is_skipped_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = time.monotonic()
+    evaluate(SOURCE, _inputs(1)[0])
+    if time.monotonic() - start < 0.5:
+        pytest.skip("this machine interprets the scan too fast for a 0.2 s budget to bite")
+    monkeypatch.setattr(runner, "REFERENCE_BUDGET", 0.2)
+    run = run_program(SOURCE, _inputs(3), "float32", (N,), eager=False, o0=True)
+    assert run.failure is None
+    oracles = [t.oracles for t in run.tests]
+    assert len(oracles) == 3
+    assert all(Oracle.REFERENCE_OVER_BUDGET in o and Oracle.REFERENCE not in o for o in oracles)
+    assert all(Oracle.JIT in o for o in oracles)  # JAX's paths were still run
+    assert run.o0_available and all(Oracle.O0 in o or Oracle.O0_DEEP in o for o in oracles)
+
+
+def test_within_budget_the_reference_runs_as_before() -> None:
+    run = run_program(SOURCE, _inputs(2), "float32", (N,), eager=False, o0=False)
+    assert run.failure is None
+    assert all(Oracle.REFERENCE in t.oracles for t in run.tests)
+    assert not any(Oracle.REFERENCE_OVER_BUDGET in t.oracles for t in run.tests)
+
+
+def test_over_budget_is_a_base_exception() -> None:
+    assert not issubclass(OverBudget, Exception)  # an `except Exception` cannot swallow it
