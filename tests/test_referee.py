@@ -417,6 +417,12 @@ COMMON_COMPLEX = [
 ]
 #: float16/bfloat16 exp2 is not in the list: JAX multiplies by ln 2 rounded to the dtype.
 ORDINARY = st.floats(-30, 30, allow_subnormal=False, width=32).filter(lambda v: abs(v) > 1e-6)
+#: float16 arguments stay within +-8: beyond, composites' intermediates leave float16's normal
+#: range (sigmoid(x) < 6.1e-5 for x < -9.7) and XLA's CPU code flushes them to zero, so JAX's
+#: float16 silu(-12) is -0.0 against an exact -7.4e-5 (a normal float16). The referee rightly
+#: calls that beyond the bound, and fuzz mode reports it (a vs_numpy failure, then jax_wrong):
+#: a finding about float16 composites, not an ordinary input.
+ORDINARY_FLOAT16 = st.floats(-8, 8, allow_subnormal=False, width=32).filter(lambda v: abs(v) > 1e-3)
 
 
 @st.composite
@@ -427,7 +433,8 @@ def _ordinary_case(draw: st.DrawFn) -> tuple[str, str, list[np.ndarray]]:
     arity = COMMON[alias][2]
     arrays = []
     for _ in range(arity):
-        values = draw(st.lists(ORDINARY, min_size=8, max_size=8))
+        ordinary = ORDINARY_FLOAT16 if dtype == "float16" else ORDINARY
+        values = draw(st.lists(ordinary, min_size=8, max_size=8))
         if dtype == "complex64":
             imag = draw(st.lists(ORDINARY, min_size=8, max_size=8))
             values = [complex(a, b / 10) for a, b in zip(values, imag, strict=True)]
