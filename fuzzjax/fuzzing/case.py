@@ -10,7 +10,6 @@ written to failure folders (``to_json``/``from_json``).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -137,7 +136,8 @@ def encode_array(
     x: np.ndarray, side: dict[str, np.ndarray] | None = None, *, key: str = "", file: str = ""
 ) -> list[Any]:
     """``[dtype, shape, hex]``; with ``side``, an array over ``INLINE_BYTES`` goes into
-    ``side[key]`` (raw bytes, written to ``file`` by the caller) and its spec names it:
+    ``side[key]`` (raw bytes, written to ``file`` by ``folders.write_arrays``) and its spec
+    names it:
     ``[dtype, shape, {"file": file, "key": key, "sha256": ...}]``."""
     x = np.asarray(x)
     head = [dtype_name(x.dtype), list(x.shape)]
@@ -167,18 +167,6 @@ def decode_array(spec: list[Any], folder: Path | None = None) -> np.ndarray:
     if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
         raise ValueError(f"array {key!r} of {folder / name} is not the one recorded (sha256)")
     return np.frombuffer(raw, dtype=np_dtype(dtype)).reshape(shape).copy()
-
-
-def write_side_file(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` (``encode_array``'s side entries) to ``path`` whole or not at all."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def case_to_json(

@@ -20,6 +20,7 @@ import platform
 import sys
 import threading
 import zipfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +35,6 @@ from fuzzjax.fuzzing.case import (
     Case,
     Signature,
     case_to_json,
-    write_side_file,
 )
 from fuzzjax.fuzzing.meta import FolderMeta, load_meta
 from fuzzjax.fuzzing.oracles import TOLERANCE_ULP
@@ -140,10 +140,13 @@ def write_folder(
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    try:
-        write_side_file(path, arrays)
-    except OSError as exc:
-        raise FailureFolderError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write ``arrays`` (``encode_array``'s side entries) to ``path`` whole or not at all."""
+
+    def save(tmp: Path) -> None:
+        with tmp.open("wb") as fh:  # a file object: np.savez would add ".npz" to a name
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
+
+    _write_whole(path, save)
 
 
 def _same_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
@@ -157,10 +160,15 @@ def _same_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all (temporary file, then rename)."""
+    """Write ``path`` whole or not at all."""
+    _write_whole(path, lambda tmp: tmp.write_text(text))
+
+
+def _write_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a temporary file beside ``path``, then rename it to ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text)
+        write(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -342,15 +342,17 @@ class _Program:
             try:
                 with _stage(Stage.REFERENCE), budget(REFERENCE_BUDGET) as over:
                     run.reference = evaluate(self.source, inputs)
-                if run.reference is not None:
-                    run.evaluations.append(run.reference)
+                # Interrupted (no result), or the alarm came just after: either way the
+                # program's later input sets get no reference.
                 self.reference_over_budget = over()
             except _Stop as stop:  # a fuzzjax bug: JAX's own paths are still compared first
                 reference_error = stop
-        if run.reference is None and reference_error is None:
-            # The reference gave up on this program (here or on an earlier input set): no
-            # NumPy opinion, JAX's own paths are still compared with each other below.
-            self.reference_over_budget = True
+        if run.reference is not None:
+            run.evaluations.append(run.reference)
+            test.oracles.append(Oracle.REFERENCE)
+        elif reference_error is None:
+            # Over budget (here or on an earlier input set): no NumPy opinion, JAX's own
+            # paths are still compared with each other below.
             test.oracles.append(Oracle.REFERENCE_OVER_BUDGET)
         else:
             test.oracles.append(Oracle.REFERENCE)
