@@ -57,9 +57,9 @@ class Chooser:
 
 
 class SeededChooser(Chooser):
-    """Choices from ``random.Random(seed)``."""
+    """Choices from ``random.Random(seed)`` (a string seed: a further stream of a seed)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str) -> None:
         super().__init__()
         self._rng = random.Random(seed)
 

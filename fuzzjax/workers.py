@@ -71,6 +71,8 @@ class Outcome(Generic[R]):
     error: str = ""
     exitcode: int | None = None
     attempts: int = 1
+    #: A task that crashed or timed out: seconds it had run when its worker died or was killed.
+    seconds: float = 0.0
 
 
 @dataclass
@@ -336,7 +338,10 @@ class Pool(Generic[C, R]):
                 detail = f"worker {'timed out' if late else 'died'} (exit code {code})"
                 if attempts > 1:
                     detail += f" on each of {attempts} attempts"
-                finished[seed] = Outcome(seed, kind, error=detail, exitcode=code, attempts=attempts)
+                ran = max(0.0, now - worker.state.started.value)
+                finished[seed] = Outcome(
+                    seed, kind, error=detail, exitcode=code, attempts=attempts, seconds=ran
+                )
 
     def _failed_start(self, worker: _Worker) -> None:
         self.failed_starts += 1

@@ -17,6 +17,7 @@ from fuzzjax.cli.args import (
     seconds,
     workers_flag,
 )
+from fuzzjax.fuzzing.cost import FEEDBACK_MODES
 
 if TYPE_CHECKING:
     from fuzzjax.program import GenOptions
@@ -109,11 +110,13 @@ def fuzz_parser() -> ArgParser:
     )
     p.add_argument(
         "--feedback",
-        choices=("pairs", "alias", "off"),
+        choices=FEEDBACK_MODES,
         default="pairs",
         help="coverage feedback, recomputed every --epoch programs: pairs (default: alias "
         "weights toward the least covered operations, and the most tested operation pairs "
-        "damped under their consumer), alias (alias weights only), off",
+        "damped under their consumer), cost (pairs, and the operations whose programs cost "
+        "this run the most time, e.g. hangs, drawn less often), alias (alias weights only), "
+        "off",
     )
     p.add_argument(
         "--no-feedback", action="store_true", help="no coverage feedback (--feedback off)"

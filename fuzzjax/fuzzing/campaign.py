@@ -28,6 +28,7 @@ from typing import Any
 
 from fuzzjax.errors import FailureFolderError, FuzzjaxError, InvalidArgument, one_line
 from fuzzjax.fuzzing.case import Case, Signature
+from fuzzjax.fuzzing.cost import FEEDBACK_MODES, RESTART_SECONDS, ProgramCosts, damp, expensive
 from fuzzjax.fuzzing.coverage import alias_weights, pair_weights, possible_cells, reached
 from fuzzjax.fuzzing.diagnose import Status
 from fuzzjax.fuzzing.folders import BucketStore, versions, write_run_summary
@@ -45,9 +46,6 @@ from fuzzjax.fuzzing.triage import bucket_verdict
 from fuzzjax.fuzzing.upstream import known_bug
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.workers import Outcome, Pool
-
-#: Coverage feedback modes (``--feedback``): alias and pair weights, alias weights only, none.
-FEEDBACK_MODES = ("pairs", "alias", "off")
 
 
 @dataclass
@@ -72,9 +70,10 @@ class FuzzConfig:
     eager_percent: int = 10
     #: The optimised vs unoptimised (XLA HLO passes off) executable oracle.
     o0: bool = True
-    #: Coverage feedback (``FEEDBACK_MODES``): every ``epoch`` programs, ``GenOptions.weights``
-    #: (and with "pairs" ``GenOptions.pair_weights``) are recomputed from the campaign's
-    #: coverage counts (and recorded in each seed's options); "off": none.
+    #: Coverage feedback (``fuzzing.cost.FEEDBACK_MODES``): every ``epoch`` programs,
+    #: ``GenOptions.weights`` (and with "pairs" and "cost" ``GenOptions.pair_weights``) are
+    #: recomputed from the campaign's coverage counts (with "cost" the expensive aliases'
+    #: weights damped by this run's program costs) and recorded in each seed's options.
     feedback: str = "pairs"
     epoch: int = 500
     #: With feedback, the first epoch is this long and each next one twice as long, up to
@@ -313,6 +312,7 @@ class _Campaign:
             raise FailureFolderError(f"cannot create {self.crumbs}: {exc.strerror}") from None
         self.ledger.start_run(config.command(), versions())
         self.counts = self.ledger.coverage_counts()
+        self.costs = ProgramCosts()
         self.summary = FuzzSummary()
         self.start = time.monotonic()
         self.deadline = self.start + config.seconds if config.seconds else None
@@ -335,10 +335,13 @@ class _Campaign:
         mode = self.config.feedback
         if mode == "off" or not self.counts:
             return self.config.options
+        weights = alias_weights(self.counts)
+        if mode == "cost":
+            weights = damp(weights, self.costs.ratios())
         return dataclasses.replace(
             self.config.options,
-            weights=alias_weights(self.counts),
-            pair_weights=pair_weights(self.counts) if mode == "pairs" else (),
+            weights=weights,
+            pair_weights=pair_weights(self.counts) if mode in ("pairs", "cost") else (),
         )
 
     def loop(self) -> None:
@@ -378,7 +381,8 @@ class _Campaign:
             s.oracles.update(outcome.result.oracles)
             self.counts.update(outcome.result.cells)
             self.ledger.add_coverage(outcome.result.cells)
-        _record(outcome, self, options)
+        sig = _record(outcome, self, options)
+        self.costs.add(*_cost(outcome, sig))
         now = time.monotonic()
         if now - self.last_point > 10.0:
             self.last_point = now
@@ -420,11 +424,29 @@ class _Campaign:
             "coverage": {"reached": s.coverage, "possible": s.possible},
             "seconds": round(s.seconds, 1),
             "worker_restarts": s.restarts,
+            "expensive_aliases": [
+                [alias, round(ratio, 2)] for alias, ratio in expensive(self.costs.ratios())
+            ],
         }
         write_run_summary(c.out, report, s.benign, s.benign_examples)
 
 
-def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -> None:
+def _cost(outcome: Outcome[FuzzResult], sig: Signature | None) -> tuple[list[str], float]:
+    """The aliases a tested program used and the seconds it cost (``fuzzing.cost``): a hang or
+    a crash costs the time until its worker was killed and a restart."""
+    result = outcome.result
+    if sig is not None and sig.ops:
+        aliases = list(sig.ops)
+    else:  # a passing program: the operations its reference evaluation met
+        cells = result.cells if result is not None else []
+        aliases = [c.split(":")[1] for c in cells if c.startswith("dtype:")]
+    if result is not None:
+        return aliases, result.seconds
+    return aliases, outcome.seconds + RESTART_SECONDS
+
+
+def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -> Signature | None:
+    """Count the outcome and file a failure in its bucket; the failure's signature."""
     config, summary, store = run.config, run.summary, run.store
     result = outcome.result
     case: Case | None = None
@@ -446,7 +468,7 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
             examples = summary.benign_examples.setdefault(rule, [])
             if len(examples) < 5:
                 examples.append(outcome.seed)
-        return
+        return None
     summary.failures += 1
     key = sig.key()
     summary.hits[key] = summary.hits.get(key, 0) + 1
@@ -454,9 +476,9 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
         summary.new_buckets.append(key)
     if key in store.folders:
         store.hit(key, outcome.seed)
-        return
+        return sig
     if case is None:
-        return
+        return sig
     transform = result.transform if result else None
     if result is not None and result.failing is not None:
         case = result.failing  # a transformation oracle's own inputs (plain inputs for AD)
@@ -494,3 +516,4 @@ def _record(outcome: Outcome[FuzzResult], run: _Campaign, options: GenOptions) -
         culprit = result.culprit if result else None
         job = ShrinkJob(sig, case, program, outcome.seed, culprit, meta, options)
         run.shrinker.jobs.put(job)
+    return sig

@@ -86,6 +86,8 @@ class FuzzResult:
     #: (``fuzzing.transform_run.TransformFinding``).
     failing: Case | None = None
     transform: dict[str, Any] | None = None
+    #: Seconds the worker spent on the task (``fuzzing.cost``).
+    seconds: float = 0.0
 
     @classmethod
     def of(cls, found: Diagnosis, **fields: Any) -> FuzzResult:
@@ -146,6 +148,12 @@ def make_fuzz_task(config: FuzzTaskConfig) -> Callable[[int], FuzzResult]:
     tick = cache_clearer()
 
     def task(n: int) -> FuzzResult:
+        start = time.perf_counter()
+        result = _task(n)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _task(n: int) -> FuzzResult:
         tick()
         crumb = crumbs / str(n)
         crumb.write_text(Stage.GENERATE.value)

@@ -594,7 +594,37 @@ def generate(seed: int, options: GenOptions | None = None, **kwargs: Any) -> Pro
     opts = options or GenOptions()
     if kwargs:
         opts = dataclasses.replace(opts, **kwargs)  # validated by GenOptions itself
-    return build(SeededChooser(seed), opts, seed=seed)
+    for attempt in range(SIZE_ATTEMPTS):
+        chooser = SeededChooser(seed if attempt == 0 else f"{seed}/{attempt}")
+        program = build(chooser, opts, seed=seed)
+        if within_budget(program, opts.max_elements):
+            return program
+    raise GenerationError(
+        f"seed {seed}: no program with parameters and result of at most "
+        f"{opts.max_elements} elements in {SIZE_ATTEMPTS} attempts"
+    )
+
+
+#: ``generate`` draws again (from the seed's next stream) while a program has a parameter or a
+#: result over ``max_elements``; at most this many draws. Some typing rules derive an
+#: operand's shape from another's (a square matrix from a vector's length, a Kronecker or
+#: outer product), so a large dimension could make a 32768 x 32768 parameter: a gigabyte of
+#: input the fuzz supervisor ran out of memory building. 0.2-0.4% of programs were over at
+#: the defaults (``notes/fuzzing.md``, "Programs within max_elements").
+SIZE_ATTEMPTS = 8
+
+
+def within_budget(program: Program, max_elements: int) -> bool:
+    """Whether every parameter and the result have at most ``max_elements`` elements."""
+    shapes = [arg.shape for arg in program.args] + [program.result_shape]
+    return all(_elements(shape) <= max_elements for shape in shapes)
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 def replay_choices(choices: list[int] | tuple[int, ...], options: GenOptions) -> Program:

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from fuzzjax.choices import HypothesisChooser
-from fuzzjax.generation.generator import build
+from fuzzjax.generation.generator import build, within_budget
 from fuzzjax.program import GenOptions, Program
 
 
@@ -35,4 +35,5 @@ def programs(
     def _programs(draw: Any) -> Program:
         return build(HypothesisChooser(draw), options)
 
-    return _programs()
+    # As ``generate`` does: parameters and result within max_elements (rarely filtered).
+    return _programs().filter(lambda program: within_budget(program, max_elements))
