@@ -18,9 +18,7 @@ would grow without bound) and after any exception raised while it was in use.
 On the same path, lowering rules that trace a Python function on every call
 (``mlir.lower_fun``: Threefry for each ``jax.random`` draw, cumulative reductions,
 argmax, scan...) reuse the jaxpr traced for the same rule, avals, parameters and
-trace context (:mod:`fuzzjax.lowering.tracecache`), and an equation lowered in an earlier
-module of the thread is copied from it instead of lowered again
-(:mod:`fuzzjax.lowering.funccache`).
+trace context (:mod:`fuzzjax.lowering.tracecache`).
 
 This relies on JAX internals, so it is enabled only for jax versions where
 byte-identical output was verified and only when the hook point exists; set
@@ -38,7 +36,7 @@ from typing import Any
 
 import jax
 
-from fuzzjax.lowering import funccache, tracecache
+from fuzzjax.lowering import tracecache
 
 __all__ = ["FAST_PATH_AVAILABLE", "lower_stablehlo", "stock_lower_stablehlo"]
 
@@ -99,7 +97,6 @@ def _make_ir_context_hook() -> Any:
     if not st.active:
         return _original_make()
     if st.context is None or st.uses >= _RECYCLE_EVERY or st.pid != os.getpid():
-        funccache.clear()  # its functions live in the context being replaced
         st.context = _original_make()
         st.uses = 0
         st.pid = os.getpid()
@@ -115,7 +112,6 @@ def _install_hook() -> None:
             _original_make = _mlir.make_ir_context
             _mlir.make_ir_context = _make_ir_context_hook
             tracecache.install(_mlir, _lowering_here)
-            funccache.install(_mlir, _lowering_here)
 
 
 def _lowering_here() -> bool:
@@ -154,7 +150,6 @@ def lower_stablehlo(
             # The shared context was in use when lowering failed: don't trust
             # it for the next program.
             st.context = None
-            funccache.clear()
         raise
     finally:
         st.active -= 1

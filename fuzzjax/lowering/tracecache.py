@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CACHE_SIZE", "ENABLED", "holds", "install", "stats", "touch"]
+__all__ = ["CACHE_SIZE", "ENABLED", "install", "stats"]
 
 #: Traced jaxprs kept per process (least recently used dropped first).
 CACHE_SIZE = 4096
@@ -54,28 +54,11 @@ _counts = {"hits": 0, "misses": 0}
 _installed = False
 #: Off switch for measurement (``scripts/trace_cache_ab.py`` alternates it per program).
 ENABLED = True
-#: Called with (cache key, jaxpr) for every trace answered or stored by the cache
-#: (:mod:`fuzzjax.lowering.funccache` notes which jaxprs a lowering used).
-listener: Callable[[Any, Any], None] | None = None
 
 
 def stats() -> dict[str, int]:
     """Hits and misses of the trace cache in this process (for profiling scripts)."""
     return dict(_counts, size=len(_cache))
-
-
-def holds(key: Any, jaxpr: Any) -> bool:
-    """Whether the cache still answers ``key`` with this very ``jaxpr``."""
-    with _lock:
-        return _cache.get(key) is jaxpr
-
-
-def touch(key: Any) -> None:
-    """Count a use of ``key`` as a hit would (a lowering replayed without tracing)."""
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            _counts["hits"] += 1
 
 
 def _cacheable(rule: Callable[..., Any]) -> bool:
@@ -122,18 +105,13 @@ def _trace_hook(original: Callable[..., Any]) -> Callable[..., Any]:
             if hit is not None:
                 _cache.move_to_end(full)
                 _counts["hits"] += 1
-        if hit is not None:
-            if listener is not None:
-                listener(full, hit)
-            return hit
+                return hit
         traced = original(fun, in_avals, **kwargs)
         with _lock:
             _counts["misses"] += 1
             _cache[full] = traced
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
-        if listener is not None:
-            listener(full, traced)
         return traced
 
     trace_to_jaxpr_dynamic.__wrapped__ = original  # type: ignore[attr-defined]
