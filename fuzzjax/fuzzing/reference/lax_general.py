@@ -11,7 +11,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.dtypes import KIND, real_dtype
-from fuzzjax.fuzzing.inputs import np_dtype
+from fuzzjax.fuzzing.inputs import finfo, np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value
 from fuzzjax.fuzzing.reference.linalg import _ill_conditioned, _windows
 from fuzzjax.fuzzing.reference.values import (
@@ -264,8 +264,14 @@ def _quantile(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     return it.out(value, out, whole(args, np.shape(value)))
 
 
+#: Dtypes XLA solves triangular systems in itself, in that precision
+#: (``fuzzjax.rules.lax_general.HALF_SOLVE_DTYPES``): their results get ``substitution_slack``.
+HALF_SOLVES = ("float16", "bfloat16")
+
+
 def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
-    a, b = (it.to(v, args[1].dtype) for v in args)
+    dtype = args[1].dtype
+    a, b = (it.to(v, dtype) for v in args)
     lower = str(attrs(tree)[0]) == "True" if attrs(tree) else True
     if tree.data == "solve_triangular":
         matrix = np.tril(a) if lower else np.triu(a)
@@ -283,17 +289,36 @@ def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     bad = failed | _ill_conditioned("solve", matrix, np.shape(result))
     mark(undefined, "linalg_singular_or_nonfinite", bad)
     if not bad.any():
-        mark(undefined, "float_accumulation_order", _solve_hazard(matrix, b, result))
-    return it.out(result, args[1].dtype, undefined)
+        limit = min(ACC_LIMIT, float(finfo(real_dtype(dtype)).max))
+        mark(undefined, "float_accumulation_order", _solve_hazard(matrix, b, result, limit))
+    out = it.out(result, dtype, undefined)
+    if dtype in HALF_SOLVES and not bad.any():
+        slack = substitution_slack(matrix, result, float(finfo(dtype).eps))
+        return Val(out.value, out.dtype, out.undefined, slack=slack)
+    return out
 
 
-def _solve_hazard(matrix: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Whole output when a substitution's partial sums may overflow float32 although the exact
-    solution does not: bounded by ``|A^-1| |b|`` and ``|A| |x|`` (float64 magnitudes)."""
+def substitution_slack(matrix: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
+    """Forward error bound of a triangular solve in a precision of unit roundoff ``eps / 2``:
+    ``n * eps * |T^-1| |T| |x|`` (backward stable substitution, ``(T + dT) x' = b`` with
+    ``|dT| <= gamma_n |T|``: Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed.,
+    Thm 8.5 and (7.9)), which also bounds the final rounding of ``x``. XLA's CPU expander
+    solves float16/bfloat16 systems in that type (or with float32 intermediates)."""
+    n = max(1, matrix.shape[0])
+    with np.errstate(all="ignore"):
+        inverse = np.abs(np.linalg.inv(matrix))
+        slack = n * eps * (inverse @ (np.abs(matrix) @ np.abs(x)))
+    return np.where(np.isfinite(slack), slack, 0.0)
+
+
+def _solve_hazard(matrix: np.ndarray, b: np.ndarray, x: np.ndarray, limit: float) -> np.ndarray:
+    """Whole output when a substitution's partial sums may overflow the working precision
+    (float32, or a half type's own ``limit``) although the exact solution does not: bounded by
+    ``|A^-1| |b|`` and ``|A| |x|`` (float64 magnitudes)."""
     with np.errstate(all="ignore"):
         size = np.abs(np.linalg.inv(matrix)) @ np.abs(b)
         size = np.maximum(size, np.abs(matrix) @ np.abs(x))
-        return np.full(np.shape(x), bool(np.any(~(np.abs(b) <= ACC_LIMIT) | ~(size <= ACC_LIMIT))))
+        return np.full(np.shape(x), bool(np.any(~(np.abs(b) <= limit) | ~(size <= limit))))
 
 
 #: General lax operations and array functions.
