@@ -147,9 +147,10 @@ class Categorical(Rule):
 class RngUniform(Rule):
     """``lax.rng_uniform(a, b, shape)``: ``shape`` values of the bounds' dtype in ``[a, b)``
     (undefined where ``b <= a``) from XLA's stateful generator; the bounds are scalar
-    expressions of the result dtype. Only where ``Limits.stateful`` allows."""
+    expressions of the result dtype. Only where ``Limits.stateful`` allows. In the ``lax``
+    family: in ``random`` (few rules, most of them nullary) it took 11% of default programs."""
 
-    family = "random"
+    family = "lax"
     alias = "rng_uniform"
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
