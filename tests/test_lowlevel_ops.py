@@ -180,8 +180,7 @@ def test_half_solve_triangular_is_xlas_own_and_within_the_substitution_bound(dty
     rng = np.random.default_rng(1)
     for n, k, lower in [(1, 0, True), (4, 2, False), (9, 0, True), (16, 3, False)]:
         source = (
-            "def f(x0, x1):\n"
-            f"    return jax.scipy.linalg.solve_triangular(x0, x1, lower={lower})\n"
+            f"def f(x0, x1):\n    return jax.scipy.linalg.solve_triangular(x0, x1, lower={lower})\n"
         )
         t = rng.standard_normal((n, n)) + 4 * np.eye(n)
         b = rng.standard_normal((n, k) if k else (n,)) * 10

@@ -263,7 +263,7 @@ class Solve(Rule):
         self.alias = alias
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
-        dtypes = LAPACK_DTYPES_X64 if limits.x64 else LAPACK_DTYPES
+        dtypes: tuple[str, ...] = LAPACK_DTYPES_X64 if limits.x64 else LAPACK_DTYPES
         if self.alias == "solve_triangular":
             dtypes += HALF_SOLVE_DTYPES
         return out.dtype in dtypes and out.rank in (1, 2) and limits.max_rank >= 2
