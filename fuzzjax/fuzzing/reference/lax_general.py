@@ -264,11 +264,6 @@ def _quantile(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     return it.out(value, out, whole(args, np.shape(value)))
 
 
-#: Dtypes XLA solves triangular systems in itself, in that precision
-#: (``fuzzjax.rules.lax_general.HALF_SOLVE_DTYPES``): their results get ``substitution_slack``.
-HALF_SOLVES = ("float16", "bfloat16")
-
-
 def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     dtype = args[1].dtype
     a, b = (it.to(v, dtype) for v in args)
@@ -289,36 +284,53 @@ def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     bad = failed | _ill_conditioned("solve", matrix, np.shape(result))
     mark(undefined, "linalg_singular_or_nonfinite", bad)
     if not bad.any():
-        limit = min(ACC_LIMIT, float(finfo(real_dtype(dtype)).max))
-        mark(undefined, "float_accumulation_order", _solve_hazard(matrix, b, result, limit))
+        triangular = tree.data == "solve_triangular"
+        hazard = _solve_hazard(matrix, b, result, dtype, triangular)
+        mark(undefined, "float_accumulation_order", hazard)
     out = it.out(result, dtype, undefined)
-    if dtype in HALF_SOLVES and not bad.any():
-        slack = substitution_slack(matrix, result, float(finfo(dtype).eps))
+    if tree.data == "solve_triangular" and not bad.any():
+        slack = substitution_slack(matrix, result, dtype)
         return Val(out.value, out.dtype, out.undefined, slack=slack)
     return out
 
 
-def substitution_slack(matrix: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
-    """Forward error bound of a triangular solve in a precision of unit roundoff ``eps / 2``:
-    ``n * eps * |T^-1| |T| |x|`` (backward stable substitution, ``(T + dT) x' = b`` with
-    ``|dT| <= gamma_n |T|``: Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed.,
-    Thm 8.5 and (7.9)), which also bounds the final rounding of ``x``. XLA's CPU expander
-    solves float16/bfloat16 systems in that type (or with float32 intermediates)."""
+def substitution_slack(matrix: np.ndarray, x: np.ndarray, dtype: str) -> np.ndarray:
+    """Forward error bound of a triangular solve in ``dtype`` (machine epsilon ``eps``):
+    ``n * eps * |T^-1| |T| |x|``, twice that for complex dtypes (backward stable substitution,
+    ``(T + dT) x' = b`` with ``|dT| <= gamma_n |T|``: Higham, Accuracy and Stability of
+    Numerical Algorithms, 2nd ed., Thm 8.5 and (7.9); complex arithmetic rounds up to about
+    twice as much per operation, sec. 3.6). It also bounds the final rounding of ``x``. XLA's
+    CPU expander solves float16/bfloat16 systems in that type (or with float32
+    intermediates), LAPACK's trsm float32/complex64 ones."""
     n = max(1, matrix.shape[0])
+    eps = float(finfo(real_dtype(dtype)).eps) * (2 if KIND[dtype] == "c" else 1)
     with np.errstate(all="ignore"):
         inverse = np.abs(np.linalg.inv(matrix))
         slack = n * eps * (inverse @ (np.abs(matrix) @ np.abs(x)))
     return np.where(np.isfinite(slack), slack, 0.0)
 
 
-def _solve_hazard(matrix: np.ndarray, b: np.ndarray, x: np.ndarray, limit: float) -> np.ndarray:
-    """Whole output when a substitution's partial sums may overflow the working precision
-    (float32, or a half type's own ``limit``) although the exact solution does not: bounded by
-    ``|A^-1| |b|`` and ``|A| |x|`` (float64 magnitudes)."""
+def _solve_hazard(
+    matrix: np.ndarray, b: np.ndarray, x: np.ndarray, dtype: str, triangular: bool
+) -> np.ndarray:
+    """Whole output when a solve's intermediates may overflow or underflow the working
+    precision (float32, or a half type's own range) although the exact solution does not: the
+    partial sums of a substitution, bounded by ``|A^-1| |b|`` and ``|A| |x|`` (float64
+    magnitudes); for a triangular ``A`` also the inverted diagonal (XLA's expander multiplies
+    by the inverses of diagonal blocks, which are blocks of ``A^-1``, and LAPACK by
+    reciprocals of the diagonal): an entry beyond the range, or a reciprocal whose part is
+    below the smallest normal number (flushed to zero on CPU)."""
+    info = finfo(real_dtype(dtype))
+    limit, tiny = min(ACC_LIMIT, float(info.max)), float(info.tiny)
     with np.errstate(all="ignore"):
-        size = np.abs(np.linalg.inv(matrix)) @ np.abs(b)
-        size = np.maximum(size, np.abs(matrix) @ np.abs(x))
-        return np.full(np.shape(x), bool(np.any(~(np.abs(b) <= limit) | ~(size <= limit))))
+        inverse = np.abs(np.linalg.inv(matrix))
+        size = np.maximum(inverse @ np.abs(b), np.abs(matrix) @ np.abs(x))
+        hazard = np.any(~(np.abs(b) <= limit)) or np.any(~(size <= limit))
+        if triangular and not hazard:
+            diagonal = np.diagonal(matrix)
+            parts = np.abs([p for d in (diagonal, 1 / diagonal) for p in (d.real, d.imag)])
+            hazard = np.any(~(inverse <= limit)) or np.any((parts > 0) & (parts < tiny))
+    return np.full(np.shape(x), bool(hazard))
 
 
 #: General lax operations and array functions.
