@@ -79,6 +79,10 @@ class GenOptions:
     #: not listed: 1x). Empty: no pair steering (the draws of earlier versions). Fuzz campaigns
     #: set it from coverage counts (``fuzzjax.fuzzing.coverage.pair_weights``).
     pair_weights: tuple[tuple[str, str, int], ...] = ()
+    #: Draw forms whose values come from hidden runtime state (``lax.rng_uniform``: XLA's
+    #: rng state advances on every run of an executable, so two runs give different values).
+    #: ``fuzzjax fuzz`` turns it off: its oracles compare runs and need deterministic programs.
+    stateful: bool = True
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -119,7 +123,15 @@ DEFAULT_PAIR_WEIGHT = 8
 #: At most this many ``pair_weights`` entries (they are stored with every seed's options).
 MAX_PAIR_WEIGHTS = 256
 #: GenOptions fields written to JSON only when they differ from their default.
-_LATER_FIELDS = ("x64", "swarm", "weights", "large_percent", "profile", "pair_weights")
+_LATER_FIELDS = (
+    "x64",
+    "swarm",
+    "weights",
+    "large_percent",
+    "profile",
+    "pair_weights",
+    "stateful",
+)
 
 
 def _validate(opts: GenOptions) -> None:
@@ -134,7 +146,7 @@ def _validate(opts: GenOptions) -> None:
         ("kernel_percent", opts.kernel_percent, 0, 100),
         ("large_percent", opts.large_percent, 0, 100),
     ]
-    for name in ("x64", "swarm", "balanced"):
+    for name in ("x64", "swarm", "balanced", "stateful"):
         if not isinstance(getattr(opts, name), bool):
             raise InvalidArgument(name, getattr(opts, name), "must be True or False")
     aliases = [a for a, _ in opts.weights]

@@ -240,6 +240,8 @@ FUZZ = [
     ["--shrink-time", "1e300"],
     ["--out", "{fx}/plain_file"],
     ["--bogus"],
+    ["--count", "1", "--options-json", '{{"stateful": true}}'],
+    ["--count", "1", "--options-json", '{{"stateful": 1}}'],
 ]
 ROWS += [
     Row(

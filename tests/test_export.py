@@ -96,6 +96,7 @@ def expected_schema(with_split: bool = False) -> Any:
                     )
                 ),
             ),
+            ("stateful", pa.bool_()),
         ]
     )
     argument = pa.struct(

@@ -166,3 +166,76 @@ def test_rbg_samples_are_compared_between_jax_runs_only() -> None:
     assert set(ref.undefined) == {"rng_bit_generator"} and ref.mask().all()
     threefry = evaluate(source.replace(', impl="rbg"', ""), [x]).result
     assert not threefry.mask().any()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_solve_triangular_is_xlas_own_and_within_the_substitution_bound(dtype: str) -> None:
+    """float16/bfloat16 ``solve_triangular`` lowers to ``stablehlo.triangular_solve`` (LAPACK
+    dtypes become a custom_call on CPU); jit's result is within the reference's slack
+    (``substitution_slack``) on well-conditioned systems, and the slack still rejects the
+    solution of the other triangle."""
+    from fuzzjax.fuzzing.inputs import np_dtype
+    from fuzzjax.fuzzing.oracles import compare
+
+    rng = np.random.default_rng(1)
+    for n, k, lower in [(1, 0, True), (4, 2, False), (9, 0, True), (16, 3, False)]:
+        source = (
+            f"def f(x0, x1):\n    return jax.scipy.linalg.solve_triangular(x0, x1, lower={lower})\n"
+        )
+        t = rng.standard_normal((n, n)) + 4 * np.eye(n)
+        b = rng.standard_normal((n, k) if k else (n,)) * 10
+        x0, x1 = t.astype(np_dtype(dtype)), b.astype(np_dtype(dtype))
+        fn = load_function(source)
+        specs = [jax.ShapeDtypeStruct(x0.shape, dtype), jax.ShapeDtypeStruct(x1.shape, dtype)]
+        ops = op_counts(lower_text(fn, specs))
+        assert "stablehlo.triangular_solve" in ops and "stablehlo.custom_call" not in ops
+        got = np.asarray(jax.jit(fn)(x0, x1))
+        ref = evaluate(source, [x0, x1]).result
+        assert ref.slack is not None and not ref.mask().any()
+        diff = compare(got, np.asarray(ref.value), dtype, undefined=ref.undefined, atol=ref.slack)
+        assert not diff.failed, (n, k, lower, diff.detail)
+        if n > 1:  # the other triangle's solution is caught: the slack is no licence
+            other = np.triu(t) if lower else np.tril(t)
+            wrong = np.linalg.solve(other.astype(x0.dtype).astype(np.float64), x1.astype(float))
+            wrong_diff = compare(
+                wrong.astype(x0.dtype), np.asarray(ref.value), dtype, atol=ref.slack
+            )
+            assert wrong_diff.failed, (n, k, lower)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_solve_of_an_empty_system_has_a_reference(dtype: str) -> None:
+    """A 0 x 0 system: NumPy's ``cond`` refuses empty matrices, the reference does not."""
+    from fuzzjax.fuzzing.inputs import np_dtype
+
+    source = "def f(x0, x1):\n    return jax.scipy.linalg.solve_triangular(x0, x1, lower=True)\n"
+    x0, x1 = np.zeros((0, 0), np_dtype(dtype)), np.zeros((0, 2), np_dtype(dtype))
+    ref = evaluate(source, [x0, x1]).result
+    assert np.shape(ref.value) == (0, 2) and ref.dtype == dtype
+    assert np.asarray(jax.jit(load_function(source))(x0, x1)).shape == (0, 2)
+
+
+def test_rng_uniform_is_stateful_so_only_generation_draws_it() -> None:
+    """``lax.rng_uniform`` lowers to ``stablehlo.rng``; two runs of one executable give
+    different values (XLA's rng state), so the reference marks every element
+    ``rng_uniform_stateful`` and ``GenOptions(stateful=False)`` (fuzz mode) never draws it."""
+    from fuzzjax.generation.generator import generate
+    from fuzzjax.program import GenOptions
+
+    source = "def f(x0, x1):\n    return lax.rng_uniform(x0, x1, (64,))\n"
+    fn = load_function(source)
+    specs = [jax.ShapeDtypeStruct((), "float32")] * 2
+    assert "stablehlo.rng" in op_counts(lower_text(fn, specs))
+    lo, hi = np.float32(-1), np.float32(2)
+    compiled = jax.jit(fn).lower(lo, hi).compile()
+    first, second = np.asarray(compiled(lo, hi)), np.asarray(compiled(lo, hi))
+    assert not np.array_equal(first, second)
+    assert np.all((lo <= first) & (first < hi))
+    ref = evaluate(source, [lo, hi]).result
+    assert ref.dtype == "float32" and np.shape(ref.value) == (64,)
+    assert set(ref.undefined) == {"rng_uniform_stateful"} and ref.mask().all()
+    weights = (("rng_uniform", 65536),)
+    drawn = [generate(s, GenOptions(max_depth=2, weights=weights)).source for s in range(40)]
+    assert any("lax.rng_uniform" in s for s in drawn)
+    off = GenOptions(max_depth=2, weights=weights, stateful=False)
+    assert not any("lax.rng_uniform" in generate(s, off).source for s in range(40))

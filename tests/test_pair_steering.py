@@ -114,8 +114,8 @@ def test_a_steered_seed_replays_byte_identically_from_its_failure_command(
     tmp_path: Path,
 ) -> None:
     steering = (("op_add", "op_add", 3), ("op_add", "where", 0), ("where", "op_add", 65536))
-    options = dataclasses.replace(
-        DEEP, weights=(("op_add", 512), ("where", 512)), pair_weights=steering
+    options = dataclasses.replace(  # fuzz mode's options: stateful forms off
+        DEEP, weights=(("op_add", 512), ("where", 512)), pair_weights=steering, stateful=False
     )
     config = FuzzConfig(out=tmp_path, options=GenOptions(max_depth=4), seed=11)
     unsteered = dataclasses.replace(options, pair_weights=())

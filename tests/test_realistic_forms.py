@@ -116,6 +116,7 @@ NEW = sorted(
         "custom_call",
         "max_pool_vjp",
         "sharding_constraint",
+        "rng_uniform",
     }
 )
 

@@ -22,8 +22,9 @@ from fuzzjax.program import GenOptions
 from fuzzjax.rules.shapes import Limits
 from fuzzjax.rules.table import TABLE
 
-# Default programs of fuzzjax 0.5.0 (re-pinned with the version bump when issue 16 added the
-# max-pool VJP, rbg keys, polygamma/zeta and with_sharding_constraint; 0.4.0's when it added lax
+# Default programs of fuzzjax 0.6.0 (re-pinned with the version bump when issue 16 added
+# float16/bfloat16 solve_triangular and lax.rng_uniform; 0.5.0's when it added the max-pool
+# VJP, rbg keys, polygamma/zeta and with_sharding_constraint; 0.4.0's when it added lax
 # primitives with their own StableHLO op, jnp.fft, collectives in shard_map and pytree
 # parameters; 0.3.0's when the grammar grew the forms of real JAX code; 0.2.0's before x64 mode
 # was added): x64 support must not change them. Changing default programs needs a fuzzjax
@@ -36,9 +37,9 @@ PINNED_SOURCES = {
     42: "def f(x0):\n    return jnp.fmin(x0, True)\n",
 }
 #: sha256 over (source, input_info, result dtype) of seeds 0..399 at max_depth=5.
-PINNED_DIGEST_400 = "2b29756b073a01e27cdd8b0956fb50d29b0a70ec755c40f1a75522116e1fdd23"
+PINNED_DIGEST_400 = "9465c02794112c7f6338912de49ae989f2e131484f2e4550267fbed332d38b10"
 #: sha256 over (source, input_info) of seeds 0..99 with max_depth=4, balanced=True.
-PINNED_DIGEST_BALANCED = "75dd58bc809c9cbb91cbee252f079214ba4408773e6d45da78aa0eb305f37031"
+PINNED_DIGEST_BALANCED = "ffc4cd2d54ad27b7892183c0554b931fc91f6ee8e07453a6b7d81d75c96d99ff"
 PINNED_OPTIONS_JSON = (
     '{"balanced": false, "category": "", "depth_weights": [], "kernel_percent": 4, '
     '"let_percent": 10, "max_depth": 5, "max_elements": 65536, "max_params": 8, '

@@ -133,7 +133,8 @@ def fuzz_parser() -> ArgParser:
         metavar="JSON",
         default=None,
         help="exact generation options (GenOptions JSON, as in a failure's meta.json); "
-        "replaces the generation flags and turns coverage feedback off",
+        "replaces the generation flags and turns coverage feedback off; fuzzing never draws "
+        "stateful forms (lax.rng_uniform), so stateful is false",
     )
     p.add_argument(
         "--seed",
@@ -166,7 +167,9 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
     if args.options_json is not None:
         options = _options_json(args.options_json)
     else:
-        options = gen_options(args, swarm=not args.no_swarm, large_percent=args.large_percent)
+        options = gen_options(
+            args, swarm=not args.no_swarm, large_percent=args.large_percent, stateful=False
+        )
     out = writable_folder(Path(args.out), "--out")
     from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
     from fuzzjax.workers import default_workers
@@ -236,13 +239,24 @@ def cmd_triage(argv: Sequence[str]) -> int:
 
 
 def _options_json(text: str) -> GenOptions:
+    """``--options-json`` with ``stateful`` off: the values of ``lax.rng_uniform`` change from
+    run to run by design, which fuzzing's oracles would report. An explicit true is refused."""
+    import dataclasses
+    import json
+
     from fuzzjax.program import GenOptions
 
     try:
         options = GenOptions.from_json(text)
+        asked = json.loads(text).get("stateful", False)
     except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"--options-json is not a GenOptions JSON object: {exc}") from None
-    return options
+    if asked is not False:
+        raise UsageError(
+            f"--options-json: stateful={json.dumps(asked)} cannot be fuzzed (lax.rng_uniform "
+            "gives new values on every run); leave it out or set it to false"
+        )
+    return dataclasses.replace(options, stateful=False)
 
 
 def shrink_parser() -> ArgParser:

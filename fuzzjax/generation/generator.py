@@ -79,6 +79,7 @@ class Generator:
             options.max_params,
             x64=options.x64,
             large_percent=options.large_percent,
+            stateful=options.stateful,
         )
         self.params: list[ArrayType] = []
         self.statements: list[tuple[str, Node]] = []  # let-bound locals, in order

@@ -247,9 +247,15 @@ class Quantile(Rule):
         return f"{args[0]}, {attrs['q']}, axis={attrs['axis']}"
 
 
+#: Dtypes ``solve_triangular`` takes beyond LAPACK's: XLA solves them itself, in the half
+#: type (``stablehlo.triangular_solve``; LAPACK dtypes become a ``custom_call`` on CPU).
+HALF_SOLVE_DTYPES = ("float16", "bfloat16")
+
+
 class Solve(Rule):
     """``jax.scipy.linalg.solve_triangular(a, b, lower=..)``, ``cho_solve((c, lower), b)``,
-    ``jax.scipy.linalg.solve(a, b)``: b (n,) or (n, k)."""
+    ``jax.scipy.linalg.solve(a, b)``: b (n,) or (n, k); ``solve_triangular`` also of
+    ``HALF_SOLVE_DTYPES``."""
 
     family = "linalg"
 
@@ -257,8 +263,10 @@ class Solve(Rule):
         self.alias = alias
 
     def can_produce(self, out: ArrayType, limits: Limits) -> bool:
-        lapack = LAPACK_DTYPES_X64 if limits.x64 else LAPACK_DTYPES
-        return out.dtype in lapack and out.rank in (1, 2) and limits.max_rank >= 2
+        dtypes: tuple[str, ...] = LAPACK_DTYPES_X64 if limits.x64 else LAPACK_DTYPES
+        if self.alias == "solve_triangular":
+            dtypes += HALF_SOLVE_DTYPES
+        return out.dtype in dtypes and out.rank in (1, 2) and limits.max_rank >= 2
 
     def plan(self, ch: Chooser, out: ArrayType, limits: Limits) -> Plan:
         n = out.shape[0]

@@ -22,6 +22,8 @@ class Limits:
     x64: bool = False
     #: Percent of drawn shapes with one large dimension (``LARGE_DIMS``, within max_elements).
     large_percent: int = 0
+    #: Forms with hidden runtime state (``lax.rng_uniform``) allowed (``GenOptions.stateful``).
+    stateful: bool = True
 
 
 #: Sizes of the occasional large dimension (``Limits.large_percent``).

@@ -11,7 +11,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.dtypes import KIND, real_dtype
-from fuzzjax.fuzzing.inputs import np_dtype
+from fuzzjax.fuzzing.inputs import finfo, np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value
 from fuzzjax.fuzzing.reference.linalg import _ill_conditioned, _windows
 from fuzzjax.fuzzing.reference.values import (
@@ -265,7 +265,8 @@ def _quantile(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
 
 
 def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
-    a, b = (it.to(v, args[1].dtype) for v in args)
+    dtype = args[1].dtype
+    a, b = (it.to(v, dtype) for v in args)
     lower = str(attrs(tree)[0]) == "True" if attrs(tree) else True
     if tree.data == "solve_triangular":
         matrix = np.tril(a) if lower else np.triu(a)
@@ -283,17 +284,53 @@ def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     bad = failed | _ill_conditioned("solve", matrix, np.shape(result))
     mark(undefined, "linalg_singular_or_nonfinite", bad)
     if not bad.any():
-        mark(undefined, "float_accumulation_order", _solve_hazard(matrix, b, result))
-    return it.out(result, args[1].dtype, undefined)
+        triangular = tree.data == "solve_triangular"
+        hazard = _solve_hazard(matrix, b, result, dtype, triangular)
+        mark(undefined, "float_accumulation_order", hazard)
+    out = it.out(result, dtype, undefined)
+    if tree.data == "solve_triangular" and not bad.any():
+        slack = substitution_slack(matrix, result, dtype)
+        return Val(out.value, out.dtype, out.undefined, slack=slack)
+    return out
 
 
-def _solve_hazard(matrix: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Whole output when a substitution's partial sums may overflow float32 although the exact
-    solution does not: bounded by ``|A^-1| |b|`` and ``|A| |x|`` (float64 magnitudes)."""
+def substitution_slack(matrix: np.ndarray, x: np.ndarray, dtype: str) -> np.ndarray:
+    """Forward error bound of a triangular solve in ``dtype`` (machine epsilon ``eps``):
+    ``n * eps * |T^-1| |T| |x|``, twice that for complex dtypes (backward stable substitution,
+    ``(T + dT) x' = b`` with ``|dT| <= gamma_n |T|``: Higham, Accuracy and Stability of
+    Numerical Algorithms, 2nd ed., Thm 8.5 and (7.9); complex arithmetic rounds up to about
+    twice as much per operation, sec. 3.6). It also bounds the final rounding of ``x``. XLA's
+    CPU expander solves float16/bfloat16 systems in that type (or with float32
+    intermediates), LAPACK's trsm float32/complex64 ones."""
+    n = max(1, matrix.shape[0])
+    eps = float(finfo(real_dtype(dtype)).eps) * (2 if KIND[dtype] == "c" else 1)
     with np.errstate(all="ignore"):
-        size = np.abs(np.linalg.inv(matrix)) @ np.abs(b)
-        size = np.maximum(size, np.abs(matrix) @ np.abs(x))
-        return np.full(np.shape(x), bool(np.any(~(np.abs(b) <= ACC_LIMIT) | ~(size <= ACC_LIMIT))))
+        inverse = np.abs(np.linalg.inv(matrix))
+        slack = n * eps * (inverse @ (np.abs(matrix) @ np.abs(x)))
+    return np.where(np.isfinite(slack), slack, 0.0)
+
+
+def _solve_hazard(
+    matrix: np.ndarray, b: np.ndarray, x: np.ndarray, dtype: str, triangular: bool
+) -> np.ndarray:
+    """Whole output when a solve's intermediates may overflow or underflow the working
+    precision (float32, or a half type's own range) although the exact solution does not: the
+    partial sums of a substitution, bounded by ``|A^-1| |b|`` and ``|A| |x|`` (float64
+    magnitudes); for a triangular ``A`` also the inverted diagonal (XLA's expander multiplies
+    by the inverses of diagonal blocks, which are blocks of ``A^-1``, and LAPACK by
+    reciprocals of the diagonal): an entry beyond the range, or a reciprocal whose part is
+    below the smallest normal number (flushed to zero on CPU)."""
+    info = finfo(real_dtype(dtype))
+    limit, tiny = min(ACC_LIMIT, float(info.max)), float(info.tiny)
+    with np.errstate(all="ignore"):
+        inverse = np.abs(np.linalg.inv(matrix))
+        size = np.maximum(inverse @ np.abs(b), np.abs(matrix) @ np.abs(x))
+        hazard = np.any(~(np.abs(b) <= limit)) or np.any(~(size <= limit))
+        if triangular and not hazard:
+            diagonal = np.diagonal(matrix)
+            parts = np.abs([p for d in (diagonal, 1 / diagonal) for p in (d.real, d.imag)])
+            hazard = np.any(~(inverse <= limit)) or np.any((parts > 0) & (parts < tiny))
+    return np.full(np.shape(x), bool(hazard))
 
 
 #: General lax operations and array functions.

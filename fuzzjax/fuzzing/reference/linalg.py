@@ -182,8 +182,8 @@ def _linalg_shape(alias: str, x: np.ndarray, a: list[Any]) -> tuple[int, ...]:
 
 def _ill_conditioned(alias: str, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Whole output when an input matrix is non-finite or far from well conditioned."""
-    if alias in ("trace", "matrix_power") or x.ndim < 2:
-        return np.zeros(shape, bool)
+    if alias in ("trace", "matrix_power") or x.ndim < 2 or x.size == 0:
+        return np.zeros(shape, bool)  # NumPy's cond refuses empty matrices
     bad = ~np.all(np.isfinite(x))
     if not bad:
         with np.errstate(all="ignore"):

@@ -220,10 +220,24 @@ def _categorical(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     return unreferenced(it.out(value, default_int(), whole([logits], np.shape(value))), key_node)
 
 
-#: jax.random samplers.
+def _rng_uniform(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
+    """``lax.rng_uniform(a, b, shape)``: XLA's stateful generator gives a new value on every
+    run, so the reference gives the type (the lower bound stands in) and marks every element
+    undefined (``rng_uniform_stateful``). Fuzz mode does not draw it (``GenOptions.stateful``)."""
+    low, high = args
+    (shape_node,) = attrs(tree)
+    shape = shape_value(it, shape_node)
+    (dtype,) = concrete([low])
+    value = np.broadcast_to(it.to(low, dtype), shape)
+    undefined = {**whole(args, shape), "rng_uniform_stateful": np.ones(shape, bool)}
+    return it.out(value, dtype, undefined)
+
+
+#: jax.random samplers and lax.rng_uniform.
 IMPL: dict[str, Impl] = {
     **dict.fromkeys(("random_normal", "random_uniform", "random_gumbel"), _sampler),
     "random_randint": _sampler,
     "random_bernoulli": _bernoulli,
     "random_categorical": _categorical,
+    "rng_uniform": _rng_uniform,
 }
