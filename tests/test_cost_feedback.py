@@ -136,3 +136,9 @@ def test_the_cost_mode_flag_and_run_command() -> None:
     words = shlex.split(FuzzConfig(out=Path("out"), seconds=60, feedback="cost").command())
     assert words[words.index("--feedback") + 1] == "cost"
     assert DEFAULT_ALIAS_WEIGHT > 1  # damping has room below the default weight
+
+
+def test_a_fuzz_config_never_draws_stateful_forms() -> None:
+    config = FuzzConfig(out=Path("out"), options=GenOptions(stateful=True, max_depth=3))
+    assert config.options == GenOptions(stateful=False, max_depth=3)
+    assert FuzzConfig(out=Path("out")).options.stateful is False

@@ -86,6 +86,12 @@ class FuzzConfig:
     #: export_roundtrip) checks, after the value oracles passed.
     transforms_percent: int = 10
 
+    def __post_init__(self) -> None:
+        # Fuzz mode never draws stateful forms (``GenOptions.stateful``: ``lax.rng_uniform``
+        # gives new values on every run, which its oracles would report), from the CLI or not.
+        if self.options.stateful:
+            self.options = replace(self.options, stateful=False)
+
     def task_config(self, crumbs: Path, options: GenOptions) -> FuzzTaskConfig:
         return FuzzTaskConfig(
             options.to_json(),
