@@ -105,6 +105,7 @@ PRODUCTS = {"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod", "m_prod"}
 SPREAD = {"var", "std", "nanvar", "nanstd", "norm", "m_var", "m_std", "norm_ord"}
 LOG_SUMS = {"logsumexp", "sp_logsumexp", "softmax", "log_softmax", "logaddexp", "logaddexp2"}
 CONDITIONED = {"det", "inv", "solve", "cholesky", "eigh"}
+CONDITIONED |= {"scipy_solve", "cho_solve", "solve_triangular"}
 #: Discrete Fourier transforms along the last axis: every output sums a whole row.
 FOURIER = {"fft", "ifft", "rfft", "irfft"}
 
@@ -135,6 +136,8 @@ def accumulation_atol(source: str, node: NodeEval) -> np.ndarray | None:
         if alias in CONDITIONED:
             x = np.asarray(node.args[0][1].value).astype(np.complex128)
             cond = float(np.max(np.linalg.cond(x))) if x.ndim >= 2 else 1.0
+            if alias == "cho_solve":  # x is the Cholesky factor F of the system F F^H
+                cond = cond**2
             scale = float(np.max(result, initial=0) + 1)
             return np.full(result.shape, 16 * n * eps * max(cond, 1.0) * scale)
     return None

@@ -13,7 +13,7 @@ from lark import Token, Tree
 from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import finfo, np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value
-from fuzzjax.fuzzing.reference.linalg import _ill_conditioned, _windows
+from fuzzjax.fuzzing.reference.linalg import _ill_conditioned, _windows, pivot_hazard
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
     Impl,
@@ -286,6 +286,8 @@ def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     if not bad.any():
         triangular = tree.data == "solve_triangular"
         hazard = _solve_hazard(matrix, b, result, dtype, triangular)
+        if tree.data == "scipy_solve" and pivot_hazard(matrix, dtype):
+            hazard = np.ones(np.shape(result), bool)
         mark(undefined, "float_accumulation_order", hazard)
     out = it.out(result, dtype, undefined)
     if tree.data == "solve_triangular" and not bad.any():

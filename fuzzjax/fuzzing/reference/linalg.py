@@ -9,6 +9,7 @@ import numpy as np
 from lark import Token, Tree
 
 from fuzzjax.dtypes import KIND, real_dtype
+from fuzzjax.fuzzing.inputs import finfo
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
     Impl,
@@ -162,9 +163,10 @@ def _linalg(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     result = np.asarray(result)
     undefined = whole(args, result.shape)
     mark(undefined, "linalg_sign_ambiguous", np.full(result.shape, ambiguous))
-    mark(
-        undefined, "linalg_singular_or_nonfinite", failed | _ill_conditioned(alias, x, result.shape)
-    )
+    bad = failed | _ill_conditioned(alias, x, result.shape)
+    mark(undefined, "linalg_singular_or_nonfinite", bad)
+    if alias == "solve" and not bad.any() and pivot_hazard(x, dtype):
+        mark(undefined, "float_accumulation_order", np.ones(result.shape, bool))
     return it.out(result, out, undefined)
 
 
@@ -178,6 +180,29 @@ def _linalg_shape(alias: str, x: np.ndarray, a: list[Any]) -> tuple[int, ...]:
         k = min(m, n)
         return x.shape[:-2] + ((m, k) if ints(a[0])[0] == 0 else (k, n))
     return x.shape
+
+
+def pivot_hazard(matrix: np.ndarray, dtype: str) -> bool:
+    """Whether an LU solve of ``matrix`` (..., n, n) in ``dtype`` meets a pivot whose value or
+    reciprocal is below the smallest normal number or beyond the largest finite one: LAPACK's
+    getrs/trsm and XLA scale by reciprocals of the pivots, and the CPU flushes a subnormal
+    one to zero (``jnp.linalg.solve([[-1.7e38]], [[-3.4e38]])`` gives 0 in float32, exactly 2).
+    The pivots are those of NumPy's float64/complex128 LU with partial pivoting (SciPy's)."""
+    from scipy.linalg import lu
+
+    info = finfo(real_dtype(dtype))
+    tiny, big = float(info.tiny), float(info.max)
+    x = np.asarray(matrix)
+    if x.ndim < 2 or x.size == 0 or not np.all(np.isfinite(x)):
+        return False
+    wide = x.astype(np.complex128 if KIND[dtype] == "c" else np.float64)
+    for index in np.ndindex(wide.shape[:-2]):
+        with np.errstate(all="ignore"):
+            pivots = np.diagonal(lu(wide[index])[2])
+            parts = np.abs([p for d in (pivots, 1 / pivots) for p in (d.real, d.imag)])
+        if np.any((parts > 0) & (parts < tiny)) or np.any(parts > big):
+            return True
+    return False
 
 
 def _ill_conditioned(alias: str, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
