@@ -66,3 +66,23 @@ def test_within_budget_the_reference_runs_as_before() -> None:
 
 def test_over_budget_is_a_base_exception() -> None:
     assert not issubclass(OverBudget, Exception)  # an `except Exception` cannot swallow it
+
+
+def test_the_budget_covers_all_input_sets_of_a_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reference that takes 2 s per input set, within a per-set budget, took 32 s over 16
+    sets and outlasted fuzz's 30 s timeout (a 'reference hang' bucket of a lax.map over
+    32,768 elements): the budget is the program's, over all its input sets."""
+    start = time.monotonic()
+    evaluate(SOURCE, _inputs(1)[0])
+    one = time.monotonic() - start
+    if one < 0.2:
+        pytest.skip("this machine interprets the scan too fast to time it reliably")
+    monkeypatch.setattr(runner, "REFERENCE_BUDGET", 2.5 * one)
+    run = run_program(SOURCE, _inputs(5), "float32", (N,), eager=False, o0=False)
+    assert run.failure is None
+    given = [Oracle.REFERENCE in t.oracles for t in run.tests]
+    skipped = [Oracle.REFERENCE_OVER_BUDGET in t.oracles for t in run.tests]
+    assert len(given) == 5 and skipped[-1]  # 5 sets of about `one` each: over 2.5 * one
+    first_skipped = skipped.index(True)
+    assert not any(given[first_skipped:])  # once spent, no later set gets a reference
+    assert all(Oracle.JIT in t.oracles for t in run.tests)

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,10 +54,12 @@ O0_DISABLED_PASSES: tuple[str, ...] = (
     "batch-dot-simplification",
     "simplify-sorts",
 )
-#: Seconds the NumPy reference may take on one input set before it gives the program up (it
-#: interprets loops step by step: a ``lax.scan`` of 65,536 steps took longer than fuzz's
-#: timeout, and the worker's kill made a "reference hang" bucket). Then JAX's own executions
-#: are still compared with each other, and the test records ``reference_over_budget``.
+#: Seconds the NumPy reference may take on a program, over all its input sets, before it gives
+#: the program up (it interprets loops step by step: a ``lax.scan`` of 65,536 steps took
+#: longer than fuzz's timeout on one input set, and a ``lax.map`` over 32,768 elements took
+#: 2 s on each of 16, so 32 s; the worker's kill made a "reference hang" bucket). Then JAX's
+#: own executions are still compared with each other, and the test records
+#: ``reference_over_budget``.
 REFERENCE_BUDGET = 10.0
 
 O0_OPTIONS: dict[str, Any] = {"xla_disable_hlo_passes": ",".join(O0_DISABLED_PASSES)}
@@ -242,9 +245,10 @@ class _Program:
     fn: Callable[..., Any]
     compiled: Any
     unoptimized: Any | None
-    #: The NumPy reference ran out of ``REFERENCE_BUDGET`` on an input set: it is not run on
-    #: the program's other input sets.
+    #: The NumPy reference has used up ``REFERENCE_BUDGET`` (seconds over the input sets so
+    #: far): it is not run on the program's later input sets.
     reference_over_budget: bool = field(default=False, init=False)
+    reference_seconds: float = field(default=0.0, init=False)
     #: The current input set's ``rewrite_tolerance`` (None: compare JAX's paths strictly).
     atol: np.ndarray | None = None
     #: Whether benign explanations apply (``run_program(explain=...)``).
@@ -339,14 +343,19 @@ class _Program:
         reference_error: _Stop | None = None
         run.reference = None
         if not self.reference_over_budget:
+            start = time.perf_counter()
             try:
-                with _stage(Stage.REFERENCE), budget(REFERENCE_BUDGET) as over:
+                left = REFERENCE_BUDGET - self.reference_seconds
+                with _stage(Stage.REFERENCE), budget(left) as over:
                     run.reference = evaluate(self.source, inputs)
-                # Interrupted (no result), or the alarm came just after: either way the
-                # program's later input sets get no reference.
+                # Interrupted (no result), or the alarm came just after, or the budget is
+                # spent: either way the program's later input sets get no reference.
                 self.reference_over_budget = over()
             except _Stop as stop:  # a fuzzjax bug: JAX's own paths are still compared first
                 reference_error = stop
+            self.reference_seconds += time.perf_counter() - start
+            if self.reference_seconds >= REFERENCE_BUDGET:
+                self.reference_over_budget = True
         if run.reference is not None:
             run.evaluations.append(run.reference)
             test.oracles.append(Oracle.REFERENCE)
