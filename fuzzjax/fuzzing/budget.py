@@ -34,6 +34,9 @@ def budget(seconds: float) -> Iterator[Callable[[], bool]]:
 
     def alarm(signum: int, frame: object) -> None:
         fired[0] = True
+        # Raised inside a finaliser or weakref callback, the exception is printed and dropped
+        # ("Exception ignored in ..."): fire again shortly until it reaches the block.
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
         raise OverBudget
 
     previous = signal.signal(signal.SIGALRM, alarm)
