@@ -13,11 +13,12 @@ is what ``generate`` returned before it started drawing again for such programs.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections import Counter
 
 from fuzzjax.choices import SeededChooser
-from fuzzjax.generation.generator import _elements, build, generate
+from fuzzjax.generation.generator import build, generate
 from fuzzjax.program import GenOptions, Program
 
 SETTINGS = {
@@ -30,7 +31,7 @@ SETTINGS = {
 
 def largest(program: Program) -> int:
     shapes = [arg.shape for arg in program.args] + [program.result_shape]
-    return max(_elements(shape) for shape in shapes)
+    return max(math.prod(shape) for shape in shapes)
 
 
 def main(argv: list[str] | None = None) -> int:

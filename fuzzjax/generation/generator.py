@@ -11,6 +11,7 @@ parse; a mismatch is a bug and raises.
 from __future__ import annotations
 
 import dataclasses
+import math
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
@@ -618,14 +619,7 @@ SIZE_ATTEMPTS = 8
 def within_budget(program: Program, max_elements: int) -> bool:
     """Whether every parameter and the result have at most ``max_elements`` elements."""
     shapes = [arg.shape for arg in program.args] + [program.result_shape]
-    return all(_elements(shape) <= max_elements for shape in shapes)
-
-
-def _elements(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+    return all(math.prod(shape) <= max_elements for shape in shapes)
 
 
 def replay_choices(choices: list[int] | tuple[int, ...], options: GenOptions) -> Program:

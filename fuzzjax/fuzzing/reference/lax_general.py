@@ -13,7 +13,12 @@ from lark import Token, Tree
 from fuzzjax.dtypes import KIND, real_dtype
 from fuzzjax.fuzzing.inputs import finfo, np_dtype
 from fuzzjax.fuzzing.reference.creation import dtype_value
-from fuzzjax.fuzzing.reference.linalg import _ill_conditioned, _windows, pivot_hazard
+from fuzzjax.fuzzing.reference.linalg import (
+    _ill_conditioned,
+    _windows,
+    pivot_hazard,
+    reciprocal_parts,
+)
 from fuzzjax.fuzzing.reference.values import (
     ACC_LIMIT,
     Impl,
@@ -329,8 +334,7 @@ def _solve_hazard(
         size = np.maximum(inverse @ np.abs(b), np.abs(matrix) @ np.abs(x))
         hazard = np.any(~(np.abs(b) <= limit)) or np.any(~(size <= limit))
         if triangular and not hazard:
-            diagonal = np.diagonal(matrix)
-            parts = np.abs([p for d in (diagonal, 1 / diagonal) for p in (d.real, d.imag)])
+            parts = reciprocal_parts(np.diagonal(matrix))
             hazard = np.any(~(inverse <= limit)) or np.any((parts > 0) & (parts < tiny))
     return np.full(np.shape(x), bool(hazard))
 

@@ -197,12 +197,17 @@ def pivot_hazard(matrix: np.ndarray, dtype: str) -> bool:
         return False
     wide = x.astype(np.complex128 if KIND[dtype] == "c" else np.float64)
     for index in np.ndindex(wide.shape[:-2]):
-        with np.errstate(all="ignore"):
-            pivots = np.diagonal(lu(wide[index])[2])
-            parts = np.abs([p for d in (pivots, 1 / pivots) for p in (d.real, d.imag)])
+        parts = reciprocal_parts(np.diagonal(lu(wide[index])[2]))
         if np.any((parts > 0) & (parts < tiny)) or np.any(parts > big):
             return True
     return False
+
+
+def reciprocal_parts(diagonal: np.ndarray) -> np.ndarray:
+    """Magnitudes of the real and imaginary parts of ``diagonal`` and of its reciprocals (what
+    a solve scales by: a part below the smallest normal number is flushed to zero on CPU)."""
+    with np.errstate(all="ignore"):
+        return np.abs([p for d in (diagonal, 1 / diagonal) for p in (d.real, d.imag)])
 
 
 def _ill_conditioned(alias: str, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
