@@ -94,6 +94,23 @@ def families(buckets: list[str] | dict[str, object]) -> set[str]:
     return {"-".join(k.split("-")[:3]) for k in buckets}
 
 
+def distinct_families(folder: Path, buckets: list[str] | dict[str, object]) -> set[str]:
+    """``families``, with every bucket of a known bug (``fuzzing.upstream``, as known today)
+    counted as that one bug: 15 gcd/lcm hang buckets are one finding, not 15."""
+    from fuzzjax.fuzzing.case import Signature
+    from fuzzjax.fuzzing.upstream import known_bug
+
+    found = set()
+    for key in buckets:
+        try:
+            meta = json.loads((folder / key / "meta.json").read_text())
+            bug = known_bug(Signature.from_json(meta["signature"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            bug = None
+        found.add(f"known:{bug.id}" if bug is not None else families([key]).pop())
+    return found
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     p.add_argument("--baseline", default="e8cd5de", help="git revision of the baseline")
@@ -144,6 +161,8 @@ def main() -> None:
             old = json.loads(Path(tmp, "old", "summary.json").read_text())
             new = json.loads(Path(tmp, "new", "summary.json").read_text())
             old_cells = baseline_coverage(args.seed, int(old["programs"]), tree)
+            old_d = distinct_families(Path(tmp, "old"), old["buckets"])
+            new_d = distinct_families(Path(tmp, "new"), new["buckets"])
             if args.keep:
                 import shutil
 
@@ -186,6 +205,10 @@ def main() -> None:
     print(f"bucket families: baseline {len(old_f)}, current {len(new_f)}")
     print(f"  only baseline: {sorted(old_f - new_f)}")
     print(f"  only current: {sorted(new_f - old_f)}")
+    print(
+        f"bucket families, each known bug counted once: baseline {len(old_d)}, current "
+        f"{len(new_d)} ({len(new_d) / max(len(old_d), 1):.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -119,3 +119,24 @@ def test_int_min_lcm_hang_is_found_in_an_isolated_worker() -> None:
     finally:
         runner.close()
     assert sig is not None and sig.symptom is Symptom.HANG
+
+
+@pytest.mark.skipif(jax.__version__ not in CONFIRMED_ON, reason="confirmed on jax 0.10.2 only")
+def test_empty_contraction_dot_crashes_the_unoptimised_compile_in_a_worker() -> None:
+    """XLA's CPU dot emitter dies of SIGFPE on a vector dot with a 0-long contraction once
+    algsimp and constant_folding are off (the O0 oracle's compile): a crash bucket, labelled
+    with its known family (found by fuzzjax, ``fuzzing.upstream``)."""
+    from fuzzjax.fuzzing.shrink import CandidateRunner
+    from fuzzjax.fuzzing.upstream import known_bug
+
+    case = _case(
+        "jnp.dot(x0, x1)", np.zeros((0,), F32), np.zeros((0, 3), F32), dtype="float32", shape=(3,)
+    )
+    runner = CandidateRunner(GenOptions(), timeout=60.0, memory_mb=None)
+    try:
+        sig, _ = runner.signature(case)
+    finally:
+        runner.close()
+    assert sig is not None and (sig.stage, sig.symptom) == (Stage.COMPILE_O0, Symptom.CRASH)
+    bug = known_bug(sig)
+    assert bug is not None and bug.id == "cpu_dot_empty_contraction_sigfpe" and not bug.reported

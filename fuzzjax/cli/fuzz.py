@@ -18,6 +18,7 @@ from fuzzjax.cli.args import (
     workers_flag,
 )
 from fuzzjax.fuzzing.cost import FEEDBACK_MODES
+from fuzzjax.fuzzing.upstream import KNOWN_HITS
 
 if TYPE_CHECKING:
     from fuzzjax.program import GenOptions
@@ -122,6 +123,15 @@ def fuzz_parser() -> ArgParser:
         "--no-feedback", action="store_true", help="no coverage feedback (--feedback off)"
     )
     p.add_argument(
+        "--known-hits",
+        type=integer("--known-hits", minimum=0),
+        default=KNOWN_HITS,
+        metavar="N",
+        help=f"with feedback, once the campaign has hit a known hang family N times (default "
+        f"{KNOWN_HITS}; e.g. jnp.gcd/lcm on INT_MIN), its operations are drawn at the lowest "
+        "weight, so the time goes to new findings; 0: never",
+    )
+    p.add_argument(
         "--epoch",
         type=integer("--epoch"),
         default=500,
@@ -191,6 +201,7 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
         o0=not args.no_o0,
         feedback="off" if args.no_feedback or args.options_json is not None else args.feedback,
         epoch=args.epoch,
+        known_hits=args.known_hits,
         benign=not args.no_benign,
         transforms_percent=args.transforms,
     )
@@ -209,6 +220,8 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
             entry.key += " (new)"
     print(f"buckets hit by this run, by verdict (all runs: python -m fuzzjax triage {config.out}):")
     print(format_triage(entries))
+    for bug_id, aliases in sorted(summary.damped.items()):
+        print(f"known bug {bug_id}: {', '.join(aliases)} drawn at weight 1 (--known-hits)")
     print(f"reproduce this run: {config.command()}")
     return 0
 

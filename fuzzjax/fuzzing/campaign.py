@@ -43,7 +43,7 @@ from fuzzjax.fuzzing.task import (
     seed_case,
 )
 from fuzzjax.fuzzing.triage import bucket_verdict
-from fuzzjax.fuzzing.upstream import known_bug
+from fuzzjax.fuzzing.upstream import KNOWN_HITS, damped_aliases, known_bug
 from fuzzjax.program import GenOptions, Program
 from fuzzjax.workers import Outcome, Pool
 
@@ -80,6 +80,9 @@ class FuzzConfig:
     #: ``epoch``: feedback first applies after 50 programs, not 500 (a new pool costs about
     #: 3 s; ``notes/fuzzing.md``, "Pair steering").
     first_epoch: int = 50
+    #: With feedback, the operations of a known hang family (``fuzzing.upstream``) are drawn
+    #: at weight 1 once the campaign (all runs in ``out``) has hit it this often (0: never).
+    known_hits: int = KNOWN_HITS
     #: Apply the benign registry (False: report every difference, to audit the registry).
     benign: bool = True
     #: Percent of programs each transformation oracle (vmap, jvp_vs_vjp, grad_vs_fd,
@@ -135,6 +138,8 @@ class FuzzConfig:
                 parts += ["--no-feedback"]
             elif self.feedback != "pairs":
                 parts += ["--feedback", self.feedback]
+            if seed is None and self.feedback != "off" and self.known_hits != KNOWN_HITS:
+                parts += ["--known-hits", str(self.known_hits)]
         parts += ["--inputs", str(self.inputs_per_program), "--eager", str(self.eager_percent)]
         parts += ["--transforms", str(self.transforms_percent)]
         parts += [] if self.o0 else ["--no-o0"]
@@ -163,6 +168,8 @@ class FuzzSummary:
     #: Coverage cells reached (the campaign's, this run included) and possible, per kind.
     coverage: dict[str, int] = field(default_factory=dict)
     possible: dict[str, int] = field(default_factory=dict)
+    #: Known hang families whose operations were damped (``FuzzConfig.known_hits``).
+    damped: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def line(self) -> str:
         rate = self.programs / self.seconds if self.seconds else 0.0
@@ -290,6 +297,8 @@ class _Campaign:
             raise InvalidArgument("feedback", config.feedback, f"must be one of {FEEDBACK_MODES}")
         if config.first_epoch < 1:
             raise InvalidArgument("first_epoch", config.first_epoch, "must be >= 1")
+        if config.known_hits < 0:
+            raise InvalidArgument("known_hits", config.known_hits, "must be >= 0")
         if config.o0:
             from fuzzjax.fuzzing.runner import o0_available
 
@@ -318,6 +327,12 @@ class _Campaign:
             raise FailureFolderError(f"cannot create {self.crumbs}: {exc.strerror}") from None
         self.ledger.start_run(config.command(), versions())
         self.counts = self.ledger.coverage_counts()
+        #: Hits per known bug id, all runs of the campaign.
+        self.known_hits: Counter[str] = Counter()
+        for sig, hits in self.ledger.signatures():
+            bug = known_bug(sig)
+            if bug is not None:
+                self.known_hits[bug.id] += hits
         self.costs = ProgramCosts()
         self.summary = FuzzSummary()
         self.start = time.monotonic()
@@ -344,6 +359,16 @@ class _Campaign:
         weights = alias_weights(self.counts)
         if mode == "cost":
             weights = damp(weights, self.costs.ratios())
+        damped = damped_aliases(self.known_hits, self.config.known_hits)
+        for bug_id in sorted(set(damped) - set(self.summary.damped)):
+            hits = self.known_hits[bug_id]
+            self.echo(
+                f"known bug {bug_id} hit {hits} times: drawing {', '.join(damped[bug_id])} "
+                "at weight 1 from now on (--known-hits 0 keeps their weights)"
+            )
+        self.summary.damped = damped
+        low = {alias for aliases in damped.values() for alias in aliases}
+        weights = tuple((alias, 1 if alias in low else w) for alias, w in weights)
         return dataclasses.replace(
             self.config.options,
             weights=weights,
@@ -388,6 +413,9 @@ class _Campaign:
             self.counts.update(outcome.result.cells)
             self.ledger.add_coverage(outcome.result.cells)
         sig = _record(outcome, self, options)
+        bug = known_bug(sig) if sig is not None else None
+        if bug is not None:
+            self.known_hits[bug.id] += 1
         self.costs.add(*_cost(outcome, sig))
         now = time.monotonic()
         if now - self.last_point > 10.0:
@@ -430,6 +458,7 @@ class _Campaign:
             "coverage": {"reached": s.coverage, "possible": s.possible},
             "seconds": round(s.seconds, 1),
             "worker_restarts": s.restarts,
+            "damped_known_bugs": {k: list(v) for k, v in s.damped.items()},
             "expensive_aliases": [
                 [alias, round(ratio, 2)] for alias, ratio in expensive(self.costs.ratios())
             ],

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fuzzjax.errors import CorpusError
-from fuzzjax.fuzzing.case import Signature
+from fuzzjax.fuzzing.case import Signature, Stage, Symptom
 
 SCHEMA_VERSION = 1
 LEDGER_NAME = "campaign.sqlite"
@@ -166,6 +166,19 @@ class Ledger:
         if row is None:
             return None
         return dict(zip([c[0] for c in cur.description], row, strict=True))
+
+    def signatures(self) -> list[tuple[Signature, int]]:
+        """Every bucket's signature and hits, all runs (rows that do not parse are skipped)."""
+        found = []
+        for stage, symptom, ops, dtype, hits in self.db.execute(
+            "SELECT stage, symptom, ops, dtype, hits FROM buckets"
+        ):
+            try:
+                sig = Signature(Stage(stage), Symptom(symptom), tuple(ops.split("+")), dtype)
+                found.append((sig, int(hits)))
+            except (ValueError, TypeError, AttributeError):
+                continue
+        return found
 
     def coverage_counts(self) -> Counter[str]:
         return Counter(dict(self.db.execute("SELECT cell, count FROM coverage").fetchall()))

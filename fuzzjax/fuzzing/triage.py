@@ -2,8 +2,10 @@
 
 Verdicts (``meta.json``'s ``verdict``, written by the fuzz run):
 
-* ``known_upstream``: the bucket belongs to a family already reported upstream
-  (``fuzzjax.fuzzing.upstream``); its issue is shown;
+* ``known_upstream``: the bucket belongs to a known family (``fuzzjax.fuzzing.upstream``):
+  reported upstream (its issue is shown) or found by fuzzjax and written up in
+  ``notes/fuzzing.md``, not reported yet; folders written before their family was known are
+  labelled too;
 * ``jax_wrong``: the high-precision referee says JAX's value is wrong;
 * ``jax_deviation``: JAX against itself (jit, unoptimised, eager, transformations),
   a crash, a hang, nondeterminism, or a wrong result type;
@@ -24,7 +26,7 @@ from typing import Any
 
 from fuzzjax.fuzzing.case import Signature, Stage
 from fuzzjax.fuzzing.referee import parse_tag
-from fuzzjax.fuzzing.upstream import known_bug
+from fuzzjax.fuzzing.upstream import KnownBug, known_bug
 
 #: Display order of the verdict groups; new findings first.
 VERDICT_ORDER = (
@@ -39,7 +41,7 @@ TITLES = {
     "jax_wrong": "JAX wrong (the referee's exact value disagrees with JAX)",
     "jax_deviation": "JAX deviations (own paths differ, crash, hang, nondeterminism, type)",
     "no_referee": "JAX vs the NumPy reference, no referee for this operation",
-    "known_upstream": "Known upstream bugs",
+    "known_upstream": "Known bugs (reported upstream, or written up in notes/fuzzing.md)",
     "reference_wrong": "Reference wrong (the referee says so: fuzzjax bugs to fix)",
     "fuzzjax_bug": "fuzzjax failed (generator or reference raised: fuzzjax bugs to fix)",
 }
@@ -71,8 +73,26 @@ class Entry:
     upstream: str
 
 
+def _known(meta: dict[str, Any]) -> KnownBug | None:
+    try:
+        return known_bug(Signature.from_json(meta["signature"]))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _link(bug: KnownBug | None, meta: dict[str, Any]) -> str:
+    """The upstream issue of a known bucket, or where fuzzjax wrote up an unreported one."""
+    if bug is not None:
+        return bug.url or f"{bug.id}: not reported yet, see notes/fuzzing.md"
+    upstream = meta.get("upstream")
+    return str(upstream.get("url", "")) if isinstance(upstream, dict) else ""
+
+
 def verdict_of(meta: dict[str, Any]) -> str:
-    """The recorded verdict, or the one implied by the stage for folders written before."""
+    """The recorded verdict (known families as they are known today), or the one implied by
+    the stage for folders written before verdicts were."""
+    if _known(meta) is not None:
+        return "known_upstream"
     recorded = meta.get("verdict")
     if isinstance(recorded, str) and recorded in TITLES:
         return recorded
@@ -92,7 +112,6 @@ def read_entries(root: Path) -> list[Entry]:
             ops = list(sig.get("ops", []))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # not a bucket folder
-        upstream = meta.get("upstream") or {}
         entries.append(
             Entry(
                 key=str(meta.get("key", folder.name)),
@@ -101,7 +120,7 @@ def read_entries(root: Path) -> list[Entry]:
                 family=f"{sig.get('symptom', '?')} {ops[0] if ops else '?'}",
                 hits=int(meta.get("hits", 0) or 0),
                 repro=f"python {folder / 'repro.py'}",
-                upstream=str(upstream.get("url", "")) if isinstance(upstream, dict) else "",
+                upstream=_link(_known(meta), meta),
             )
         )
     return entries

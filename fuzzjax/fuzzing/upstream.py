@@ -1,15 +1,22 @@
-"""Known upstream bugs: bucket families already reported to JAX/XLA, so they are labelled with
-their upstream issue and reported apart from new findings instead of rediscovered as new.
+"""Known bugs: bucket families already reported to JAX/XLA (or found by fuzzjax and written up
+in ``notes/fuzzing.md``, not yet reported), so they are labelled with their issue and reported
+apart from new findings instead of rediscovered as new.
 
 A family is a pattern over a bucket's ``Signature``: the stages and symptoms it shows up as,
 the operations (any one of them in the signature) and a dtype pattern. Each entry names the
 upstream issue and the jax versions fuzzjax confirmed it on (``notes/fuzzing.md``); a match on
 another version is still labelled, with the versions, so a fixed bug is noticed.
+
+A known family that hangs costs a worker the whole ``--timeout`` and a restart at every hit (the
+gcd/lcm one was hit 15 times in a 30-minute run). ``damped_aliases`` lists the operations of the
+hang families a campaign has hit ``--known-hits`` times: fuzz campaigns draw them at the
+lowest weight from then on (never forbidden, so a fix upstream is still noticed).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fuzzjax.fuzzing.case import Signature, Stage, Symptom
@@ -28,6 +35,8 @@ class KnownBug:
     dtype: str  # a regular expression over Signature.dtype
     confirmed_on: tuple[str, ...]
     note: str = ""
+    #: False: found by fuzzjax and written up in notes/fuzzing.md, not reported upstream yet.
+    reported: bool = True
 
     def matches(self, sig: Signature) -> bool:
         return (
@@ -44,11 +53,24 @@ class KnownBug:
             "title": self.title,
             "confirmed_on": list(self.confirmed_on),
             "note": self.note,
+            "reported": self.reported,
         }
+
+    @property
+    def hangs(self) -> bool:
+        """Every hit costs a worker the whole timeout and a restart."""
+        return Symptom.HANG in self.symptoms
 
 
 _OWN_PATHS = frozenset({Stage.JIT, Stage.EAGER, Stage.O0, Stage.JIT_VS_EAGER, Stage.JIT_VS_O0})
 _INTS = r"int8|uint8|int16|uint16|int32|uint32|int64|uint64"
+#: Operations that lower to a stablehlo.dot_general with a contraction.
+_DOTS = frozenset(
+    {"dot", "dot_general", "dot_general_pet", "einsum", "inner", "m_dot", "matmul"}
+    | {"matmul_pet", "op_matmul", "tensordot", "vdot"}
+)
+#: A campaign damps a known hang family's operations after this many hits (``--known-hits``).
+KNOWN_HITS = 2
 
 KNOWN: tuple[KnownBug, ...] = (
     KnownBug(
@@ -98,6 +120,21 @@ KNOWN: tuple[KnownBug, ...] = (
         ("0.10.2",),
         "fuzzjax sees it for float32 subnormal x, which DAZ reads as atan2(0, 0)",
     ),
+    KnownBug(
+        "cpu_dot_empty_contraction_sigfpe",
+        "",
+        "XLA's CPU dot emitter dies of SIGFPE compiling a matrix-vector or vector-vector dot "
+        "whose contracting dimension is 0 when the algsimp and constant_folding passes are off",
+        frozenset({Stage.COMPILE_O0}),
+        frozenset({Symptom.CRASH, Symptom.ABORT}),
+        _DOTS,
+        r".",
+        ("0.10.2",),
+        "in xla::cpu::EmitNonBatchDotOperation; jax.jit(jnp.dot).lower(jnp.zeros(0), "
+        "jnp.zeros(0)).compile({'xla_disable_hlo_passes': 'algsimp,constant_folding'}); "
+        "with either pass on, or a matrix-matrix dot, it compiles (notes/fuzzing.md)",
+        reported=False,
+    ),
 )
 
 
@@ -107,3 +144,15 @@ def known_bug(sig: Signature) -> KnownBug | None:
         if bug.matches(sig):
             return bug
     return None
+
+
+def damped_aliases(hits: Mapping[str, int], threshold: int) -> dict[str, tuple[str, ...]]:
+    """Per known hang family hit at least ``threshold`` times (``hits``: id -> hits; a
+    threshold of 0 damps nothing), the operations a campaign draws at the lowest weight."""
+    if threshold <= 0:
+        return {}
+    return {
+        bug.id: tuple(sorted(bug.ops))
+        for bug in KNOWN
+        if bug.hangs and hits.get(bug.id, 0) >= threshold
+    }

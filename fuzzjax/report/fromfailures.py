@@ -88,7 +88,7 @@ class FailuresPart:
             return any(b.first_seen or b.last_seen for b in self.buckets)
         if what == "verdict":
             return any(b.verdict for b in self.buckets)
-        return any(b.upstream_url for b in self.buckets)
+        return any(b.upstream_url or b.upstream_title for b in self.buckets)
 
 
 def text(value: Any, limit: int = 20_000) -> str:
