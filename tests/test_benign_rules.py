@@ -66,6 +66,11 @@ def test_a_mask_excuses_its_elements_only(tag: str) -> None:
             [np.array([np.nan, 1.5], np.float32)],
             "float_to_int_out_of_range",
         ),
+        (
+            "jnp.quantile(x0, 0.5, axis=1)",
+            [np.array([[-np.inf, np.inf], [1.0, np.inf]], np.float32)],
+            "quantile_opposite_infinities",
+        ),
     ],
 )
 def test_the_reference_marks_only_the_undefined_elements(

@@ -44,6 +44,7 @@ from fuzzjax.fuzzing.referee_exact import Expected, expect
 from fuzzjax.fuzzing.referee_functions import EXACT, FUNCTIONS, MpFunction, canonical
 from fuzzjax.fuzzing.referee_judge import Context, Judgement, judge, show_exact
 from fuzzjax.fuzzing.referee_numbers import part_format
+from fuzzjax.fuzzing.referee_order import ORDER, QUANTILES, OrderStatistic
 from fuzzjax.fuzzing.referee_polygamma import ALIAS as polygamma_alias
 from fuzzjax.fuzzing.referee_polygamma import polygamma
 from fuzzjax.fuzzing.referee_reduce import REDUCTIONS, Reduction
@@ -150,11 +151,13 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
         why = f"result shapes {got.shape} and {want.shape}, expected {shape}"
         return Ruling(Verdict.NO_REFEREE, alias, rule="shape", detail=why)
     try:
-        op: _Operation | _Contraction = (
-            _Contraction.parse(case, alias)
-            if alias in REDUCTIONS
-            else _Operation.parse(case, alias)
-        )
+        op: _Operation | _Contraction | _Ordered
+        if alias in REDUCTIONS:
+            op = _Contraction.parse(case, alias)
+        elif alias in ORDER:
+            op = _Ordered.parse(case, alias)
+        else:
+            op = _Operation.parse(case, alias)
     except _NoReferee as exc:
         return Ruling(Verdict.NO_REFEREE, alias, rule=str(exc), detail=str(exc))
     except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
@@ -328,6 +331,30 @@ class _Contraction:
         exact = show_exact(red.expected(index))
         what = f"{self.alias} ({red.n[index]} terms)"
         return _element_ruling(self.alias, index, j, r, bound, exact, got, want, what)
+
+
+@dataclass
+class _Ordered:
+    """A one-call min/max reduction or quantile (``referee_order``)."""
+
+    alias: str
+    stat: OrderStatistic
+
+    @classmethod
+    def parse(cls, case: Case, alias: str) -> _Ordered:
+        try:
+            return cls(alias, OrderStatistic.of(case, alias))
+        except Exception as exc:  # noqa: BLE001 - whatever the shim cannot evaluate
+            raise _NoReferee(
+                f"order statistic not evaluable: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def rule_on(self, index: tuple[int, ...], got: Any, want: Any) -> Ruling:
+        bound = BOUNDS["interpolation" if self.alias in QUANTILES else "exact"]
+        j, r = (Judgement(*self.stat.judge(index, v)) for v in (got, want))
+        undefined = bool(self.stat.undefined[index])
+        exact = "undefined (opposite_infinities)" if undefined else _show(self.stat.rounded(index))
+        return _element_ruling(self.alias, index, j, r, bound, exact, got, want, self.alias)
 
 
 def _element_ruling(
