@@ -79,17 +79,19 @@ def main(argv: list[str] | None = None) -> int:
         xs = [x.astype(np_dtype(args.dtype)) for x in xs]
         got = np.asarray(jax.jit(jax_function(name))(*xs))
         bound = bound_of(fn.bound, is_complex)
-        bad, worst = [], 0.0
+        bad, worst, rejected = [], 0.0, []
         for i in range(n):
             point = [complex(x[i]) if is_complex else float(x[i]) for x in xs]
             ctx = Context(fn, bound, fmt, fmt, point, is_complex)
             j = judge(got[i], expect(fn, point, fmt, is_complex), ctx)
             if not j.ok:
                 bad.append(f"{name}{tuple(point)} = {got[i]!r} ({j.ulp:.3g} ulp)")
+                rejected.append(point[0].real)
             elif j.rule == "within_bound" and j.ulp is not None and math.isfinite(j.ulp):
                 worst = max(worst, j.ulp)
+        where = f" (first argument in [{min(rejected):.4g}, {max(rejected):.4g}])" if bad else ""
         print(
-            f"{name:12s} {args.dtype:9s} [{bound.name}] beyond bound {len(bad):3d}/{n}, "
+            f"{name:12s} {args.dtype:9s} [{bound.name}] beyond bound {len(bad):3d}/{n}{where}, "
             f"largest accepted {worst:.3g} ulp {'; '.join(bad[:2])}"
         )
     names = " ".join(args.names)
