@@ -2,8 +2,9 @@
 
 Usage: python scripts/referee_calibrate.py DTYPE [NAME ...] [--count N] [--seed S]
 
-For every function of the referee's table (``fuzzjax.fuzzing.referee_functions.FUNCTIONS``;
-or the NAMEs given), draws N inputs of DTYPE (float32, float16, bfloat16 or complex64; a third
+For every function of the referee's table (``fuzzjax.fuzzing.referee_functions.FUNCTIONS``
+and ``polygamma0``..``polygamma3``, ``jax.scipy.special.polygamma`` of that order; or the
+NAMEs given), draws N inputs of DTYPE (float32, float16, bfloat16 or complex64; a third
 normal(0, 3), the rest log-uniform in magnitude over e^-8..e^8 with random signs; complex
 parts drawn alike; each function's draws depend only on the seed and its name), runs JAX's
 function compiled, and judges each element with the referee. Prints per function how many
@@ -32,6 +33,9 @@ def jax_function(name: str) -> Callable[..., Any]:
     from jax import lax
 
     lax_names = {"rsqrt", "erf", "erfc", "erf_inv", "lgamma", "digamma"}
+    if name.startswith("polygamma"):  # polygamma0..polygamma3: the order is a literal
+        order = int(name.removeprefix("polygamma"))
+        return lambda x: jax.scipy.special.polygamma(order, x)
     if name in lax_names:
         return getattr(lax, name)  # type: ignore[no-any-return]
     return getattr(jnp, name, None) or getattr(jax.nn, name)  # type: ignore[no-any-return]
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from fuzzjax.fuzzing.referee_functions import FUNCTIONS
     from fuzzjax.fuzzing.referee_judge import Context, judge
     from fuzzjax.fuzzing.referee_numbers import part_format
+    from fuzzjax.fuzzing.referee_polygamma import polygamma
 
     is_complex = args.dtype == "complex64"
     fmt = part_format(args.dtype)
@@ -63,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         x[: n // 3] = rng.normal(0, 3, n // 3)
         return x
 
-    for name, fn in FUNCTIONS.items():
+    table = {**FUNCTIONS, **{f"polygamma{k}": polygamma(k) for k in range(4)}}
+    for name, fn in table.items():
         if (args.names and name not in args.names) or (is_complex and fn.real_only):
             continue
         if not is_complex and name in ("abs", "sign", "angle"):
@@ -73,17 +79,19 @@ def main(argv: list[str] | None = None) -> int:
         xs = [x.astype(np_dtype(args.dtype)) for x in xs]
         got = np.asarray(jax.jit(jax_function(name))(*xs))
         bound = bound_of(fn.bound, is_complex)
-        bad, worst = [], 0.0
+        bad, worst, rejected = [], 0.0, []
         for i in range(n):
             point = [complex(x[i]) if is_complex else float(x[i]) for x in xs]
             ctx = Context(fn, bound, fmt, fmt, point, is_complex)
             j = judge(got[i], expect(fn, point, fmt, is_complex), ctx)
             if not j.ok:
                 bad.append(f"{name}{tuple(point)} = {got[i]!r} ({j.ulp:.3g} ulp)")
+                rejected.append(point[0].real)
             elif j.rule == "within_bound" and j.ulp is not None and math.isfinite(j.ulp):
                 worst = max(worst, j.ulp)
+        where = f" (first argument in [{min(rejected):.4g}, {max(rejected):.4g}])" if bad else ""
         print(
-            f"{name:12s} {args.dtype:9s} [{bound.name}] beyond bound {len(bad):3d}/{n}, "
+            f"{name:12s} {args.dtype:9s} [{bound.name}] beyond bound {len(bad):3d}/{n}{where}, "
             f"largest accepted {worst:.3g} ulp {'; '.join(bad[:2])}"
         )
     names = " ".join(args.names)

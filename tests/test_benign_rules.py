@@ -66,6 +66,16 @@ def test_a_mask_excuses_its_elements_only(tag: str) -> None:
             [np.array([np.nan, 1.5], np.float32)],
             "float_to_int_out_of_range",
         ),
+        (
+            "jnp.quantile(x0, 0.5, axis=1)",
+            [np.array([[-np.inf, np.inf], [1.0, 3.0]], np.float32)],
+            "quantile_opposite_infinities",
+        ),
+        (  # float16 windows: 60000 + 60000 overflows before the -inf (NaN), exact -inf
+            'lax.reduce_window(x0, 0.0, lax.add, (3,), (3,), "VALID")',
+            [np.array([60000, 60000, -np.inf, 1, 2, 3], np.float16)],
+            "float_accumulation_order",
+        ),
     ],
 )
 def test_the_reference_marks_only_the_undefined_elements(

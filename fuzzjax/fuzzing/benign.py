@@ -186,6 +186,14 @@ REGISTRY: dict[str, Benign] = {
             MatchedBy.ELEMENT,
         ),
         Benign(
+            "quantile_opposite_infinities",
+            "A linear quantile strictly between a -inf and a +inf neighbour of the sorted "
+            "slice: the interpolation -inf + t (inf - (-inf)) has no value (IEEE 754: "
+            "inf - inf is invalid), so any answer is as good; only those elements.",
+            "https://numpy.org/doc/stable/reference/generated/numpy.quantile.html",
+            MatchedBy.ELEMENT,
+        ),
+        Benign(
             "float_accumulation_order",
             "A float reduction/matmul whose partial sums or products overflow or underflow in "
             "the working precision although the exact result does not: the answer depends on "

@@ -41,9 +41,12 @@ from fuzzjax.fuzzing.oracles import elementwise_ok
 from fuzzjax.fuzzing.referee_bounds import BOUNDS, ROUNDED_EXACT, Bound, bound_of
 from fuzzjax.fuzzing.referee_discrete import expect_discrete
 from fuzzjax.fuzzing.referee_exact import Expected, expect
-from fuzzjax.fuzzing.referee_functions import EXACT, FUNCTIONS, canonical
+from fuzzjax.fuzzing.referee_functions import EXACT, FUNCTIONS, MpFunction, canonical
 from fuzzjax.fuzzing.referee_judge import Context, Judgement, judge, show_exact
 from fuzzjax.fuzzing.referee_numbers import part_format
+from fuzzjax.fuzzing.referee_order import ORDER, QUANTILES, OrderStatistic
+from fuzzjax.fuzzing.referee_polygamma import ALIAS as polygamma_alias
+from fuzzjax.fuzzing.referee_polygamma import polygamma
 from fuzzjax.fuzzing.referee_reduce import REDUCTIONS, Reduction
 from fuzzjax.fuzzing.reference import parse_with_positions
 from fuzzjax.rules import table as rules
@@ -148,11 +151,13 @@ def referee(case: Case, alias: str, got: np.ndarray, want: np.ndarray) -> Ruling
         why = f"result shapes {got.shape} and {want.shape}, expected {shape}"
         return Ruling(Verdict.NO_REFEREE, alias, rule="shape", detail=why)
     try:
-        op: _Operation | _Contraction = (
-            _Contraction.parse(case, alias)
-            if alias in REDUCTIONS
-            else _Operation.parse(case, alias)
-        )
+        op: _Operation | _Contraction | _Ordered
+        if alias in REDUCTIONS:
+            op = _Contraction.parse(case, alias)
+        elif alias in ORDER:
+            op = _Ordered.parse(case, alias)
+        else:
+            op = _Operation.parse(case, alias)
     except _NoReferee as exc:
         return Ruling(Verdict.NO_REFEREE, alias, rule=str(exc), detail=str(exc))
     except Exception as exc:  # noqa: BLE001 - a referee bug must not stop the fuzzer
@@ -216,18 +221,28 @@ class _Operation:
     out: str
     labels: list[str]
 
+    #: The function of an operation with an integer literal parameter (``polygamma``).
+    fn: MpFunction | None = None
+
     @classmethod
     def parse(cls, case: Case, alias: str) -> _Operation:
         name = canonical(alias)
-        if not isinstance(rules.TABLE.get(alias), rules.Elementwise):
+        ordered = alias == polygamma_alias
+        if not ordered and not isinstance(rules.TABLE.get(alias), rules.Elementwise):
             raise _NoReferee("not elementwise")
-        if name not in FUNCTIONS and name not in EXACT:
+        if not ordered and name not in FUNCTIONS and name not in EXACT:
             raise _NoReferee(f"mpmath lacks {alias}")
         funcdef = parse_with_positions(case.source).children[0]
         assert isinstance(funcdef, Tree)
         call = funcdef.children[-1]
         if not isinstance(call, Tree) or call.data != alias:
             raise _NoReferee(f"not a one-call case of {alias}")
+        # polygamma(n, x): the order n is the call's INT token, part of the function
+        fn = (
+            polygamma(int(next(t for t in call.children if isinstance(t, Token))))
+            if ordered
+            else None
+        )
         inputs = {a.name: x for a, x in zip(case.args, case.inputs, strict=True)}
         values, dtypes, labels = [], [], []
         for child in call.children:
@@ -239,14 +254,15 @@ class _Operation:
             labels.append(label)
         out = case.result_dtype
         compute = _compute_dtype(name, dtypes, out, case.x64)
-        if name in FUNCTIONS and FUNCTIONS[name].real_only and KIND[compute] == "c":
+        mp_fn = fn or FUNCTIONS.get(name)
+        if mp_fn is not None and mp_fn.real_only and KIND[compute] == "c":
             raise _NoReferee(f"mpmath lacks complex {alias}")
         shape = tuple(case.result_shape)
         with np.errstate(all="ignore"):
             operands = [
                 np.broadcast_to(np.asarray(v).astype(np_dtype(compute)), shape) for v in values
             ]
-        return cls(alias, name, operands, compute, out, labels)
+        return cls(alias, name, operands, compute, out, labels, fn)
 
     def rule_on(self, index: tuple[int, ...], got: Any, want: Any) -> Ruling:
         args = [np.asarray(x[index]) for x in self.operands]
@@ -268,7 +284,8 @@ class _Operation:
         in_fmt = part_format(self.compute if KIND[self.compute] in "fc" else "float32")
         scalars = [_scalar(a) for a in args]
         complex_math = self.name in FUNCTIONS and KIND[self.compute] == "c"  # abs, sign
-        if (self.name in EXACT and not complex_math) or KIND[self.compute] in "biu":
+        exact = self.fn is None and self.name in EXACT
+        if (exact and not complex_math) or KIND[self.compute] in "biu":
             rounded = self.name in ROUNDED_EXACT and KIND[self.compute] == "f"
             kind = "correctly_rounded" if rounded else "exact"
             expected = expect_discrete(self.name, args, self.compute, self.out)
@@ -280,7 +297,7 @@ class _Operation:
                     self.name, [np.asarray(f, dtype) for f in flushed], self.compute, self.out
                 )
             return expected, ctx
-        fn = FUNCTIONS[self.name]
+        fn = self.fn or FUNCTIONS[self.name]
         bound = bound_of(fn.bound, complex_out or KIND[self.compute] == "c")
         expected = expect(fn, scalars, fmt, complex_out)
         ctx = Context(fn, bound, fmt, in_fmt, scalars, complex_out)
@@ -314,6 +331,30 @@ class _Contraction:
         exact = show_exact(red.expected(index))
         what = f"{self.alias} ({red.n[index]} terms)"
         return _element_ruling(self.alias, index, j, r, bound, exact, got, want, what)
+
+
+@dataclass
+class _Ordered:
+    """A one-call min/max reduction or quantile (``referee_order``)."""
+
+    alias: str
+    stat: OrderStatistic
+
+    @classmethod
+    def parse(cls, case: Case, alias: str) -> _Ordered:
+        try:
+            return cls(alias, OrderStatistic.of(case, alias))
+        except Exception as exc:  # noqa: BLE001 - whatever the shim cannot evaluate
+            raise _NoReferee(
+                f"order statistic not evaluable: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def rule_on(self, index: tuple[int, ...], got: Any, want: Any) -> Ruling:
+        bound = BOUNDS["interpolation" if self.alias in QUANTILES else "exact"]
+        j, r = (Judgement(*self.stat.judge(index, v)) for v in (got, want))
+        undefined = bool(self.stat.undefined[index])
+        exact = "undefined (opposite_infinities)" if undefined else _show(self.stat.rounded(index))
+        return _element_ruling(self.alias, index, j, r, bound, exact, got, want, self.alias)
 
 
 def _element_ruling(

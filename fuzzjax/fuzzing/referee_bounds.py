@@ -134,6 +134,17 @@ BOUNDS: dict[str, Bound] = {
             "Higham, Accuracy and Stability of Numerical Algorithms (2002), sections 3.1, 4.2; "
             "https://docs.jax.dev/en/latest/faq.html",
         ),
+        Bound(
+            "interpolation",
+            1,
+            "Quantiles (linear: x_lo + t (x_hi - x_lo) between sorted neighbours): jnp "
+            "computes q and the position q (n - 1) in the data's dtype (q is a weakly typed "
+            "Python scalar), then two products and a sum: accepted 1 ulp, or the interpolant "
+            "at a position within dP = 2 eps max(P, 1) of the exact P (dP times the steepest "
+            "segment of the sorted slice there) plus 2 eps (|x_lo| + |x_hi|).",
+            "https://numpy.org/doc/stable/reference/generated/numpy.quantile.html; "
+            "https://github.com/jax-ml/jax/blob/main/jax/_src/numpy/reductions.py",
+        ),
     )
 }
 

@@ -215,7 +215,7 @@ def _grid(fn: MpFunction, args: list[Scalar], fmt: Format, complex_out: bool) ->
     out = Expected(tuple(principal))
     if has_nan:  # and for complex results, NaN parts where C99 Annex G determines them
         out.add_extras([{math.nan} for _ in principal], "nan_input")
-    elif fn.bound in ("composite", "special"):
+    elif fn.bound in ("composite", "special") and fn.infinity_convention:
         # A formula evaluated at infinity in IEEE arithmetic (sin(pi inf)/(pi inf), -inf * 0,
         # z / |z|) gives NaN where the limit exists; neither C99 nor JAX define them there.
         out.add_extras([{math.nan} for _ in principal], "infinity_convention")
@@ -327,6 +327,10 @@ def _ieee(name: str, args: list[Scalar]) -> Expected | None:
         out = _const(math.inf)
         if xs[0] < 0:  # there is no limit at -inf (poles at every negative integer)
             out.add_extras([{math.nan}], "no_limit")
+        return out
+    if name == "polygamma" and xs[0] == -math.inf:  # poles at every negative integer
+        out = _const(math.nan)  # no limit; SciPy gives ±inf, JAX inf or NaN
+        out.add_extras([{math.nan, math.inf, -math.inf}], "no_limit")
         return out
     return None
 

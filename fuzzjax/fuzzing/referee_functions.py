@@ -53,6 +53,10 @@ class MpFunction:
     domain: Callable[[Mp], bool] | None = None
     #: Where the domain is documented.
     domain_source: str = ""
+    #: Composite and special functions: NaN is accepted at an infinite argument where the
+    #: limit exists (rule ``infinity_convention``, ``referee_exact``). False where JAX's NaN
+    #: there is reported upstream as a bug (``polygamma(n >= 1, inf)``: jax-ml/jax#38608).
+    infinity_convention: bool = True
 
 
 def _exp2(x: Mp) -> Mp:

@@ -263,10 +263,40 @@ def _quantile(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     q_t, axis_t = attrs(tree)
     out = dr.to_real_inexact(arg.dtype, x64=x64()) or "float32"
     x = it.to(arg, out)
-    q = float(str(q_t))
-    fn = np.percentile if tree.data == "percentile" else np.quantile
-    value = fn(x, q, axis=int(str(axis_t)))
-    return it.out(value, out, whole(args, np.shape(value)))
+    q = float(str(q_t)) / (100 if tree.data == "percentile" else 1)
+    value, undefined = quantile(x, q, int(str(axis_t)))
+    found = whole(args, np.shape(value))
+    mark(found, "quantile_opposite_infinities", undefined)
+    return it.out(value, out, found)
+
+
+def quantile(x: np.ndarray, q: float, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.quantile(x, q, axis)`` (linear interpolation between the sorted neighbours at
+    position q (n - 1)) with the limits where a neighbour is infinite, and where the answer
+    is undefined (-inf and +inf interpolated strictly between them).
+
+    NumPy's own lerp gives NaN there (``b - (b - a)(1 - t)`` is inf - inf, and at t = 0 it
+    still reads the next element: ``quantile([-inf, 1, inf], 0.5)`` is NaN, not 1), an open
+    NumPy bug (https://github.com/numpy/numpy/issues/21091, numpy/numpy#12282), not a
+    convention: the interpolation is x_lo where t = 0 or x_lo = x_hi, else the infinity."""
+    dtype = np.asarray(x).dtype
+    wide = np.float64 if dtype.itemsize < 8 else dtype
+    with np.errstate(all="ignore"):
+        low = np.asarray(np.quantile(x, q, axis=axis, method="lower")).astype(wide)
+        high = np.asarray(np.quantile(x, q, axis=axis, method="higher")).astype(wide)
+        position = q * (np.shape(x)[axis] - 1)
+        t = position - np.floor(position)
+        # NumPy's lerp (monotone), in a wider type: the difference of two float16 or float32
+        # values does not overflow there
+        linear = low + (high - low) * t if t < 0.5 else high - (high - low) * (1 - t)
+    nan = np.isnan(low) | np.isnan(high)
+    same = (t == 0) | (low == high)
+    finite = np.isfinite(low) & np.isfinite(high)
+    opposite = np.isinf(low) & np.isinf(high) & ~same
+    limit = np.where(np.isinf(low), low, high)
+    value = np.where(finite, linear, np.where(opposite, np.nan, limit))
+    value = np.where(nan, np.nan, np.where(same, low, value))
+    return np.asarray(value.astype(dtype)), np.asarray(opposite & ~nan)
 
 
 def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:

@@ -123,7 +123,16 @@ def _pool(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     else:
         init = it.to(literal(str(a[0])), arg.dtype)
         result = np.sum(win.astype(np.int64) if KIND[arg.dtype] in "iu" else win, axis=axes) + init
-    return it.out(result, arg.dtype, whole(args, np.shape(result)))
+    undefined = whole(args, np.shape(result))
+    if tree.data == "sum_pool" and KIND[arg.dtype] == "f":
+        # XLA adds each window in the dtype (float16 too), in its own order: where the finite
+        # terms' magnitudes overflow it, a partial sum may overflow (+inf meeting a -inf term
+        # is NaN) although the exact sum does not, or is another infinity
+        with np.errstate(all="ignore"):
+            finite = np.where(np.isfinite(win), np.abs(win.astype(np.float64)), 0.0)
+            magnitude = np.sum(finite, axis=axes)
+        mark(undefined, "float_accumulation_order", magnitude > float(finfo(arg.dtype).max))
+    return it.out(result, arg.dtype, undefined)
 
 
 def _linalg(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
