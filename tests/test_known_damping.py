@@ -131,3 +131,22 @@ def test_triage_labels_buckets_of_families_known_today(tmp_path: Path) -> None:
     assert "not reported yet" in entries[sig.key()].upstream
     assert entries[other.key()].verdict == "jax_deviation"
     assert "not reported yet" in format_triage(list(entries.values()))
+
+
+def test_culprit_families_match_only_buckets_localised_to_their_operation() -> None:
+    """polygamma's upstream bugs and the CPU min/max NaN drop are known only where the
+    reference localised the difference to that operation; a whole-program bucket that merely
+    contains it stays a new finding."""
+    pg = Signature(Stage.VS_NUMPY, Symptom.WRONG_VALUE, ("sp_polygamma",), "float32", True)
+    bug = known_bug(pg)
+    assert bug is not None and bug.id == "polygamma_negative_x" and bug.culprit
+    nan = Signature(Stage.VS_NUMPY, Symptom.WRONG_NAN, ("sp_polygamma",), "float16", True)
+    assert getattr(known_bug(nan), "id", None) == "polygamma_nan_at_inf"
+    whole = Signature(Stage.VS_NUMPY, Symptom.WRONG_VALUE, ("sin", "sp_polygamma"), "float32")
+    assert known_bug(whole) is None
+    drop = Signature(Stage.VS_NUMPY, Symptom.WRONG_NAN, ("m_min",), "float16", True)
+    found = known_bug(drop)
+    assert found is not None and found.id == "cpu_minmax_reduction_drops_nan"
+    assert not found.reported and not found.hangs
+    ints = Signature(Stage.VS_NUMPY, Symptom.WRONG_NAN, ("m_min",), "int32", True)
+    assert known_bug(ints) is None

@@ -37,12 +37,15 @@ class KnownBug:
     note: str = ""
     #: False: found by fuzzjax and written up in notes/fuzzing.md, not reported upstream yet.
     reported: bool = True
+    #: Only buckets localised to one of ``ops`` (the culprit operation) belong to the family.
+    culprit: bool = False
 
     def matches(self, sig: Signature) -> bool:
         return (
             sig.stage in self.stages
             and sig.symptom in self.symptoms
             and bool(self.ops & set(sig.ops))
+            and (sig.localized or not self.culprit)
             and re.search(self.dtype, sig.dtype) is not None
         )
 
@@ -119,6 +122,46 @@ KNOWN: tuple[KnownBug, ...] = (
         r"float|bool|int",
         ("0.10.2",),
         "fuzzjax sees it for float32 subnormal x, which DAZ reads as atan2(0, 0)",
+    ),
+    KnownBug(
+        "polygamma_negative_x",
+        "https://github.com/jax-ml/jax/issues/11481",
+        "jax.scipy.special.polygamma(n >= 1, x) is wrong for negative x below about -8 "
+        "(XLA's Euler-Maclaurin zeta without the reflection formula)",
+        frozenset({Stage.VS_NUMPY}),
+        frozenset({Symptom.WRONG_VALUE, Symptom.WRONG_INF}),
+        frozenset({"sp_polygamma"}),
+        r".",
+        ("0.10.2",),
+        "also jax-ml/jax#37635 (grad of digamma), fix proposed in openxla/xla#43545; the "
+        "referee finds every rejection for n = 1..3 at x <= -8.28 (notes/fuzzing.md)",
+        culprit=True,
+    ),
+    KnownBug(
+        "polygamma_nan_at_inf",
+        "https://github.com/jax-ml/jax/issues/38608",
+        "jax.scipy.special.polygamma(n >= 1, +inf) is NaN where the limit is 0",
+        frozenset({Stage.VS_NUMPY}),
+        frozenset({Symptom.WRONG_NAN}),
+        frozenset({"sp_polygamma"}),
+        r".",
+        ("0.10.2",),
+        culprit=True,
+    ),
+    KnownBug(
+        "cpu_minmax_reduction_drops_nan",
+        "",
+        "a large min or max reduction on CPU drops a NaN (jit and op by op alike)",
+        frozenset({Stage.VS_NUMPY}),
+        frozenset({Symptom.WRONG_NAN}),
+        frozenset({"amax", "amin", "max", "min", "m_max", "m_min", "max_initial"})
+        | frozenset({"min_initial"}),
+        r"float",
+        ("0.10.2",),
+        "notes/transforms.md finding 1 (3-8 reduced rows of 1536 or more columns); possibly "
+        "openxla/xla#21461",
+        reported=False,
+        culprit=True,
     ),
     KnownBug(
         "cpu_dot_empty_contraction_sigfpe",
