@@ -89,3 +89,50 @@ def test_the_budget_covers_all_input_sets_of_a_program(monkeypatch: pytest.Monke
     first_skipped = skipped.index(True)
     assert not any(given[first_skipped:])  # once spent, no later set gets a reference
     assert all(Oracle.JIT in t.oracles for t in run.tests)
+
+
+def test_the_sampled_eager_runs_have_a_program_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 op-by-op runs of 2 s each outlasted fuzz's 30 s timeout on a loaded machine (an
+    "eager hang" bucket its repro.py did not reproduce): once the sampled eager runs have
+    taken ``EAGER_BUDGET``, the later input sets get none (recorded), and JAX's compiled paths
+    and the reference still run on every set."""
+    source = "def f(x0):\n    return jnp.sin(x0) + x0\n"
+    sets = _inputs(4, 8)
+    monkeypatch.setattr(runner, "EAGER_BUDGET", 1e-9)  # spent by the first eager run
+    run = run_program(source, sets, "float32", (8,), eager=True, o0=False)
+    assert run.failure is None
+    eager = [Oracle.EAGER in t.oracles for t in run.tests]
+    skipped = [Oracle.EAGER_OVER_BUDGET in t.oracles for t in run.tests]
+    assert eager == [True, False, False, False] and skipped == [False, True, True, True]
+    assert all(Oracle.JIT in t.oracles and Oracle.REFERENCE in t.oracles for t in run.tests)
+    monkeypatch.setattr(runner, "EAGER_BUDGET", 1e9)
+    run = run_program(source, sets, "float32", (8,), eager=True, o0=False)
+    assert all(Oracle.EAGER in t.oracles for t in run.tests)
+    assert not any(Oracle.EAGER_OVER_BUDGET in t.oracles for t in run.tests)
+
+
+def test_over_the_eager_budget_a_disagreement_still_gets_eager_as_third_opinion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The budget only skips the sampled runs: a vs_numpy difference still asks eager (here
+    the reference is made to disagree on every set)."""
+    import fuzzjax.fuzzing.runner as r
+
+    source = "def f(x0):\n    return jnp.sin(x0) + x0\n"
+    real = r.evaluate
+    calls = []
+
+    def wrong_after_the_first(src: str, inputs: object, **kw: object) -> object:
+        found = real(src, inputs, **kw)  # type: ignore[arg-type]
+        calls.append(src)
+        if len(calls) > 1:
+            found.result.value = np.asarray(found.result.value) + np.float32(1)
+        return found
+
+    monkeypatch.setattr(runner, "EAGER_BUDGET", 1e-9)
+    monkeypatch.setattr(r, "evaluate", wrong_after_the_first)
+    run = run_program(source, _inputs(3, 8), "float32", (8,), eager=True, o0=False)
+    assert run.failure is not None and run.failing_index == 1
+    second = run.tests[1].oracles
+    # the sampled run was skipped, the third opinion ran all the same
+    assert Oracle.EAGER_OVER_BUDGET in second and Oracle.EAGER in second

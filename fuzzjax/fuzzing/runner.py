@@ -61,6 +61,13 @@ O0_DISABLED_PASSES: tuple[str, ...] = (
 #: own executions are still compared with each other, and the test records
 #: ``reference_over_budget``.
 REFERENCE_BUDGET = 10.0
+#: Seconds the sampled eager oracle (``run_program(eager=True)``: every input set op by op)
+#: may take on a program, over its input sets, before it skips the later sets (recorded as
+#: ``eager_over_budget``). 16 op-by-op runs of 2 s each on a loaded machine outlasted fuzz's
+#: 30 s timeout and became an "eager hang" bucket that its repro.py (one input set, 5 s) did
+#: not reproduce. Eager as a third opinion, where two other oracles disagree, always runs; a
+#: single eager run is never interrupted (a real hang stays a hang).
+EAGER_BUDGET = 10.0
 
 O0_OPTIONS: dict[str, Any] = {"xla_disable_hlo_passes": ",".join(O0_DISABLED_PASSES)}
 O0_DEEP_OPTIONS: dict[str, Any] = {
@@ -78,6 +85,8 @@ class Oracle(str, Enum):
     REFERENCE = "reference"  # fuzzjax's NumPy interpreter
     #: the reference gave up on the program (over ``REFERENCE_BUDGET``): not compared
     REFERENCE_OVER_BUDGET = "reference_over_budget"
+    #: the sampled eager runs used up ``EAGER_BUDGET``: this input set got none
+    EAGER_OVER_BUDGET = "eager_over_budget"
     DETERMINISM = "determinism"  # the optimised executable run twice
 
 
@@ -249,6 +258,8 @@ class _Program:
     #: far): it is not run on the program's later input sets.
     reference_over_budget: bool = field(default=False, init=False)
     reference_seconds: float = field(default=0.0, init=False)
+    #: Seconds of the sampled eager runs so far (``EAGER_BUDGET``).
+    eager_seconds: float = field(default=0.0, init=False)
     #: The current input set's ``rewrite_tolerance`` (None: compare JAX's paths strictly).
     atol: np.ndarray | None = None
     #: Whether benign explanations apply (``run_program(explain=...)``).
@@ -324,8 +335,14 @@ class _Program:
             except _Stop as stop:
                 o0_error = stop.failure
         run.eager = None
-        if eager or jit_error or o0_error:
+        sampled = eager and not (jit_error or o0_error)
+        if sampled and self.eager_seconds >= EAGER_BUDGET:
+            test.oracles.append(Oracle.EAGER_OVER_BUDGET)
+        elif eager or jit_error or o0_error:
+            start = time.perf_counter()
             eager_error = self._eager(run, test, args, tell)
+            if sampled:
+                self.eager_seconds += time.perf_counter() - start
             if jit_error:
                 suffix = " (eager raises too)" if eager_error else " (eager runs)"
                 raise _Stop(Failure(jit_error.stage, jit_error.symptom, jit_error.detail + suffix))
