@@ -65,8 +65,9 @@ REFERENCE_BUDGET = 10.0
 #: may take on a program, over its input sets, before it skips the later sets (recorded as
 #: ``eager_over_budget``). The 16 op-by-op runs of a small shard_map program (6-7 s at load 2)
 #: outlasted fuzz's 30 s timeout at load 7-8 and became an "eager hang" bucket that its
-#: repro.py (one input set, 5 s) did not reproduce. Eager as a third opinion, where two other oracles disagree, always runs; a
-#: single eager run is never interrupted (a real hang stays a hang).
+#: repro.py (one input set, 5 s) did not reproduce. Eager as a third opinion, where two
+#: other oracles disagree, always runs; a single eager run is never interrupted (a real hang
+#: stays a hang).
 EAGER_BUDGET = 10.0
 
 O0_OPTIONS: dict[str, Any] = {"xla_disable_hlo_passes": ",".join(O0_DISABLED_PASSES)}

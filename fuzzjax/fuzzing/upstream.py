@@ -154,9 +154,7 @@ KNOWN: tuple[KnownBug, ...] = (
         "a large min or max reduction on CPU drops a NaN (jit and op by op alike)",
         frozenset({Stage.VS_NUMPY}),
         frozenset({Symptom.WRONG_NAN}),
-        frozenset(
-            {"amax", "amin", "max", "min", "m_max", "m_min", "max_initial", "min_initial"}
-        ),
+        frozenset({"amax", "amin", "max", "min", "m_max", "m_min", "max_initial", "min_initial"}),
         r"float",
         ("0.10.2",),
         "notes/transforms.md finding 1 (3-8 reduced rows of 1536 or more columns); possibly "
