@@ -93,3 +93,16 @@ def test_a_nan_operand_is_ruled_quickly() -> None:
 def test_a_negative_order_is_refused(n: int) -> None:
     with pytest.raises(ValueError, match="n=-1"):
         polygamma(n)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_the_infinity_stand_ins_are_not_integers(dtype: str) -> None:
+    """The stand-ins for +-inf avoid the integer poles (lgamma, polygamma below 0): built at
+    mpmath's default 53 bits, 2**k + 1/2 was rounded to the integer 2**k."""
+    import mpmath
+
+    from fuzzjax.fuzzing.referee_exact import stand_ins
+    from fuzzjax.fuzzing.referee_numbers import part_format
+
+    for big in stand_ins(part_format(dtype), slow=False):
+        assert big != mpmath.floor(big) and big > 2.0**60

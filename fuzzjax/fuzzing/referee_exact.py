@@ -60,12 +60,19 @@ NAN = mpmath.mpf("nan")
 def stand_ins(fmt: Format, slow: bool) -> tuple[Mp, Mp]:
     """Two finite values that stand for +inf in ``fmt``: large enough that a function which
     grows like a root (``slow``: like a logarithm) overflows there, of two different phases
-    so that an oscillating function shows no limit, and not integers (poles of lgamma)."""
+    so that an oscillating function shows no limit, and not integers (poles of lgamma), except
+    for ``slow`` functions, whose stand-ins are too large to carry a fraction (2**(2**131) for
+    float32) and are integers.
+
+    The values are exact at any working precision (``mpmath.mpf`` of a (mantissa, exponent)
+    pair is rounded to the current precision: built at 53 bits, 2**400 + 1/2 became the
+    integer 2**400)."""
     if slow:  # log10(B) must overflow: B = 2**(2**(emax + 4))
         e = 2 ** (fmt.emax + 4)
         return mpmath.mpf((3, e - 1)), mpmath.mpf((5, e - 2))
     k = 3 * (fmt.emax + 1) + 16
-    return mpmath.mpf((2 ** (k + 1) + 1, -1)), mpmath.mpf((3 * 2 ** (k + 1) + 1, -2))
+    with mpmath.workprec(k + 8):
+        return mpmath.mpf((2 ** (k + 1) + 1, -1)), mpmath.mpf((3 * 2 ** (k + 1) + 1, -2))
 
 
 @dataclass
