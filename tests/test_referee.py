@@ -269,6 +269,10 @@ _X = np.random.default_rng(0).normal(size=(6, 50)).astype(F32)
         ("x0 @ x1", "op_matmul", [_X, _X.T.copy()]),
         ('jnp.einsum("ij,kj->ik", x0, x1)', "einsum", [_X, _X]),
         ("jnp.vdot(x0, x1)", "vdot", [_X[0].astype(C64) * 1j, _X[1].astype(C64)]),
+        ("x0.sum(axis=1, keepdims=False)", "m_sum", [_X]),
+        ("x0.cumsum(axis=1)", "m_cumsum", [_X]),
+        ("x0.dot(x1)", "m_dot", [_X, _X.T.copy()]),
+        ("x0.trace()", "m_trace", [_X]),
     ],
 )
 def test_contractions_jax_within_bound_reference_zero_is_wrong(
@@ -279,15 +283,13 @@ def test_contractions_jax_within_bound_reference_zero_is_wrong(
     assert (r.verdict, r.rule) == (Verdict.REFERENCE_WRONG, "within_bound"), r.detail
 
 
-def test_float16_sum_accumulated_in_float16_would_be_wrong() -> None:
-    # jnp accumulates float16 in float32: 5000 ones sum to 5000; float16 accumulation stalls at
-    # 2048, far beyond 2 n eps(float32) |terms|.
-    r = _rule(
-        _one("x0", "jnp.sum(x0, axis=None, keepdims=False)"),
-        "sum",
-        np.ones(5000, np.float16),
-        got=2048,
-    )
+@pytest.mark.parametrize(
+    ("call", "alias"), [("jnp.sum(x0, axis=None, keepdims=False)", "sum"), ("x0.sum()", "m_sum")]
+)
+def test_float16_sum_accumulated_in_float16_would_be_wrong(call: str, alias: str) -> None:
+    # jnp accumulates float16 in float32 (x.sum() too): 5000 ones sum to 5000; float16
+    # accumulation stalls at 2048, far beyond 2 n eps(float32) |terms|.
+    r = _rule(_one("x0", call), alias, np.ones(5000, np.float16), got=2048)
     assert r.verdict is Verdict.JAX_WRONG and r.exact == "5000.0"
     assert "5000 terms" in r.detail
 
@@ -573,6 +575,8 @@ CONTRACTIONS = [
     ("jnp.cumsum(x0, axis=1)", "cumsum", jax.jit(lambda x: jnp.cumsum(x, axis=1))),
     ("jnp.prod(x0, axis=1, keepdims=False)", "prod", jax.jit(lambda x: jnp.prod(x, axis=1))),
     ('jnp.einsum("ij,kj->ik", x0, x0)', "einsum", jax.jit(lambda x: jnp.einsum("ij,kj->ik", x, x))),
+    ("x0.sum(axis=1)", "m_sum", jax.jit(lambda x: x.sum(axis=1))),
+    ("x0.cumsum(axis=1)", "m_cumsum", jax.jit(lambda x: x.cumsum(axis=1))),
 ]
 
 

@@ -52,6 +52,13 @@ SUMS = frozenset(
         "tensordot",
         "einsum",
         "trace",
+        # method forms: x.sum(...) is jnp.sum(x, ...), run by the shim as NumPy's methods on
+        # exact object arrays (not x.mean() and x.prod(): NumPy imports a helper for them,
+        # which the shim's namespace refuses)
+        "m_sum",
+        "m_cumsum",
+        "m_dot",
+        "m_trace",
     }
 )
 PRODUCTS = frozenset({"prod", "nanprod", "prod_dtype", "cumprod", "nancumprod", "outer", "kron"})
@@ -69,7 +76,7 @@ def operands(case: Case) -> list[np.ndarray]:
 
 #: jnp upcasts float16/bfloat16 to float32 for these (``upcast_f16_for_computation`` without
 #: an explicit dtype); cumulative ops, explicit dtypes and contractions accumulate in the dtype.
-UPCAST = frozenset({"sum", "nansum", "mean", "nanmean", "prod", "nanprod"})
+UPCAST = frozenset({"sum", "nansum", "mean", "nanmean", "prod", "nanprod", "m_sum"})
 
 
 def accumulation_format(dtype: str, alias: str) -> Format:
