@@ -150,3 +150,16 @@ def test_culprit_families_match_only_buckets_localised_to_their_operation() -> N
     assert not found.reported and not found.hangs
     ints = Signature(Stage.VS_NUMPY, Symptom.WRONG_NAN, ("m_min",), "int32", True)
     assert known_bug(ints) is None
+
+
+def test_complex_division_by_a_constant_is_a_known_family() -> None:
+    """The algsimp rewrite x / c -> x * (1 / c) (complex NaN where the division keeps an
+    infinity): a complex jit_vs_o0 NaN in a program with a division or a mean."""
+    sig = Signature(Stage.JIT_VS_O0, Symptom.WRONG_NAN, ("mean", "sin"), "complex64")
+    bug = known_bug(sig)
+    assert bug is not None and bug.id == "complex_division_by_constant_nan"
+    assert not bug.reported and not bug.hangs
+    real = Signature(Stage.JIT_VS_O0, Symptom.WRONG_NAN, ("mean",), "float32")
+    assert known_bug(real) is None
+    other = Signature(Stage.JIT_VS_O0, Symptom.WRONG_NAN, ("tensordot",), "complex64")
+    assert known_bug(other) is None

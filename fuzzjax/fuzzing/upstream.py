@@ -163,6 +163,22 @@ KNOWN: tuple[KnownBug, ...] = (
         culprit=True,
     ),
     KnownBug(
+        "complex_division_by_constant_nan",
+        "",
+        "XLA's algebraic simplifier rewrites a complex x / c (c a constant) as x * (1 / c); "
+        "complex multiplication turns an infinite x into NaN + NaN j where the division keeps "
+        "an infinity, so jnp.mean of a complex array holding an infinity is NaN under jit",
+        frozenset({Stage.JIT_VS_O0, Stage.JIT_VS_EAGER}),
+        frozenset({Symptom.WRONG_NAN}),
+        frozenset({"divide", "true_divide", "op_truediv", "lax_div", "mean", "m_mean"})
+        | frozenset({"mean_dtype", "mean_where", "nanmean", "average"}),
+        r"complex",
+        ("0.10.2",),
+        "python scripts/complex_division_rewrite.py: (-inf - inf j) / 3.0 is nan + nan j under "
+        "jit, -inf - inf j with algsimp off and op by op (notes/fuzzing.md)",
+        reported=False,
+    ),
+    KnownBug(
         "cpu_dot_empty_contraction_sigfpe",
         "",
         "XLA's CPU dot emitter dies of SIGFPE compiling a matrix-vector or vector-vector dot "
