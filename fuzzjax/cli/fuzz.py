@@ -177,9 +177,7 @@ def cmd_fuzz(argv: Sequence[str]) -> int:
     if args.options_json is not None:
         options = _options_json(args.options_json)
     else:
-        options = gen_options(
-            args, swarm=not args.no_swarm, large_percent=args.large_percent, stateful=False
-        )
+        options = gen_options(args, swarm=not args.no_swarm, large_percent=args.large_percent)
     out = writable_folder(Path(args.out), "--out")
     from fuzzjax.fuzzing.campaign import FuzzConfig, run_fuzz
     from fuzzjax.workers import default_workers
@@ -252,9 +250,9 @@ def cmd_triage(argv: Sequence[str]) -> int:
 
 
 def _options_json(text: str) -> GenOptions:
-    """``--options-json`` with ``stateful`` off: the values of ``lax.rng_uniform`` change from
-    run to run by design, which fuzzing's oracles would report. An explicit true is refused."""
-    import dataclasses
+    """``--options-json``; an explicit ``stateful`` true is refused: the values of
+    ``lax.rng_uniform`` change from run to run by design, which fuzzing's oracles would report
+    (``FuzzConfig`` turns an absent one off)."""
     import json
 
     from fuzzjax.program import GenOptions
@@ -269,7 +267,7 @@ def _options_json(text: str) -> GenOptions:
             f"--options-json: stateful={json.dumps(asked)} cannot be fuzzed (lax.rng_uniform "
             "gives new values on every run); leave it out or set it to false"
         )
-    return dataclasses.replace(options, stateful=False)
+    return options
 
 
 def shrink_parser() -> ArgParser:

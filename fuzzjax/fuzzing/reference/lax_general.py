@@ -318,49 +318,57 @@ def _solve(it: Interp, tree: Tree[Token], args: list[Val]) -> Val:
     undefined = whole(args, np.shape(result))
     bad = failed | _ill_conditioned("solve", matrix, np.shape(result))
     mark(undefined, "linalg_singular_or_nonfinite", bad)
-    if not bad.any():
-        triangular = tree.data == "solve_triangular"
-        hazard = _solve_hazard(matrix, b, result, dtype, triangular)
-        if tree.data == "scipy_solve" and pivot_hazard(matrix, dtype):
-            hazard = np.ones(np.shape(result), bool)
-        mark(undefined, "float_accumulation_order", hazard)
+    if bad.any():
+        return it.out(result, dtype, undefined)
+    triangular = tree.data == "solve_triangular"
+    with np.errstate(all="ignore"):
+        inverse = np.abs(np.linalg.inv(matrix))
+    hazard = _solve_hazard(matrix, inverse, b, result, dtype, triangular)
+    if tree.data == "scipy_solve" and pivot_hazard(matrix, dtype):
+        hazard = np.ones(np.shape(result), bool)
+    mark(undefined, "float_accumulation_order", hazard)
     out = it.out(result, dtype, undefined)
-    if tree.data == "solve_triangular" and not bad.any():
-        slack = substitution_slack(matrix, result, dtype)
+    if triangular:
+        slack = substitution_slack(matrix, inverse, result, dtype)
         return Val(out.value, out.dtype, out.undefined, slack=slack)
     return out
 
 
-def substitution_slack(matrix: np.ndarray, x: np.ndarray, dtype: str) -> np.ndarray:
+def substitution_slack(
+    matrix: np.ndarray, inverse: np.ndarray, x: np.ndarray, dtype: str
+) -> np.ndarray:
     """Forward error bound of a triangular solve in ``dtype`` (machine epsilon ``eps``):
-    ``n * eps * |T^-1| |T| |x|``, twice that for complex dtypes (backward stable substitution,
-    ``(T + dT) x' = b`` with ``|dT| <= gamma_n |T|``: Higham, Accuracy and Stability of
-    Numerical Algorithms, 2nd ed., Thm 8.5 and (7.9); complex arithmetic rounds up to about
-    twice as much per operation, sec. 3.6). It also bounds the final rounding of ``x``. XLA's
-    CPU expander solves float16/bfloat16 systems in that type (or with float32
-    intermediates), LAPACK's trsm float32/complex64 ones."""
+    ``n * eps * |T^-1| |T| |x|`` (``inverse``: ``|T^-1|``), twice that for complex dtypes
+    (backward stable substitution, ``(T + dT) x' = b`` with ``|dT| <= gamma_n |T|``: Higham,
+    Accuracy and Stability of Numerical Algorithms, 2nd ed., Thm 8.5 and (7.9); complex
+    arithmetic rounds up to about twice as much per operation, sec. 3.6). It also bounds the
+    final rounding of ``x``. XLA's CPU expander solves float16/bfloat16 systems in that type
+    (or with float32 intermediates), LAPACK's trsm float32/complex64 ones."""
     n = max(1, matrix.shape[0])
     eps = float(finfo(real_dtype(dtype)).eps) * (2 if KIND[dtype] == "c" else 1)
     with np.errstate(all="ignore"):
-        inverse = np.abs(np.linalg.inv(matrix))
         slack = n * eps * (inverse @ (np.abs(matrix) @ np.abs(x)))
     return np.where(np.isfinite(slack), slack, 0.0)
 
 
 def _solve_hazard(
-    matrix: np.ndarray, b: np.ndarray, x: np.ndarray, dtype: str, triangular: bool
+    matrix: np.ndarray,
+    inverse: np.ndarray,
+    b: np.ndarray,
+    x: np.ndarray,
+    dtype: str,
+    triangular: bool,
 ) -> np.ndarray:
     """Whole output when a solve's intermediates may overflow or underflow the working
     precision (float32, or a half type's own range) although the exact solution does not: the
     partial sums of a substitution, bounded by ``|A^-1| |b|`` and ``|A| |x|`` (float64
-    magnitudes); for a triangular ``A`` also the inverted diagonal (XLA's expander multiplies
-    by the inverses of diagonal blocks, which are blocks of ``A^-1``, and LAPACK by
-    reciprocals of the diagonal): an entry beyond the range, or a reciprocal whose part is
-    below the smallest normal number (flushed to zero on CPU)."""
+    magnitudes; ``inverse``: ``|A^-1|``); for a triangular ``A`` also the inverted diagonal
+    (XLA's expander multiplies by the inverses of diagonal blocks, which are blocks of
+    ``A^-1``, and LAPACK by reciprocals of the diagonal): an entry beyond the range, or a
+    reciprocal whose part is below the smallest normal number (flushed to zero on CPU)."""
     info = finfo(real_dtype(dtype))
     limit, tiny = min(ACC_LIMIT, float(info.max)), float(info.tiny)
     with np.errstate(all="ignore"):
-        inverse = np.abs(np.linalg.inv(matrix))
         size = np.maximum(inverse @ np.abs(b), np.abs(matrix) @ np.abs(x))
         hazard = np.any(~(np.abs(b) <= limit)) or np.any(~(size <= limit))
         if triangular and not hazard:
